@@ -1,0 +1,217 @@
+//! Every download format of the guide's section 7.6 and the SCM API (spec §4.4): PEM
+//! bundles in the documented orders, PKCS#7 certs-only (DER and PEM), and PKCS#12 for
+//! server-held keys.
+
+use crate::{PkiError, Result};
+use base64::Engine as _;
+use castellan_model::DownloadFormat;
+use der::{Decode, Encode};
+
+/// A private key to put into a PKCS#12 file, with the passphrase that protects it.
+pub struct KeyExport<'a> {
+    /// The private key, PKCS#8 DER.
+    pub pkcs8: &'a [u8],
+    /// The passphrase chosen by the user.
+    pub passphrase: &'a str,
+    /// The friendly name importers show (e.g. the common name).
+    pub friendly_name: &'a str,
+}
+
+/// PBKDF2 iterations for PKCS#12 encryption and MAC.
+pub const PKCS12_ITERATIONS: u32 = 100_000;
+
+/// PEM-encodes `der` under `label`, 64 columns, LF line ends, pure ASCII.
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 64);
+    out.push_str("-----BEGIN ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        // base64 output is ASCII, so every chunk is valid UTF-8.
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("-----END ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    out
+}
+
+/// Decodes base64 that may be wrapped over several lines.
+pub fn base64_decode(text: &str) -> std::result::Result<Vec<u8>, String> {
+    let cleaned: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(cleaned)
+        .map_err(|e| format!("invalid base64: {e}"))
+}
+
+/// Every PEM block in `text` as `(label, der)`, in order.
+pub fn pem_blocks(text: &str) -> std::result::Result<Vec<(String, Vec<u8>)>, String> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + "-----BEGIN ".len()..];
+        let label_end = after
+            .find("-----")
+            .ok_or_else(|| "a BEGIN line is not closed with -----".to_owned())?;
+        let label = after[..label_end].trim().to_owned();
+        let body_start = &after[label_end + 5..];
+        let end_marker = format!("-----END {label}-----");
+        let body_end = body_start
+            .find(&end_marker)
+            .ok_or_else(|| format!("no '{end_marker}' line"))?;
+        let der = base64_decode(&body_start[..body_end])?;
+        blocks.push((label, der));
+        rest = &body_start[body_end + end_marker.len()..];
+    }
+    if blocks.is_empty() {
+        return Err("no PEM block found".into());
+    }
+    Ok(blocks)
+}
+
+/// A certificate and the CA certificates above it.
+#[derive(Clone, Copy, Debug)]
+pub struct Chain<'a> {
+    /// The end-entity certificate, DER.
+    pub leaf: &'a [u8],
+    /// The CA certificates, the issuing CA first and the root last, DER.
+    pub issuers: &'a [Vec<u8>],
+}
+
+impl Chain<'_> {
+    fn intermediates(&self) -> &[Vec<u8>] {
+        match self.issuers.split_last() {
+            Some((_, intermediates)) => intermediates,
+            None => &[],
+        }
+    }
+
+    fn root(&self) -> Option<&[u8]> {
+        self.issuers.last().map(Vec::as_slice)
+    }
+}
+
+fn pem_bundle<'a>(certs: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    certs
+        .into_iter()
+        .map(|der| pem_encode("CERTIFICATE", der))
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// Produces the bytes of `chain` in `format`. `key` is needed (and only used) for PKCS#12.
+pub fn download(
+    format: DownloadFormat,
+    chain: Chain<'_>,
+    key: Option<KeyExport<'_>>,
+) -> Result<Vec<u8>> {
+    use DownloadFormat::*;
+    let leaf = std::iter::once(chain.leaf);
+    let root = chain.root().into_iter();
+    // Intermediates top-down (the one under the root first) and bottom-up (issuing first).
+    let top_down = chain.intermediates().iter().rev().map(Vec::as_slice);
+    let bottom_up = chain.intermediates().iter().map(Vec::as_slice);
+    Ok(match format {
+        X509 | Pem => pem_bundle(root.chain(top_down).chain(leaf)),
+        X509CertOnly | PemCertOnly => pem_bundle(leaf),
+        X509IssuersOnly => pem_bundle(root.chain(top_down)),
+        X509IssuersOnlyReversed => pem_bundle(bottom_up.chain(root)),
+        X509Reversed => pem_bundle(leaf.chain(bottom_up).chain(root)),
+        PemIssuerAfter => pem_bundle(leaf.chain(bottom_up)),
+        Pkcs7Der => pkcs7_certs_only(chain)?,
+        Pkcs7Pem => pem_encode("PKCS7", &pkcs7_certs_only(chain)?).into_bytes(),
+        Pkcs12 | Pkcs12Legacy => {
+            let key = key.ok_or_else(|| PkiError::FormatUnavailable {
+                format: format.scm_name().into(),
+                reason: "the private key was generated by the requester and never reached \
+                         Castellan; download a PEM or PKCS#7 format and combine it with your key"
+                    .into(),
+            })?;
+            pkcs12(chain, &key, format == Pkcs12Legacy)?
+        }
+    })
+}
+
+/// A degenerate PKCS#7 SignedData ("certs-only") holding the leaf and its issuers.
+/// DER sorts the certificate SET, so readers see them in encoding order, not chain order.
+pub fn pkcs7_certs_only(chain: Chain<'_>) -> Result<Vec<u8>> {
+    let mut certs = Vec::with_capacity(1 + chain.issuers.len());
+    for der in std::iter::once(chain.leaf).chain(chain.issuers.iter().map(Vec::as_slice)) {
+        certs.push(x509_cert::Certificate::from_der(der).map_err(PkiError::encoding)?);
+    }
+    let info = cms::content_info::ContentInfo::try_from(certs).map_err(PkiError::encoding)?;
+    info.to_der().map_err(PkiError::encoding)
+}
+
+/// PKCS#12 with the key and the chain (leaf first, root last). Modern files use PBES2
+/// (PBKDF2-HMAC-SHA256, AES-256-CBC) and an HMAC-SHA256 MAC; `legacy` files use 3DES and a
+/// SHA-1 MAC for old importers (older Windows and macOS).
+pub fn pkcs12(chain: Chain<'_>, key: &KeyExport<'_>, legacy: bool) -> Result<Vec<u8>> {
+    use p12_keystore::{
+        Certificate, EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, PrivateKey,
+        PrivateKeyChain,
+    };
+    if key.passphrase.is_empty() {
+        return Err(PkiError::FormatUnavailable {
+            format: if legacy { "pkcs12-legacy" } else { "pkcs12" }.into(),
+            reason: "a PKCS#12 file needs a passphrase".into(),
+        });
+    }
+    let private = PrivateKey::from_der(key.pkcs8).map_err(PkiError::encoding)?;
+    let mut certs = Vec::new();
+    for der in std::iter::once(chain.leaf).chain(chain.issuers.iter().map(Vec::as_slice)) {
+        certs.push(Certificate::from_der(der).map_err(PkiError::encoding)?);
+    }
+    let local_key_id = crate::keys::sha1(chain.leaf).to_vec();
+    let mut store = KeyStore::new();
+    store.add_entry(
+        key.friendly_name,
+        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(local_key_id, private, certs)),
+    );
+    let writer = store.writer(key.passphrase);
+    let writer = if legacy {
+        writer
+            .encryption_algorithm(EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc)
+            .mac_algorithm(MacAlgorithm::HmacSha1)
+            .encryption_iterations(2048)
+            .mac_iterations(2048)
+    } else {
+        writer
+            .encryption_algorithm(EncryptionAlgorithm::PbeWithHmacSha256AndAes256)
+            .mac_algorithm(MacAlgorithm::HmacSha256)
+            .encryption_iterations(PKCS12_ITERATIONS)
+            .mac_iterations(PKCS12_ITERATIONS)
+    };
+    writer.write().map_err(PkiError::encoding)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_round_trip() {
+        let der = (0u8..200).collect::<Vec<_>>();
+        let pem = pem_encode("CERTIFICATE", &der);
+        assert!(pem.lines().all(|l| l.len() <= 64));
+        let blocks = pem_blocks(&format!("junk\n{pem}{pem}")).unwrap();
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(blocks[0], ("CERTIFICATE".to_owned(), der));
+    }
+
+    #[test]
+    fn pkcs12_needs_a_key() {
+        let err = download(
+            DownloadFormat::Pkcs12,
+            Chain {
+                leaf: b"x",
+                issuers: &[],
+            },
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.rule(), "format-unavailable");
+    }
+}
