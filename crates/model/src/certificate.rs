@@ -186,7 +186,10 @@ mod tests {
         for status in CertificateStatus::ALL {
             assert_eq!(CertificateStatus::parse(status.as_str()), Some(status));
         }
-        assert_eq!(CertificateStatus::parse("issued"), Some(CertificateStatus::Issued));
+        assert_eq!(
+            CertificateStatus::parse("issued"),
+            Some(CertificateStatus::Issued)
+        );
         assert_eq!(CertificateStatus::parse("Unmanaged"), None);
     }
 }

@@ -132,7 +132,10 @@ mod tests {
     #[test]
     fn scm_names_parse_back() {
         for format in DownloadFormat::ALL {
-            assert_eq!(DownloadFormat::from_scm_name(format.scm_name()), Some(format));
+            assert_eq!(
+                DownloadFormat::from_scm_name(format.scm_name()),
+                Some(format)
+            );
         }
         assert_eq!(
             DownloadFormat::from_scm_name("x509co"),

@@ -71,10 +71,18 @@ mod tests {
 
     #[test]
     fn short_names_round_trip() {
-        for key in [KeyType::Rsa(2048), KeyType::Rsa(4096), KeyType::EcP256, KeyType::EcP384] {
+        for key in [
+            KeyType::Rsa(2048),
+            KeyType::Rsa(4096),
+            KeyType::EcP256,
+            KeyType::EcP384,
+        ] {
             assert_eq!(KeyType::from_short_name(&key.short_name()), Some(key));
         }
-        assert_eq!(KeyType::from_short_name("rsa-3072"), Some(KeyType::Rsa(3072)));
+        assert_eq!(
+            KeyType::from_short_name("rsa-3072"),
+            Some(KeyType::Rsa(3072))
+        );
         assert_eq!(KeyType::from_short_name("dsa1024"), None);
     }
 

@@ -28,6 +28,11 @@ pub struct OrganizationDetails {
     pub postal_code: Option<String>,
     /// countryName, ISO 3166-1 alpha-2 (e.g. "GB").
     pub country: String,
+    /// organizationIdentifier as the S/MIME requirements format it: a three-letter
+    /// registration scheme, the country, '-', the reference (e.g. "NTRGB-RC000123").
+    /// Entered by the operator (MRAO); sponsor-validated client certificates carry it.
+    #[serde(default)]
+    pub organization_identifier: Option<String>,
     /// Extended Validation details; only the operator (MRAO) enters these.
     #[serde(default)]
     pub ev: Option<EvDetails>,

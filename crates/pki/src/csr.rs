@@ -83,11 +83,19 @@ pub fn csr_der_from_input(input: &[u8]) -> Result<Vec<u8>> {
 /// Parses and verifies a CSR given as PEM, base64 or DER.
 pub fn parse(input: &[u8]) -> Result<CsrInfo> {
     let der = csr_der_from_input(input)?;
-    let (rest, csr) = X509CertificationRequest::from_der(&der)
-        .map_err(|e| malformed(format!("not a PKCS#10 request ({e})")))?;
+    let (rest, csr) = X509CertificationRequest::from_der(&der).map_err(|_| {
+        malformed("it is not a PKCS#10 certificate request (the DER structure does not decode)")
+    })?;
     if !rest.is_empty() {
-        return Err(malformed(format!("{} bytes of trailing data after the request", rest.len())));
+        return Err(malformed(format!(
+            "{} bytes of trailing data after the request",
+            rest.len()
+        )));
     }
+    let info = &csr.certification_request_info;
+    // The key policy first: a weak key is named as such, not as a bad signature (AWS-LC
+    // will not even verify with an RSA key under 2048 bits).
+    let public_key = keys::check_public_key(info.subject_pki.raw)?;
     match csr.verify_signature() {
         Ok(()) => {}
         Err(X509Error::SignatureUnsupportedAlgorithm) => {
@@ -99,17 +107,18 @@ pub fn parse(input: &[u8]) -> Result<CsrInfo> {
         }
         Err(_) => return Err(PkiError::CsrSignatureInvalid),
     }
-    let info = &csr.certification_request_info;
-    let public_key = keys::check_public_key(info.subject_pki.raw)?;
 
     let mut subject = Vec::new();
     for rdn in info.subject.iter() {
         for atv in rdn.iter() {
             let oid = ObjectIdentifier::from_bytes(atv.attr_type().as_bytes())
                 .map_err(|e| malformed(format!("bad attribute type in the subject: {e}")))?;
-            let value = atv
-                .as_str()
-                .map_err(|_| malformed(format!("subject {} is not a text value", attribute_label(oid))))?;
+            let value = atv.as_str().map_err(|_| {
+                malformed(format!(
+                    "subject {} is not a text value",
+                    attribute_label(oid)
+                ))
+            })?;
             subject.push((attribute_label(oid), value.to_owned()));
         }
     }

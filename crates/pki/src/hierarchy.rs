@@ -79,7 +79,16 @@ pub fn root_certificate(
         x509::extension(false, &ski(&key)?)?,
         x509::extension(false, &aki(&key_id)?)?,
     ];
-    build_ca(signer, subject.clone(), subject, extensions, &key, not_before, validity_days, serial)
+    build_ca(
+        signer,
+        subject.clone(),
+        subject,
+        extensions,
+        &key,
+        not_before,
+        validity_days,
+        serial,
+    )
 }
 
 /// Creates an issuing CA certificate for `issuing_spki`, signed by the root.
@@ -95,7 +104,8 @@ pub fn issuing_certificate(
     validity_days: u32,
     serial: &Serial,
 ) -> Result<Vec<u8>> {
-    let root = x509_cert::Certificate::from_der(root_certificate_der).map_err(PkiError::encoding)?;
+    let root =
+        x509_cert::Certificate::from_der(root_certificate_der).map_err(PkiError::encoding)?;
     let root_subject = root.tbs_certificate().subject().clone();
     let root_key = public_key_of(root_signer);
     let key = crate::keys::check_public_key(issuing_spki)?;
@@ -160,7 +170,8 @@ fn build_ca(
     };
     let spki = SubjectPublicKeyInfoOwned::from_der(&key.spki_der).map_err(PkiError::encoding)?;
     let serial_number = SerialNumber::new(serial.as_bytes()).map_err(PkiError::encoding)?;
-    let builder = CertificateBuilder::new(layout, serial_number, validity, spki).map_err(PkiError::encoding)?;
+    let builder = CertificateBuilder::new(layout, serial_number, validity, spki)
+        .map_err(PkiError::encoding)?;
     let cert = x509::sign(builder, signer, |_| Ok(()))?;
     cert.to_der().map_err(PkiError::encoding)
 }

@@ -16,8 +16,8 @@ use der::{Decode, Encode};
 use spki::SubjectPublicKeyInfoOwned;
 use std::sync::Arc;
 use time::OffsetDateTime;
-use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::CertificateBuilder;
+use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::certificate::TbsCertificate;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::crl::dp::DistributionPoint;
@@ -68,9 +68,13 @@ impl IssuingCa {
         urls: CaUrls,
         ca_key_hashes: Vec<[u8; 32]>,
     ) -> Result<IssuingCa> {
-        let cert = x509_cert::Certificate::from_der(&certificate_der).map_err(PkiError::encoding)?;
+        let cert =
+            x509_cert::Certificate::from_der(&certificate_der).map_err(PkiError::encoding)?;
         let tbs = cert.tbs_certificate();
-        let cert_spki = tbs.subject_public_key_info().to_der().map_err(PkiError::encoding)?;
+        let cert_spki = tbs
+            .subject_public_key_info()
+            .to_der()
+            .map_err(PkiError::encoding)?;
         if cert_spki != signer.spki_der() {
             return Err(PkiError::KeyEncryption(format!(
                 "the key for CA '{}' does not match its certificate",
@@ -221,7 +225,8 @@ pub(crate) fn validity(not_before: OffsetDateTime, days: u32) -> Result<(Validit
     // The validity period counts both ends (RFC 5280), so `days` days end one second early.
     let end = start + i64::from(days) * 86_400 - 1;
     let to_time = |secs: i64| -> Result<Time> {
-        let secs = u64::try_from(secs).map_err(|_| PkiError::Encoding("time before 1970".into()))?;
+        let secs =
+            u64::try_from(secs).map_err(|_| PkiError::Encoding("time before 1970".into()))?;
         let dt = der::DateTime::from_unix_duration(std::time::Duration::from_secs(secs))
             .map_err(PkiError::encoding)?;
         Ok(Time::from(dt))
@@ -259,7 +264,11 @@ pub(crate) fn crl_dp(url: &str) -> Result<CrlDistributionPoints> {
     }]))
 }
 
-fn leaf_extensions(ca: &IssuingCa, request: &LeafRequest<'_>, subject_empty: bool) -> Result<Vec<Extension>> {
+fn leaf_extensions(
+    ca: &IssuingCa,
+    request: &LeafRequest<'_>,
+    subject_empty: bool,
+) -> Result<Vec<Extension>> {
     let profile = request.profile;
     let key_type = request.public_key.key_type;
     let mut exts = vec![
@@ -317,7 +326,11 @@ fn leaf_extensions(ca: &IssuingCa, request: &LeafRequest<'_>, subject_empty: boo
 }
 
 /// Issues a leaf for `request` from `ca` with `serial`.
-pub fn issue_leaf(ca: &IssuingCa, request: &LeafRequest<'_>, serial: &Serial) -> Result<IssuedLeaf> {
+pub fn issue_leaf(
+    ca: &IssuingCa,
+    request: &LeafRequest<'_>,
+    serial: &Serial,
+) -> Result<IssuedLeaf> {
     check_request(request)?;
     ca.refuse_ca_key(request.public_key)?;
     let profile = request.profile;
@@ -347,9 +360,11 @@ pub fn issue_leaf(ca: &IssuingCa, request: &LeafRequest<'_>, serial: &Serial) ->
         subject,
         extensions,
     };
-    let spki = SubjectPublicKeyInfoOwned::from_der(&request.public_key.spki_der).map_err(PkiError::encoding)?;
+    let spki = SubjectPublicKeyInfoOwned::from_der(&request.public_key.spki_der)
+        .map_err(PkiError::encoding)?;
     let serial_number = SerialNumber::new(serial.as_bytes()).map_err(PkiError::encoding)?;
-    let builder = CertificateBuilder::new(layout, serial_number, validity, spki).map_err(PkiError::encoding)?;
+    let builder = CertificateBuilder::new(layout, serial_number, validity, spki)
+        .map_err(PkiError::encoding)?;
     let cert = x509::sign(builder, ca.signer.as_ref(), |tbs| {
         lint::lint_leaf(tbs, profile, request.term_days)
     })?;

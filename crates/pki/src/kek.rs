@@ -93,9 +93,7 @@ impl Kek {
             PkiError::KeyEncryption(format!("'{purpose}' is not an encrypted key blob"))
         })?;
         if rest.len() < NONCE_LEN + AES_256_GCM.tag_len() {
-            return Err(PkiError::KeyEncryption(format!(
-                "'{purpose}' is truncated"
-            )));
+            return Err(PkiError::KeyEncryption(format!("'{purpose}' is truncated")));
         }
         let (nonce, sealed) = rest.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce)
@@ -137,12 +135,18 @@ mod tests {
     fn seal_open_round_trip_and_binding() {
         let (kek, text) = Kek::generate(&SystemRng).unwrap();
         let blob = kek.seal(b"secret key", "ca-key:one", &SystemRng).unwrap();
-        assert_eq!(kek.open(&blob, "ca-key:one").unwrap().as_slice(), b"secret key");
+        assert_eq!(
+            kek.open(&blob, "ca-key:one").unwrap().as_slice(),
+            b"secret key"
+        );
         // Bound to its purpose.
         assert!(kek.open(&blob, "ca-key:two").is_err());
         // The text form gives the same key.
         let again = Kek::from_base64(&text).unwrap();
-        assert_eq!(again.open(&blob, "ca-key:one").unwrap().as_slice(), b"secret key");
+        assert_eq!(
+            again.open(&blob, "ca-key:one").unwrap().as_slice(),
+            b"secret key"
+        );
     }
 
     #[test]
@@ -152,13 +156,24 @@ mod tests {
         let check = kek.check_value(&SystemRng).unwrap();
         assert!(kek.matches_check_value(&check));
         assert!(!other.matches_check_value(&check));
-        let err = other.open(&kek.seal(b"x", "p", &SystemRng).unwrap(), "p").unwrap_err();
-        assert!(err.to_string().contains("not the one this CA was created with"), "{err}");
+        let err = other
+            .open(&kek.seal(b"x", "p", &SystemRng).unwrap(), "p")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not the one this CA was created with"),
+            "{err}"
+        );
     }
 
     #[test]
     fn bad_text_forms_are_refused() {
         assert!(Kek::from_base64("not base64!").is_err());
-        assert!(Kek::from_base64("AAAA").unwrap_err().to_string().contains("32 bytes"));
+        assert!(
+            Kek::from_base64("AAAA")
+                .unwrap_err()
+                .to_string()
+                .contains("32 bytes")
+        );
     }
 }

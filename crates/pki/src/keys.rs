@@ -48,7 +48,9 @@ pub fn generate(key_type: KeyType) -> Result<GeneratedKey> {
                 }
             };
             let pair = RsaKeyPair::generate(size).map_err(|_| failed("AWS-LC failed"))?;
-            let pkcs8 = pair.as_der().map_err(|_| failed("PKCS#8 encoding failed"))?;
+            let pkcs8 = pair
+                .as_der()
+                .map_err(|_| failed("PKCS#8 encoding failed"))?;
             let spki = pair
                 .public_key()
                 .as_der()
@@ -143,7 +145,7 @@ pub fn check_public_key(spki_der: &[u8]) -> Result<PublicKey> {
                 ),
             });
         }
-        if bits % 8 != 0 {
+        if !bits.is_multiple_of(8) {
             return Err(PkiError::KeyPolicy {
                 rule: "rsa-modulus-size",
                 detail: format!("RSA modulus of {bits} bits is not a multiple of 8"),
@@ -247,8 +249,7 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 
 /// SHA-1 of `data` (key identifiers and SCM's `sha1Hash` only; never for signatures).
 pub fn sha1(data: &[u8]) -> [u8; 20] {
-    let digest =
-        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data);
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data);
     let mut out = [0u8; 20];
     out.copy_from_slice(digest.as_ref());
     out

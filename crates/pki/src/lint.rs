@@ -55,10 +55,17 @@ pub fn max_validity_days(certificate_type: CertificateType, not_before: OffsetDa
 
 /// Runs every leaf lint on `tbs_der` for a certificate of `profile` with `term_days`.
 pub fn lint_leaf(tbs_der: &[u8], profile: &Profile, term_days: u32) -> Result<()> {
-    let (rest, tbs) = TbsCertificate::from_der(tbs_der)
-        .map_err(|e| fail("e_tbs_unparseable", format!("the TBSCertificate does not parse: {e}")))?;
+    let (rest, tbs) = TbsCertificate::from_der(tbs_der).map_err(|e| {
+        fail(
+            "e_tbs_unparseable",
+            format!("the TBSCertificate does not parse: {e}"),
+        )
+    })?;
     if !rest.is_empty() {
-        return Err(fail("e_tbs_unparseable", "trailing bytes after the TBSCertificate"));
+        return Err(fail(
+            "e_tbs_unparseable",
+            "trailing bytes after the TBSCertificate",
+        ));
     }
     lint_version(&tbs)?;
     lint_serial(&tbs)?;
@@ -78,7 +85,10 @@ pub fn lint_leaf(tbs_der: &[u8], profile: &Profile, term_days: u32) -> Result<()
 
 fn lint_version(tbs: &TbsCertificate<'_>) -> Result<()> {
     if tbs.version.0 != 2 {
-        return Err(fail("e_cert_not_v3", format!("version is v{}", tbs.version.0 + 1)));
+        return Err(fail(
+            "e_cert_not_v3",
+            format!("version is v{}", tbs.version.0 + 1),
+        ));
     }
     Ok(())
 }
@@ -86,11 +96,17 @@ fn lint_version(tbs: &TbsCertificate<'_>) -> Result<()> {
 fn lint_serial(tbs: &TbsCertificate<'_>) -> Result<()> {
     let raw = tbs.raw_serial();
     if raw.first().is_some_and(|b| b & 0x80 != 0) {
-        return Err(fail("e_serial_number_not_positive", "the serial number is negative"));
+        return Err(fail(
+            "e_serial_number_not_positive",
+            "the serial number is negative",
+        ));
     }
     let magnitude: Vec<u8> = raw.iter().copied().skip_while(|b| *b == 0).collect();
     if magnitude.is_empty() {
-        return Err(fail("e_serial_number_not_positive", "the serial number is zero"));
+        return Err(fail(
+            "e_serial_number_not_positive",
+            "the serial number is zero",
+        ));
     }
     if raw.len() > 20 {
         return Err(fail(
@@ -128,8 +144,12 @@ fn lint_validity(tbs: &TbsCertificate<'_>, profile: &Profile, term_days: u32) ->
             format!("the validity is {seconds} seconds, the term allows {allowed}"),
         ));
     }
-    let nb = OffsetDateTime::from_unix_timestamp(not_before)
-        .map_err(|_| fail("e_validity_not_after_before_not_before", "notBefore is out of range"))?;
+    let nb = OffsetDateTime::from_unix_timestamp(not_before).map_err(|_| {
+        fail(
+            "e_validity_not_after_before_not_before",
+            "notBefore is out of range",
+        )
+    })?;
     let max_days = max_validity_days(profile.certificate_type, nb);
     if seconds > i64::from(max_days) * 86_400 {
         let lint = match profile.certificate_type {
@@ -166,28 +186,43 @@ fn lint_extensions_unique(tbs: &TbsCertificate<'_>) -> Result<()> {
     let exts = tbs.extensions();
     for (i, a) in exts.iter().enumerate() {
         if exts[..i].iter().any(|b| b.oid == a.oid) {
-            return Err(fail("e_ext_duplicate", format!("extension {} appears twice", a.oid)));
+            return Err(fail(
+                "e_ext_duplicate",
+                format!("extension {} appears twice", a.oid),
+            ));
         }
         if let ParsedExtension::ParseError { error } = a.parsed_extension() {
-            return Err(fail("e_ext_unparseable", format!("extension {}: {error}", a.oid)));
+            return Err(fail(
+                "e_ext_unparseable",
+                format!("extension {}: {error}", a.oid),
+            ));
         }
     }
     Ok(())
 }
 
-fn find<'a, 'b>(tbs: &'b TbsCertificate<'a>, oid: ObjectIdentifier) -> Option<&'b X509Extension<'a>> {
+fn find<'a, 'b>(
+    tbs: &'b TbsCertificate<'a>,
+    oid: ObjectIdentifier,
+) -> Option<&'b X509Extension<'a>> {
     tbs.extensions().iter().find(|e| is(&e.oid, oid))
 }
 
 fn lint_basic_constraints(tbs: &TbsCertificate<'_>) -> Result<()> {
     if let Some(e) = find(tbs, ext::ID_CE_BASIC_CONSTRAINTS) {
         if !e.critical {
-            return Err(fail("e_basic_constraints_not_critical", "basicConstraints must be critical"));
+            return Err(fail(
+                "e_basic_constraints_not_critical",
+                "basicConstraints must be critical",
+            ));
         }
         if let ParsedExtension::BasicConstraints(bc) = e.parsed_extension()
             && bc.ca
         {
-            return Err(fail("e_leaf_is_ca", "a subscriber certificate must not be a CA"));
+            return Err(fail(
+                "e_leaf_is_ca",
+                "a subscriber certificate must not be a CA",
+            ));
         }
     }
     Ok(())
@@ -197,7 +232,10 @@ fn lint_key_usage(tbs: &TbsCertificate<'_>) -> Result<()> {
     let e = find(tbs, ext::ID_CE_KEY_USAGE)
         .ok_or_else(|| fail("e_key_usage_missing", "keyUsage is missing"))?;
     if !e.critical {
-        return Err(fail("e_key_usage_not_critical", "keyUsage must be critical"));
+        return Err(fail(
+            "e_key_usage_not_critical",
+            "keyUsage must be critical",
+        ));
     }
     if let ParsedExtension::KeyUsage(ku) = e.parsed_extension() {
         if ku.key_cert_sign() || ku.crl_sign() {
@@ -268,16 +306,21 @@ fn lint_aia_and_crl(tbs: &TbsCertificate<'_>) -> Result<()> {
             (crate::oids::AD_OCSP, "OCSP"),
             (crate::oids::AD_CA_ISSUERS, "caIssuers"),
         ] {
-            let uri = aia.accessdescs.iter().find_map(|d| match &d.access_location {
-                GeneralName::URI(uri) if is(&d.access_method, method) => Some(*uri),
-                _ => None,
-            });
+            let uri = aia
+                .accessdescs
+                .iter()
+                .find_map(|d| match &d.access_location {
+                    GeneralName::URI(uri) if is(&d.access_method, method) => Some(*uri),
+                    _ => None,
+                });
             match uri {
                 Some(uri) if uri.starts_with("http://") => {}
                 Some(uri) => {
                     return Err(fail(
                         "e_aia_not_http",
-                        format!("the {label} URL {uri} must use http:// (relying parties fetch it without TLS)"),
+                        format!(
+                            "the {label} URL {uri} must use http:// (relying parties fetch it without TLS)"
+                        ),
                     ));
                 }
                 None => return Err(fail("e_aia_missing", format!("the {label} URL is missing"))),
@@ -294,7 +337,10 @@ fn lint_aia_and_crl(tbs: &TbsCertificate<'_>) -> Result<()> {
             _ => false,
         });
         if !http {
-            return Err(fail("e_crl_dp_not_http", "the CRL distribution point must be an http:// URL"));
+            return Err(fail(
+                "e_crl_dp_not_http",
+                "the CRL distribution point must be an http:// URL",
+            ));
         }
     }
     Ok(())
@@ -318,7 +364,9 @@ fn lint_policies(tbs: &TbsCertificate<'_>, profile: &Profile) -> Result<()> {
 
 fn san_names<'a>(tbs: &'a TbsCertificate<'_>) -> Option<Vec<&'a GeneralName<'a>>> {
     match find(tbs, ext::ID_CE_SUBJECT_ALT_NAME).map(X509Extension::parsed_extension) {
-        Some(ParsedExtension::SubjectAlternativeName(san)) => Some(san.general_names.iter().collect()),
+        Some(ParsedExtension::SubjectAlternativeName(san)) => {
+            Some(san.general_names.iter().collect())
+        }
         _ => None,
     }
 }
@@ -330,11 +378,15 @@ fn lint_names(tbs: &TbsCertificate<'_>, profile: &Profile) -> Result<()> {
         .filter_map(|cn| cn.as_str().ok())
         .collect();
     if cns.len() > 1 {
-        return Err(fail("e_subject_multiple_cn", "the subject has more than one commonName"));
+        return Err(fail(
+            "e_subject_multiple_cn",
+            "the subject has more than one commonName",
+        ));
     }
     match profile.certificate_type {
         CertificateType::Ssl => {
-            let names = san_names(tbs).ok_or_else(|| fail("e_ext_san_missing", "subjectAltName is missing"))?;
+            let names = san_names(tbs)
+                .ok_or_else(|| fail("e_ext_san_missing", "subjectAltName is missing"))?;
             let dns: Vec<&str> = names
                 .iter()
                 .filter_map(|n| match n {
@@ -360,7 +412,10 @@ fn lint_names(tbs: &TbsCertificate<'_>, profile: &Profile) -> Result<()> {
                     ));
                 }
                 if profile.validation_level == ValidationLevel::Ev && name.starts_with("*.") {
-                    return Err(fail("e_ev_wildcard", format!("EV certificates cannot name '{name}'")));
+                    return Err(fail(
+                        "e_ev_wildcard",
+                        format!("EV certificates cannot name '{name}'"),
+                    ));
                 }
             }
             if let Some(cn) = cns.first()
@@ -373,9 +428,16 @@ fn lint_names(tbs: &TbsCertificate<'_>, profile: &Profile) -> Result<()> {
             }
         }
         CertificateType::Smime => {
-            let names = san_names(tbs).ok_or_else(|| fail("e_ext_san_missing", "subjectAltName is missing"))?;
-            if !names.iter().any(|n| matches!(n, GeneralName::RFC822Name(_))) {
-                return Err(fail("e_smime_no_email", "an S/MIME certificate needs an rfc822Name"));
+            let names = san_names(tbs)
+                .ok_or_else(|| fail("e_ext_san_missing", "subjectAltName is missing"))?;
+            if !names
+                .iter()
+                .any(|n| matches!(n, GeneralName::RFC822Name(_)))
+            {
+                return Err(fail(
+                    "e_smime_no_email",
+                    "an S/MIME certificate needs an rfc822Name",
+                ));
             }
         }
         CertificateType::CodeSign => {}
@@ -385,14 +447,12 @@ fn lint_names(tbs: &TbsCertificate<'_>, profile: &Profile) -> Result<()> {
 
 fn lint_subject(subject: &X509Name<'_>, profile: &Profile) -> Result<()> {
     use crate::oids;
-    let has = |oid: ObjectIdentifier| {
-        subject
-            .iter_attributes()
-            .any(|a| is(a.attr_type(), oid))
-    };
+    let has = |oid: ObjectIdentifier| subject.iter_attributes().any(|a| is(a.attr_type(), oid));
     for atv in subject.iter_attributes() {
         if is(atv.attr_type(), oids::COUNTRY_NAME) {
-            let ok = atv.as_str().is_ok_and(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
+            let ok = atv
+                .as_str()
+                .is_ok_and(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
                 && atv.attr_value().tag() == x509_parser::der_parser::asn1_rs::Tag::PrintableString;
             if !ok {
                 return Err(fail(
@@ -402,7 +462,10 @@ fn lint_subject(subject: &X509Name<'_>, profile: &Profile) -> Result<()> {
             }
         }
         if is(atv.attr_type(), oids::ORGANIZATIONAL_UNIT_NAME) {
-            return Err(fail("e_subject_ou_present", "organizationalUnitName is not allowed"));
+            return Err(fail(
+                "e_subject_ou_present",
+                "organizationalUnitName is not allowed",
+            ));
         }
     }
     let org_validated = matches!(
@@ -430,7 +493,10 @@ fn lint_subject(subject: &X509Name<'_>, profile: &Profile) -> Result<()> {
             (oids::SERIAL_NUMBER, "serialNumber"),
         ] {
             if !has(oid) {
-                return Err(fail("e_ev_subject_missing_field", format!("an EV subject needs {label}")));
+                return Err(fail(
+                    "e_ev_subject_missing_field",
+                    format!("an EV subject needs {label}"),
+                ));
             }
         }
     }

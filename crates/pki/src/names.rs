@@ -89,7 +89,10 @@ pub fn normalize_dns_name(raw: &str) -> Result<String> {
             return Err(invalid(raw, "has an empty label (two dots in a row)"));
         }
         if label.len() > 63 {
-            return Err(invalid(raw, format!("label '{label}' is longer than 63 characters")));
+            return Err(invalid(
+                raw,
+                format!("label '{label}' is longer than 63 characters"),
+            ));
         }
         if !label
             .bytes()
@@ -101,7 +104,10 @@ pub fn normalize_dns_name(raw: &str) -> Result<String> {
             ));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(invalid(raw, format!("label '{label}' starts or ends with '-'")));
+            return Err(invalid(
+                raw,
+                format!("label '{label}' starts or ends with '-'"),
+            ));
         }
     }
     if labels
@@ -111,7 +117,10 @@ pub fn normalize_dns_name(raw: &str) -> Result<String> {
         return Err(invalid(raw, "the top-level label is all digits"));
     }
     if wildcard && labels.len() < 2 {
-        return Err(invalid(raw, "a wildcard must sit below a registered domain"));
+        return Err(invalid(
+            raw,
+            "a wildcard must sit below a registered domain",
+        ));
     }
     Ok(if wildcard {
         format!("*.{ascii}")
@@ -127,13 +136,22 @@ pub fn normalize_email(raw: &str) -> Result<String> {
         .rsplit_once('@')
         .ok_or_else(|| invalid(raw, "an e-mail address needs an '@'"))?;
     if local.is_empty() || local.len() > 64 {
-        return Err(invalid(raw, "the part before '@' must be 1 to 64 characters"));
+        return Err(invalid(
+            raw,
+            "the part before '@' must be 1 to 64 characters",
+        ));
     }
-    if !local
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && !matches!(b, b'@' | b'"' | b'(' | b')' | b',' | b':' | b';' | b'<' | b'>' | b'[' | b'\\' | b']'))
-    {
-        return Err(invalid(raw, "the part before '@' has characters an address cannot have"));
+    if !local.bytes().all(|b| {
+        b.is_ascii_graphic()
+            && !matches!(
+                b,
+                b'@' | b'"' | b'(' | b')' | b',' | b':' | b';' | b'<' | b'>' | b'[' | b'\\' | b']'
+            )
+    }) {
+        return Err(invalid(
+            raw,
+            "the part before '@' has characters an address cannot have",
+        ));
     }
     if domain.starts_with("*.") {
         return Err(invalid(raw, "an e-mail domain cannot be a wildcard"));
@@ -187,7 +205,11 @@ pub fn apply_profile(
                     ),
                 ));
             }
-            if let Some(cn) = request.common_name.as_deref().filter(|s| !s.trim().is_empty()) {
+            if let Some(cn) = request
+                .common_name
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+            {
                 let cn = normalize_dns_name(cn).map_err(|e| match e {
                     PkiError::InvalidName { name, reason } => PkiError::InvalidName {
                         name,
@@ -201,8 +223,11 @@ pub fn apply_profile(
                 push_unique(&mut names.dns_names, normalize_dns_name(name)?);
             }
             check_count(profile, names.dns_names.len())?;
-            let wildcards: Vec<&String> =
-                names.dns_names.iter().filter(|n| n.starts_with("*.")).collect();
+            let wildcards: Vec<&String> = names
+                .dns_names
+                .iter()
+                .filter(|n| n.starts_with("*."))
+                .collect();
             match profile.names.wildcard {
                 WildcardRule::Forbidden if !wildcards.is_empty() => {
                     return Err(refuse(
@@ -332,9 +357,18 @@ mod tests {
 
     #[test]
     fn dns_names_are_normalised() {
-        assert_eq!(normalize_dns_name("WWW.Example.COM.").unwrap(), "www.example.com");
-        assert_eq!(normalize_dns_name("*.Example.com").unwrap(), "*.example.com");
-        assert_eq!(normalize_dns_name("bücher.example").unwrap(), "xn--bcher-kva.example");
+        assert_eq!(
+            normalize_dns_name("WWW.Example.COM.").unwrap(),
+            "www.example.com"
+        );
+        assert_eq!(
+            normalize_dns_name("*.Example.com").unwrap(),
+            "*.example.com"
+        );
+        assert_eq!(
+            normalize_dns_name("bücher.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
     }
 
     #[test]
@@ -354,7 +388,10 @@ mod tests {
 
     #[test]
     fn emails_are_checked() {
-        assert_eq!(normalize_email("Jo.Bloggs@Example.AC.UK").unwrap(), "Jo.Bloggs@example.ac.uk");
+        assert_eq!(
+            normalize_email("Jo.Bloggs@Example.AC.UK").unwrap(),
+            "Jo.Bloggs@example.ac.uk"
+        );
         assert!(normalize_email("no-at-sign").is_err());
         assert!(normalize_email("a b@example.com").is_err());
     }
@@ -372,13 +409,21 @@ mod tests {
         let set = ProfileSet::defaults().unwrap();
         let ov = set.by_name("OV SSL").unwrap();
         let names = apply_profile(ov, &request("host.example.com", &[]), None, None).unwrap();
-        assert_eq!(names.dns_names, ["host.example.com", "www.host.example.com"]);
+        assert_eq!(
+            names.dns_names,
+            ["host.example.com", "www.host.example.com"]
+        );
         let names = apply_profile(ov, &request("www.example.com", &[]), None, None).unwrap();
         assert_eq!(names.dns_names, ["www.example.com", "example.com"]);
         let err = apply_profile(ov, &request("*.example.com", &[]), None, None).unwrap_err();
         assert_eq!(err.rule(), "wildcard-forbidden");
-        let err = apply_profile(ov, &request("a.example.com", &["b.example.com"]), None, None)
-            .unwrap_err();
+        let err = apply_profile(
+            ov,
+            &request("a.example.com", &["b.example.com"]),
+            None,
+            None,
+        )
+        .unwrap_err();
         assert_eq!(err.rule(), "max-names");
     }
 

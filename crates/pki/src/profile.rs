@@ -25,7 +25,10 @@ pub const DEFAULT_PROFILES: &[(&str, &str)] = &[
         "unified-communications.toml",
         include_str!("../../../profiles/unified-communications.toml"),
     ),
-    ("wildcard-ssl.toml", include_str!("../../../profiles/wildcard-ssl.toml")),
+    (
+        "wildcard-ssl.toml",
+        include_str!("../../../profiles/wildcard-ssl.toml"),
+    ),
     ("ev-ssl.toml", include_str!("../../../profiles/ev-ssl.toml")),
     (
         "ev-multi-domain-ssl.toml",
@@ -35,8 +38,14 @@ pub const DEFAULT_PROFILES: &[(&str, &str)] = &[
         "igtf-multi-domain-ssl.toml",
         include_str!("../../../profiles/igtf-multi-domain-ssl.toml"),
     ),
-    ("ev-anchor.toml", include_str!("../../../profiles/ev-anchor.toml")),
-    ("personal.toml", include_str!("../../../profiles/personal.toml")),
+    (
+        "ev-anchor.toml",
+        include_str!("../../../profiles/ev-anchor.toml"),
+    ),
+    (
+        "personal.toml",
+        include_str!("../../../profiles/personal.toml"),
+    ),
     (
         "igtf-classic-robot-email.toml",
         include_str!("../../../profiles/igtf-classic-robot-email.toml"),
@@ -49,7 +58,10 @@ pub const DEFAULT_PROFILES: &[(&str, &str)] = &[
         "igtf-mics-robot-personal.toml",
         include_str!("../../../profiles/igtf-mics-robot-personal.toml"),
     ),
-    ("code-signing.toml", include_str!("../../../profiles/code-signing.toml")),
+    (
+        "code-signing.toml",
+        include_str!("../../../profiles/code-signing.toml"),
+    ),
 ];
 
 /// Longest term any profile of a type may offer, in days (the industry maxima:
@@ -96,10 +108,14 @@ pub enum SubjectAttribute {
     Surname,
     /// `emailAddress` from the person.
     EmailAddress,
+    /// `organizationIdentifier` from the organisation (e.g. `NTRGB-RC000123`).
+    OrganizationIdentifier,
+    /// `pseudonym`: the robot name chosen as common name (IGTF robots).
+    Pseudonym,
 }
 
 impl SubjectAttribute {
-    const ALL: [SubjectAttribute; 15] = [
+    const ALL: [SubjectAttribute; 17] = [
         SubjectAttribute::Country,
         SubjectAttribute::State,
         SubjectAttribute::Locality,
@@ -115,6 +131,8 @@ impl SubjectAttribute {
         SubjectAttribute::GivenName,
         SubjectAttribute::Surname,
         SubjectAttribute::EmailAddress,
+        SubjectAttribute::OrganizationIdentifier,
+        SubjectAttribute::Pseudonym,
     ];
 
     /// The short name used in profiles (as OpenSSL writes DNs).
@@ -135,6 +153,8 @@ impl SubjectAttribute {
             SubjectAttribute::GivenName => "givenName",
             SubjectAttribute::Surname => "SN",
             SubjectAttribute::EmailAddress => "emailAddress",
+            SubjectAttribute::OrganizationIdentifier => "organizationIdentifier",
+            SubjectAttribute::Pseudonym => "pseudonym",
         }
     }
 
@@ -156,6 +176,8 @@ impl SubjectAttribute {
             SubjectAttribute::GivenName => oids::GIVEN_NAME,
             SubjectAttribute::Surname => oids::SURNAME,
             SubjectAttribute::EmailAddress => oids::EMAIL_ADDRESS,
+            SubjectAttribute::OrganizationIdentifier => oids::ORGANIZATION_IDENTIFIER,
+            SubjectAttribute::Pseudonym => oids::PSEUDONYM,
         }
     }
 
@@ -344,7 +366,7 @@ impl Profile {
             profile: self.name.clone(),
             rule: "key-type",
             detail: format!(
-                "a {key_type} key is not allowed; allowed keys: {}",
+                "a key of type {key_type} is not allowed; allowed keys: {}",
                 allowed.join(", ")
             ),
         })
@@ -444,15 +466,14 @@ pub fn parse_profile(source: &str, text: &str) -> Result<Profile> {
         key: key.to_owned(),
         reason,
     };
-    let raw: RawProfile = toml::from_str(text).map_err(|e| {
-        invalid(
-            "(file)",
-            e.to_string().replace('\n', " ").trim().to_owned(),
-        )
-    })?;
+    let raw: RawProfile = toml::from_str(text)
+        .map_err(|e| invalid("(file)", e.to_string().replace('\n', " ").trim().to_owned()))?;
 
     if raw.id <= 0 {
-        return Err(invalid("id", format!("must be a positive number, got {}", raw.id)));
+        return Err(invalid(
+            "id",
+            format!("must be a positive number, got {}", raw.id),
+        ));
     }
     if raw.name.trim().is_empty() {
         return Err(invalid("name", "must not be empty".into()));
@@ -464,13 +485,18 @@ pub fn parse_profile(source: &str, text: &str) -> Result<Profile> {
     terms.sort_unstable();
     terms.dedup();
     if terms.is_empty() {
-        return Err(invalid("terms", "must list at least one term in days".into()));
+        return Err(invalid(
+            "terms",
+            "must list at least one term in days".into(),
+        ));
     }
     let max = max_term_days(ty);
     if let Some(bad) = terms.iter().find(|t| **t == 0 || **t > max) {
         return Err(invalid(
             "terms",
-            format!("{bad} days is outside 1..={max}, the longest term a {ty} certificate may have"),
+            format!(
+                "{bad} days is outside 1..={max}, the longest term a {ty} certificate may have"
+            ),
         ));
     }
 
@@ -478,10 +504,9 @@ pub fn parse_profile(source: &str, text: &str) -> Result<Profile> {
     let mut rsa_sizes = raw.keys.rsa.clone();
     rsa_sizes.sort_unstable();
     rsa_sizes.dedup();
-    if let Some(bad) = rsa_sizes
-        .iter()
-        .find(|b| **b < crate::keys::RSA_MIN_BITS || **b > crate::keys::RSA_MAX_BITS || **b % 8 != 0)
-    {
+    if let Some(bad) = rsa_sizes.iter().find(|b| {
+        **b < crate::keys::RSA_MIN_BITS || **b > crate::keys::RSA_MAX_BITS || !b.is_multiple_of(8)
+    }) {
         return Err(invalid(
             "keys.rsa",
             format!("{bad} is not an RSA size Castellan accepts (2048 to 8192, a multiple of 8)"),
@@ -502,7 +527,10 @@ pub fn parse_profile(source: &str, text: &str) -> Result<Profile> {
     }
     ec_curves.dedup();
     if rsa_sizes.is_empty() && ec_curves.is_empty() {
-        return Err(invalid("keys", "must allow at least one RSA size or EC curve".into()));
+        return Err(invalid(
+            "keys",
+            "must allow at least one RSA size or EC curve".into(),
+        ));
     }
 
     // Extensions.
@@ -558,23 +586,24 @@ pub fn parse_profile(source: &str, text: &str) -> Result<Profile> {
         .extensions
         .policies
         .iter()
-        .map(|s| {
-            ObjectIdentifier::new(s.trim()).map_err(|_| format!("'{s}' is not a dotted OID"))
-        })
+        .map(|s| ObjectIdentifier::new(s.trim()).map_err(|_| format!("'{s}' is not a dotted OID")))
         .collect::<std::result::Result<Vec<_>, String>>()
         .map_err(|r| invalid("extensions.policies", r))?;
     check_policies(ty, raw.validation_level, &policies)
         .map_err(|r| invalid("extensions.policies", r))?;
 
     // Subject.
-    let subject = parse_attributes(&raw.subject.attributes)
-        .map_err(|r| invalid("subject.attributes", r))?;
+    let subject =
+        parse_attributes(&raw.subject.attributes).map_err(|r| invalid("subject.attributes", r))?;
     let subject_required =
         parse_attributes(&raw.subject.required).map_err(|r| invalid("subject.required", r))?;
     if let Some(missing) = subject_required.iter().find(|a| !subject.contains(a)) {
         return Err(invalid(
             "subject.required",
-            format!("'{}' is required but not in subject.attributes", missing.short_name()),
+            format!(
+                "'{}' is required but not in subject.attributes",
+                missing.short_name()
+            ),
         ));
     }
     if raw.subject.use_secondary_org_name && !subject.contains(&SubjectAttribute::Organization) {
@@ -593,7 +622,10 @@ pub fn parse_profile(source: &str, text: &str) -> Result<Profile> {
     if raw.names.kind != expected_kind {
         return Err(invalid(
             "names.kind",
-            format!("a {ty} profile must use names.kind = \"{}\"", kind_name(expected_kind)),
+            format!(
+                "a {ty} profile must use names.kind = \"{}\"",
+                kind_name(expected_kind)
+            ),
         ));
     }
     let (min, max) = (raw.names.min, raw.names.max);
@@ -617,7 +649,9 @@ pub fn parse_profile(source: &str, text: &str) -> Result<Profile> {
             "applies only to single-name profiles (max = 1)".into(),
         ));
     }
-    if raw.validation_only && !(ty == CertificateType::Ssl && raw.validation_level == ValidationLevel::Ev) {
+    if raw.validation_only
+        && !(ty == CertificateType::Ssl && raw.validation_level == ValidationLevel::Ev)
+    {
         return Err(invalid(
             "validation_only",
             "only an SSL EV profile (the EV Anchor) can be validation-only".into(),
@@ -705,7 +739,10 @@ fn parse_attributes(names: &[String]) -> std::result::Result<Vec<SubjectAttribut
     let mut out = Vec::new();
     for name in names {
         let attr = SubjectAttribute::parse(name).ok_or_else(|| {
-            let known: Vec<&str> = SubjectAttribute::ALL.iter().map(|a| a.short_name()).collect();
+            let known: Vec<&str> = SubjectAttribute::ALL
+                .iter()
+                .map(|a| a.short_name())
+                .collect();
             format!("'{name}' is not a subject attribute ({})", known.join(", "))
         })?;
         if out.contains(&attr) {
@@ -759,7 +796,8 @@ fn check_policies(
                 }
             };
             let ok = policies.iter().any(|p| {
-                (1..=3).any(|generation| oids::cabf_smime(validation, generation).as_ref() == Some(p))
+                (1..=3)
+                    .any(|generation| oids::cabf_smime(validation, generation).as_ref() == Some(p))
             });
             if !ok {
                 return Err(format!(
@@ -822,11 +860,12 @@ impl ProfileSet {
         for entry in entries {
             let path = entry.map_err(|e| unreadable(e.to_string()))?.path();
             if path.extension().is_some_and(|ext| ext == "toml") {
-                let text = std::fs::read_to_string(&path).map_err(|e| PkiError::InvalidProfile {
-                    file: path.display().to_string(),
-                    key: "(file)".into(),
-                    reason: e.to_string(),
-                })?;
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| PkiError::InvalidProfile {
+                        file: path.display().to_string(),
+                        key: "(file)".into(),
+                        reason: e.to_string(),
+                    })?;
                 files.push((path.display().to_string(), text));
             }
         }
@@ -846,7 +885,10 @@ impl ProfileSet {
             return Err(PkiError::InvalidProfile {
                 file: profile.source.clone(),
                 key: "name".into(),
-                reason: format!("name '{}' is already used by {}", profile.name, existing.source),
+                reason: format!(
+                    "name '{}' is already used by {}",
+                    profile.name, existing.source
+                ),
             });
         }
         self.by_id.insert(profile.id, profile);
@@ -912,11 +954,17 @@ mod tests {
     fn bad_values_name_the_key() {
         let text = ov_text().replace("terms = [", "terms = [9999, ");
         let err = parse_profile("bad.toml", &text).unwrap_err().to_string();
-        assert!(err.contains("bad.toml") && err.contains("terms") && err.contains("9999"), "{err}");
+        assert!(
+            err.contains("bad.toml") && err.contains("terms") && err.contains("9999"),
+            "{err}"
+        );
 
         let text = ov_text().replace("\"serverAuth\"", "\"flyingAuth\"");
         let err = parse_profile("bad.toml", &text).unwrap_err().to_string();
-        assert!(err.contains("extensions.extended_key_usage") && err.contains("flyingAuth"), "{err}");
+        assert!(
+            err.contains("extensions.extended_key_usage") && err.contains("flyingAuth"),
+            "{err}"
+        );
 
         let text = format!("{}\nsurprise = 1\n", ov_text());
         let err = parse_profile("bad.toml", &text).unwrap_err().to_string();
@@ -928,6 +976,9 @@ mod tests {
         let err = ProfileSet::from_sources([("a.toml", ov_text()), ("b.toml", ov_text())])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("b.toml") && err.contains("already used by a.toml"), "{err}");
+        assert!(
+            err.contains("b.toml") && err.contains("already used by a.toml"),
+            "{err}"
+        );
     }
 }

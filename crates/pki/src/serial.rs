@@ -30,7 +30,9 @@ impl Serial {
     pub fn from_bytes(bytes: &[u8]) -> Result<Serial> {
         let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
         if trimmed.is_empty() {
-            return Err(PkiError::Encoding("a serial number must not be zero".into()));
+            return Err(PkiError::Encoding(
+                "a serial number must not be zero".into(),
+            ));
         }
         if trimmed.len() > 20 {
             return Err(PkiError::Encoding(format!(
@@ -43,7 +45,10 @@ impl Serial {
 
     /// Parses hex, with or without colons (`0a:1b:...` or `0a1b...`), any case.
     pub fn from_hex(s: &str) -> Result<Serial> {
-        let cleaned: String = s.chars().filter(|c| *c != ':' && !c.is_whitespace()).collect();
+        let cleaned: String = s
+            .chars()
+            .filter(|c| *c != ':' && !c.is_whitespace())
+            .collect();
         let cleaned = if cleaned.len() % 2 == 1 {
             format!("0{cleaned}")
         } else {

@@ -26,15 +26,25 @@ pub struct SubjectInputs<'a> {
 fn source_name(attr: SubjectAttribute) -> &'static str {
     use SubjectAttribute::*;
     match attr {
-        Country | State | Locality | Street | PostalCode | Organization => "the organisation",
+        Country
+        | State
+        | Locality
+        | Street
+        | PostalCode
+        | Organization
+        | OrganizationIdentifier => "the organisation",
         SerialNumber | BusinessCategory | JurisdictionCountry | JurisdictionState
         | JurisdictionLocality => "the organisation's EV details",
         GivenName | Surname | EmailAddress => "the person",
-        CommonName => "the request",
+        CommonName | Pseudonym => "the request",
     }
 }
 
-fn value_of(profile: &Profile, attr: SubjectAttribute, inputs: &SubjectInputs<'_>) -> Option<String> {
+fn value_of(
+    profile: &Profile,
+    attr: SubjectAttribute,
+    inputs: &SubjectInputs<'_>,
+) -> Option<String> {
     use SubjectAttribute::*;
     let org = inputs.organization;
     let ev = org.and_then(|o| o.ev.as_ref());
@@ -49,7 +59,8 @@ fn value_of(profile: &Profile, attr: SubjectAttribute, inputs: &SubjectInputs<'_
             org.and_then(|o| o.secondary_name.clone())
         }
         Organization => org.map(|o| o.name.clone()),
-        CommonName => inputs.common_name.map(str::to_owned),
+        CommonName | Pseudonym => inputs.common_name.map(str::to_owned),
+        OrganizationIdentifier => org.and_then(|o| o.organization_identifier.clone()),
         SerialNumber => ev.map(|e| e.registration_number.clone()),
         BusinessCategory => ev.map(|e| e.business_category.clone()),
         JurisdictionCountry => ev.map(|e| e.jurisdiction_country.clone()),
@@ -59,9 +70,7 @@ fn value_of(profile: &Profile, attr: SubjectAttribute, inputs: &SubjectInputs<'_
         Surname => person.and_then(|p| p.surname.clone()),
         EmailAddress => person.map(|p| p.email.clone()),
     };
-    value
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// Builds the subject for `profile` from `inputs`. Returns the DN and the attributes as
@@ -75,11 +84,12 @@ pub fn build_subject(
         match value_of(profile, *attr, inputs) {
             Some(value) => values.push((*attr, value)),
             None if profile.subject_required.contains(attr) => {
-                let field = if *attr == SubjectAttribute::Organization && profile.use_secondary_org_name {
-                    "O (the organisation's secondary name)".to_owned()
-                } else {
-                    attr.short_name().to_owned()
-                };
+                let field =
+                    if *attr == SubjectAttribute::Organization && profile.use_secondary_org_name {
+                        "O (the organisation's secondary name)".to_owned()
+                    } else {
+                        attr.short_name().to_owned()
+                    };
                 return Err(PkiError::ProfileRule {
                     profile: profile.name.clone(),
                     rule: "subject-field-missing",
@@ -217,7 +227,10 @@ mod tests {
             common_name: Some("www.camford.ac.uk"),
         };
         let (name, values) = build_subject(ov, &inputs).unwrap();
-        assert_eq!(name.to_string(), "CN=www.camford.ac.uk,O=University of Camford,L=Camford,C=GB");
+        assert_eq!(
+            name.to_string(),
+            "CN=www.camford.ac.uk,O=University of Camford,L=Camford,C=GB"
+        );
         assert_eq!(values.len(), 4);
     }
 
@@ -232,12 +245,17 @@ mod tests {
             common_name: Some("www.camford.ac.uk"),
         };
         let err = build_subject(ev, &inputs).unwrap_err().to_string();
-        assert!(err.contains("jurisdictionC") && err.contains("EV details"), "{err}");
+        assert!(
+            err.contains("jurisdictionC") && err.contains("EV details"),
+            "{err}"
+        );
     }
 
     #[test]
     fn country_codes_are_checked() {
-        let err = encode_pairs(&[(oids::COUNTRY_NAME, "UK!")]).unwrap_err().to_string();
+        let err = encode_pairs(&[(oids::COUNTRY_NAME, "UK!")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("two-letter"), "{err}");
     }
 }
