@@ -4,12 +4,14 @@
 //! (certificate types, statuses, download formats, key types) so that `pki`,
 //! `store`, `ra` and the front doors spell them the same way.
 
+mod admin;
 mod certificate;
 mod format;
 mod ids;
 mod key;
 mod subject;
 
+pub use admin::{AdminRole, AdminType};
 pub use certificate::{CertificateStatus, CertificateType, Hierarchy, ValidationLevel};
 pub use format::DownloadFormat;
 pub use ids::{AdminId, CaId, CertificateId, ProfileId, RequestId};

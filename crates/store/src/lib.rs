@@ -1,1 +1,276 @@
+//! The store: the only place SQL lives.
+//!
+//! One set of queries runs on both engines through sqlx's `Any` driver: SQLite (the
+//! embedded default, one file in the data directory, WAL mode) and PostgreSQL (for more
+//! than one node). Queries use only SQL both engines share (`$1` parameters, `RETURNING`,
+//! integer times and booleans), and the two migration folders are kept in step; the test
+//! suite runs every store test on both (see `docs/adr/0002-one-sql-dialect-through-sqlx-any.md`).
+//!
+//! Writes go through [`Tx`]. On SQLite a process-wide writer lock serialises write
+//! transactions (SQLite has one writer anyway, and this turns "database is locked" into a
+//! short wait); transactions start with `BEGIN IMMEDIATE` so a second process waits on the
+//! busy timeout instead of failing half-way.
 
+mod admins;
+mod cas;
+mod certificates;
+mod error;
+mod records;
+pub mod settings;
+
+pub use error::{Result, StoreError};
+pub use records::*;
+
+use castellan_model::DatabaseKind;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Executor};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// How durable an SQLite commit is (`PRAGMA synchronous`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SqliteSync {
+    /// fsync on every commit: nothing committed is lost even on power loss (default).
+    #[default]
+    Full,
+    /// fsync at checkpoints only: commits survive a process crash, the last ones may not
+    /// survive a power cut. Faster.
+    Normal,
+}
+
+/// A connection pool to the Castellan database.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    kind: DatabaseKind,
+    writer: Option<Arc<Mutex<()>>>,
+    target: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({} {})", self.kind, self.target)
+    }
+}
+
+/// A write transaction. Dropped without [`Tx::commit`], it rolls back.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, Any>,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+/// Removes the password from a database URL for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Store {
+    /// Opens the SQLite database at `path`, creating the file when `create` is set.
+    pub async fn open_sqlite(path: &Path, create: bool, sync: SqliteSync) -> Result<Store> {
+        if !create && !path.exists() {
+            return Err(StoreError::Connect {
+                target: path.display().to_string(),
+                reason: "the file does not exist".into(),
+            });
+        }
+        let mode = if create { "rwc" } else { "rw" };
+        let url = format!("sqlite://{}?mode={mode}", path.display());
+        Store::connect(&url, DatabaseKind::Sqlite, sync).await
+    }
+
+    /// Opens a database by URL: `postgres://…` or `sqlite://…`.
+    pub async fn open(url: &str) -> Result<Store> {
+        let kind = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            DatabaseKind::Postgres
+        } else if url.starts_with("sqlite:") {
+            DatabaseKind::Sqlite
+        } else {
+            return Err(StoreError::Connect {
+                target: redact_url(url),
+                reason: "the URL must start with postgres:// or sqlite://".into(),
+            });
+        };
+        Store::connect(url, kind, SqliteSync::Full).await
+    }
+
+    async fn connect(url: &str, kind: DatabaseKind, sync: SqliteSync) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let target = redact_url(url);
+        let options = match kind {
+            DatabaseKind::Sqlite => AnyPoolOptions::new().max_connections(4),
+            DatabaseKind::Postgres => AnyPoolOptions::new().max_connections(16),
+        };
+        let synchronous = match sync {
+            SqliteSync::Full => "FULL",
+            SqliteSync::Normal => "NORMAL",
+        };
+        let pool = options
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn: &mut AnyConnection, _meta| {
+                Box::pin(async move {
+                    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute(AssertSqlSafe(format!("PRAGMA synchronous = {synchronous}")))
+                            .await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Connect {
+                target: target.clone(),
+                reason: e.to_string(),
+            })?;
+        let writer = (kind == DatabaseKind::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Store {
+            pool,
+            kind,
+            writer,
+            target,
+        })
+    }
+
+    /// Brings the schema up to date (idempotent).
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.kind {
+            DatabaseKind::Sqlite => &SQLITE_MIGRATIONS,
+            DatabaseKind::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migrate(e.to_string()))
+    }
+
+    /// Which engine this store runs on.
+    pub fn kind(&self) -> DatabaseKind {
+        self.kind
+    }
+
+    /// The database, without any password, for messages.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        let guard = match &self.writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let inner = match self.kind {
+            DatabaseKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            DatabaseKind::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx {
+            inner,
+            _writer: guard,
+        })
+    }
+
+    /// Closes every connection (SQLite then checkpoints and removes its WAL file).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Lists the tables and their columns, for the test that keeps the two migration
+    /// folders in step.
+    pub async fn schema(&self) -> Result<Vec<(String, Vec<String>)>> {
+        use sqlx::Row;
+        let tables: Vec<String> = match self.kind {
+            DatabaseKind::Sqlite => sqlx::query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx_%' ORDER BY name",
+            ),
+            DatabaseKind::Postgres => sqlx::query(
+                "SELECT table_name::text AS name FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx_%' \
+                 ORDER BY table_name",
+            ),
+        }
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String, _>("name"))
+        .collect::<std::result::Result<_, _>>()?;
+        let mut out = Vec::new();
+        for table in tables {
+            let mut columns: Vec<String> = match self.kind {
+                DatabaseKind::Sqlite => {
+                    sqlx::query("SELECT name FROM pragma_table_info($1)").bind(table.clone())
+                }
+                DatabaseKind::Postgres => sqlx::query(
+                    "SELECT column_name::text AS name FROM information_schema.columns \
+                     WHERE table_schema = current_schema() AND table_name = $1",
+                )
+                .bind(table.clone()),
+            }
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<String, _>("name"))
+            .collect::<std::result::Result<_, _>>()?;
+            columns.sort();
+            out.push((table, columns));
+        }
+        Ok(out)
+    }
+}
+
+impl Tx {
+    /// Commits.
+    pub async fn commit(self) -> Result<()> {
+        self.inner.commit().await?;
+        Ok(())
+    }
+
+    /// Rolls back explicitly (dropping does the same).
+    pub async fn rollback(self) -> Result<()> {
+        self.inner.rollback().await?;
+        Ok(())
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.inner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://castellan:s3cret@db:5432/castellan"),
+            "postgres://castellan:***@db:5432/castellan"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+    }
+}

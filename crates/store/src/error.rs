@@ -1,0 +1,54 @@
+//! The one error type of `store`.
+
+use thiserror::Error;
+
+/// Why a store operation failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database could not be reached or opened.
+    #[error("cannot open the database {target}: {reason}")]
+    Connect {
+        /// The database (path or URL without the password).
+        target: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// Bringing the schema up to date failed.
+    #[error("database migration failed: {0}")]
+    Migrate(String),
+
+    /// A row that must be unique already exists (the constraint's column is named).
+    #[error("{what} '{value}' already exists")]
+    Duplicate {
+        /// What kind of value (e.g. `certificate serial`).
+        what: &'static str,
+        /// The value.
+        value: String,
+    },
+
+    /// A stored value could not be read back into its type.
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// Whether this is a unique-constraint violation on `column`.
+    pub(crate) fn unique_violation(err: &sqlx::Error, column: &str) -> bool {
+        match err {
+            sqlx::Error::Database(db) => {
+                db.kind() == sqlx::error::ErrorKind::UniqueViolation
+                    && (db.message().contains(column)
+                        || db.constraint().is_some_and(|c| c.contains(column)))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Result type of this crate.
+pub type Result<T> = std::result::Result<T, StoreError>;

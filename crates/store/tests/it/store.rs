@@ -1,0 +1,385 @@
+//! The store's behaviour, identical on SQLite and PostgreSQL.
+
+use crate::both;
+use castellan_model::{AdminRole, AdminType, CaId, CertificateStatus, Hierarchy, ProfileId};
+use castellan_store::{
+    CaRole, CertificateFilter, NewAdmin, NewCa, NewCertificate, NewRequest, Store, StoreError,
+};
+
+fn ca(slug: &str, role: CaRole, parent: Option<CaId>) -> NewCa {
+    NewCa {
+        slug: slug.into(),
+        hierarchy: Hierarchy::Ecc,
+        role,
+        parent_id: parent,
+        subject: format!("CN={slug}"),
+        key_type: "p384".into(),
+        key_storage: "software".into(),
+        encrypted_key: vec![1, 2, 3],
+        certificate_der: vec![0x30, 0x00],
+        serial: format!("{:032x}", slug.len()),
+        not_before: 1_700_000_000,
+        not_after: 1_900_000_000,
+        sha256_fingerprint: format!("fp-{slug}"),
+        spki_sha256: format!("spki-{slug}"),
+        created_at: 1_700_000_000,
+    }
+}
+
+fn certificate(
+    issuer: CaId,
+    serial: &str,
+    cn: &str,
+    sans: &[&str],
+    not_after: i64,
+) -> NewCertificate {
+    NewCertificate {
+        request_id: None,
+        issuer_ca_id: issuer,
+        profile_id: ProfileId(1),
+        serial: serial.into(),
+        status: CertificateStatus::Issued,
+        subject: format!("CN={cn},O=University of Camford,C=GB"),
+        common_name: Some(cn.into()),
+        key_type: "EC - P-256".into(),
+        spki_sha256: format!("spki-{serial}"),
+        not_before: not_after - 90 * 86_400,
+        not_after,
+        sha256_fingerprint: format!("sha256-{serial}-{cn}"),
+        sha1_fingerprint: format!("sha1-{serial}"),
+        der: serial.as_bytes().to_vec(),
+        encrypted_private_key: None,
+        issued_at: not_after - 90 * 86_400,
+        dns_names: sans.iter().map(|s| s.to_string()).collect(),
+        emails: vec![],
+    }
+}
+
+async fn issuing_ca(store: &Store) -> CaId {
+    let mut tx = store.begin().await.unwrap();
+    let root = tx
+        .insert_ca(&ca("ecc-root-1", CaRole::Root, None))
+        .await
+        .unwrap();
+    let issuing = tx
+        .insert_ca(&ca("ecc-issuing-1", CaRole::Issuing, Some(root)))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    issuing
+}
+
+/// A fixed sequence of writes and searches; returns what the searches saw, as text.
+async fn scripted_session(store: &Store) -> Vec<String> {
+    let issuer = issuing_ca(store).await;
+    let mut tx = store.begin().await.unwrap();
+    let request = tx
+        .insert_request(&NewRequest {
+            profile_id: ProfileId(2),
+            status: CertificateStatus::Requested,
+            requested_via: "CLI".into(),
+            requester: "admin".into(),
+            term_days: 90,
+            common_name: Some("www.camford.ac.uk".into()),
+            requested_names: vec!["www.camford.ac.uk".into(), "mail.camford.ac.uk".into()],
+            csr_der: Some(vec![0x30, 0x01]),
+            key_generated: false,
+            created_at: 1_800_000_000,
+        })
+        .await
+        .unwrap();
+    let mut first = certificate(
+        issuer,
+        "0a0b0c",
+        "www.camford.ac.uk",
+        &["www.camford.ac.uk", "mail.camford.ac.uk"],
+        1_810_000_000,
+    );
+    first.request_id = Some(request);
+    tx.insert_certificate(&first).await.unwrap();
+    tx.set_request_status(request, CertificateStatus::Issued, 1_800_000_001)
+        .await
+        .unwrap();
+    tx.insert_certificate(&certificate(
+        issuer,
+        "0d0e0f",
+        "WIKI.camford.ac.uk",
+        &["wiki.camford.ac.uk"],
+        1_820_000_000,
+    ))
+    .await
+    .unwrap();
+    tx.insert_certificate(&certificate(
+        issuer,
+        "101112",
+        "vpn.camford.ac.uk",
+        &["vpn.camford.ac.uk", "mail.camford.ac.uk"],
+        1_830_000_000,
+    ))
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut show = |label: &str, found: (Vec<castellan_store::CertificateRecord>, i64)| {
+        let serials: Vec<String> = found
+            .0
+            .iter()
+            .map(|c| c.certificate.serial.clone())
+            .collect();
+        seen.push(format!("{label}: {} {:?}", found.1, serials));
+    };
+    show(
+        "all",
+        store
+            .search_certificates(&CertificateFilter::default())
+            .await
+            .unwrap(),
+    );
+    show(
+        "by cn (case-insensitive)",
+        store
+            .search_certificates(&CertificateFilter {
+                common_name: Some("wiki.CAMFORD.ac.uk".into()),
+                ..CertificateFilter::default()
+            })
+            .await
+            .unwrap(),
+    );
+    show(
+        "by san",
+        store
+            .search_certificates(&CertificateFilter {
+                name: Some("Mail.camford.ac.uk".into()),
+                ..CertificateFilter::default()
+            })
+            .await
+            .unwrap(),
+    );
+    show(
+        "by serial",
+        store
+            .search_certificates(&CertificateFilter {
+                serial: Some("0D0E0F".into()),
+                ..CertificateFilter::default()
+            })
+            .await
+            .unwrap(),
+    );
+    show(
+        "expiring before",
+        store
+            .search_certificates(&CertificateFilter {
+                expires_before: Some(1_825_000_000),
+                ..CertificateFilter::default()
+            })
+            .await
+            .unwrap(),
+    );
+    show(
+        "paged",
+        store
+            .search_certificates(&CertificateFilter {
+                limit: Some(2),
+                offset: Some(1),
+                ..CertificateFilter::default()
+            })
+            .await
+            .unwrap(),
+    );
+    let by_serial = store
+        .certificate_by_serial("0A0B0C")
+        .await
+        .unwrap()
+        .unwrap();
+    seen.push(format!(
+        "detail: {} {:?} {:?} request={:?}",
+        by_serial.certificate.subject,
+        by_serial.certificate.dns_names,
+        by_serial.certificate.status,
+        store
+            .request_by_id(by_serial.certificate.request_id.unwrap())
+            .await
+            .unwrap()
+            .map(|r| (r.request.status, r.request.requested_names))
+    ));
+    seen
+}
+
+#[tokio::test]
+async fn sqlite_and_postgres_give_the_same_results() {
+    let (sqlite, _a) = crate::backends::sqlite().await;
+    let (postgres, _b) = crate::backends::postgres().await;
+    let from_sqlite = scripted_session(&sqlite).await;
+    let from_postgres = scripted_session(&postgres).await;
+    assert_eq!(from_sqlite, from_postgres);
+    // And the answers are the right ones, not just equal.
+    assert_eq!(from_sqlite[0], r#"all: 3 ["101112", "0d0e0f", "0a0b0c"]"#);
+    assert_eq!(from_sqlite[1], r#"by cn (case-insensitive): 1 ["0d0e0f"]"#);
+    assert_eq!(from_sqlite[2], r#"by san: 2 ["101112", "0a0b0c"]"#);
+    assert_eq!(from_sqlite[3], r#"by serial: 1 ["0d0e0f"]"#);
+    assert_eq!(from_sqlite[4], r#"expiring before: 2 ["0d0e0f", "0a0b0c"]"#);
+    assert_eq!(from_sqlite[5], r#"paged: 3 ["0d0e0f", "0a0b0c"]"#);
+    assert_eq!(
+        from_sqlite[6],
+        r#"detail: CN=www.camford.ac.uk,O=University of Camford,C=GB ["mail.camford.ac.uk", "www.camford.ac.uk"] Issued request=Some((Issued, ["www.camford.ac.uk", "mail.camford.ac.uk"]))"#
+    );
+}
+
+#[tokio::test]
+async fn the_two_migration_folders_are_in_step() {
+    let (sqlite, _a) = crate::backends::sqlite().await;
+    let (postgres, _b) = crate::backends::postgres().await;
+    let a = sqlite.schema().await.unwrap();
+    let b = postgres.schema().await.unwrap();
+    assert!(a.iter().any(|(t, _)| t == "certificates"), "{a:?}");
+    assert_eq!(a, b);
+}
+
+both!(
+    a_taken_serial_is_refused_and_nothing_is_half_written,
+    |store: Store| async move {
+        let issuer = issuing_ca(&store).await;
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_certificate(&certificate(
+            issuer,
+            "abcd",
+            "a.camford.ac.uk",
+            &["a.camford.ac.uk"],
+            1_900_000_000,
+        ))
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_certificate(&certificate(
+            issuer,
+            "beef",
+            "c.camford.ac.uk",
+            &["c.camford.ac.uk"],
+            1_900_000_000,
+        ))
+        .await
+        .unwrap();
+        let err = tx
+            .insert_certificate(&certificate(
+                issuer,
+                "abcd",
+                "b.camford.ac.uk",
+                &["b.camford.ac.uk"],
+                1_900_000_000,
+            ))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Duplicate {
+                    what: "certificate serial",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(err.to_string(), "certificate serial 'abcd' already exists");
+        drop(tx); // rolled back: "beef" must not survive either
+        let (all, total) = store
+            .search_certificates(&CertificateFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(total, 1);
+        assert_eq!(
+            all[0].certificate.common_name.as_deref(),
+            Some("a.camford.ac.uk")
+        );
+        assert!(store.certificate_by_serial("beef").await.unwrap().is_none());
+        assert!(
+            store
+                .search_certificates(&CertificateFilter {
+                    name: Some("c.camford.ac.uk".into()),
+                    ..CertificateFilter::default()
+                })
+                .await
+                .unwrap()
+                .0
+                .is_empty()
+        );
+    }
+);
+
+both!(
+    settings_and_migrations_are_idempotent,
+    |store: Store| async move {
+        assert!(!store.is_initialised().await.unwrap());
+        let mut tx = store.begin().await.unwrap();
+        tx.set_setting("customer_uri", "camford").await.unwrap();
+        tx.set_setting("customer_uri", "jisc").await.unwrap();
+        tx.set_setting(castellan_store::settings::INITIALISED_AT, "1800000000")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.setting("customer_uri").await.unwrap().as_deref(),
+            Some("jisc")
+        );
+        assert!(store.is_initialised().await.unwrap());
+        store.migrate().await.unwrap();
+        assert_eq!(
+            store.setting("customer_uri").await.unwrap().as_deref(),
+            Some("jisc")
+        );
+    }
+);
+
+both!(
+    administrators_round_trip_and_logins_are_unique,
+    |store: Store| async move {
+        let admin = NewAdmin {
+            login: "admin".into(),
+            email: "admin@camford.ac.uk".into(),
+            forename: "First".into(),
+            surname: "Admin".into(),
+            admin_type: AdminType::Standard,
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+            must_change_password: true,
+            roles: vec![AdminRole::Mrao],
+            created_at: 1_800_000_000,
+        };
+        let mut tx = store.begin().await.unwrap();
+        let id = tx.insert_admin(&admin).await.unwrap();
+        tx.commit().await.unwrap();
+        let back = store.admin_by_login("admin").await.unwrap().unwrap();
+        assert_eq!(back.id, id);
+        assert_eq!(back.roles, vec![AdminRole::Mrao]);
+        assert!(back.must_change_password);
+        assert_eq!(back.status, "ACTIVE");
+        let mut tx = store.begin().await.unwrap();
+        let err = tx.insert_admin(&admin).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "administrator login 'admin' already exists"
+        );
+        assert!(store.admin_by_login("nobody").await.unwrap().is_none());
+    }
+);
+
+both!(
+    certificate_authorities_round_trip,
+    |store: Store| async move {
+        issuing_ca(&store).await;
+        let cas = store.certificate_authorities().await.unwrap();
+        let slugs: Vec<&str> = cas.iter().map(|c| c.ca.slug.as_str()).collect();
+        assert_eq!(slugs, ["ecc-root-1", "ecc-issuing-1"]);
+        assert_eq!(cas[1].ca.parent_id, Some(cas[0].id));
+        assert_eq!(cas[1].ca.encrypted_key, vec![1, 2, 3]);
+        let mut tx = store.begin().await.unwrap();
+        let mut again = ca("ecc-root-1", CaRole::Root, None);
+        again.sha256_fingerprint = "another certificate".into();
+        let err = tx.insert_ca(&again).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "certificate authority 'ecc-root-1' already exists"
+        );
+    }
+);
