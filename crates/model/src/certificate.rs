@@ -37,6 +37,10 @@ impl fmt::Display for CertificateType {
 /// How much the CA checked before issuing, which decides the policy OIDs and subject rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ValidationLevel {
+    /// Domain Validation: names only, no organisation in the subject (Castellan's own
+    /// service certificate; ACME profiles may use it).
+    #[serde(rename = "DV")]
+    Dv,
     /// Organization Validation (TLS, code signing).
     #[serde(rename = "OV")]
     Ov,
@@ -55,9 +59,22 @@ pub enum ValidationLevel {
 }
 
 impl ValidationLevel {
+    /// The short form profiles use (`DV`, `OV`, `EV`, `IGTF`, `sponsor`, `organization`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValidationLevel::Dv => "DV",
+            ValidationLevel::Ov => "OV",
+            ValidationLevel::Ev => "EV",
+            ValidationLevel::Igtf => "IGTF",
+            ValidationLevel::SponsorValidated => "sponsor",
+            ValidationLevel::OrganizationValidated => "organization",
+        }
+    }
+
     /// The text SCM shows as `validationType`.
     pub fn display_name(self) -> &'static str {
         match self {
+            ValidationLevel::Dv => "Domain Validation (DV)",
             ValidationLevel::Ov => "Organization Validation (OV)",
             ValidationLevel::Ev => "Extended Validation (EV)",
             ValidationLevel::Igtf => "IGTF",

@@ -318,6 +318,9 @@ fn leaf_extensions(
     for email in &request.names.emails {
         san.push(GeneralName::Rfc822Name(ia5(email)?));
     }
+    for ip in &request.names.ip_addresses {
+        san.push(GeneralName::from(*ip));
+    }
     if !san.is_empty() {
         // An empty subject makes the SAN the only identity, so it must be critical.
         exts.push(x509::extension(subject_empty, &SubjectAltName(san))?);

@@ -9,6 +9,7 @@ pub mod csr;
 pub mod encode;
 mod error;
 pub mod hierarchy;
+pub mod inspect;
 pub mod issue;
 pub mod kek;
 pub mod keys;

@@ -394,10 +394,14 @@ fn lint_names(tbs: &TbsCertificate<'_>, profile: &Profile) -> Result<()> {
                     _ => None,
                 })
                 .collect();
-            if dns.is_empty() || dns.len() != names.len() {
+            let ips = names
+                .iter()
+                .filter(|n| matches!(n, GeneralName::IPAddress(_)))
+                .count();
+            if dns.is_empty() || dns.len() + ips != names.len() {
                 return Err(fail(
                     "e_ext_san_not_dns",
-                    "a TLS subjectAltName must hold DNS names only, at least one",
+                    "a TLS subjectAltName must hold DNS names (and IP addresses) only, at least one DNS name",
                 ));
             }
             for name in &dns {

@@ -30,6 +30,8 @@ pub struct CertificateNames {
     pub dns_names: Vec<String>,
     /// subjectAltName rfc822Name entries.
     pub emails: Vec<String>,
+    /// subjectAltName iPAddress entries (only Castellan's own service certificate has them).
+    pub ip_addresses: Vec<std::net::IpAddr>,
 }
 
 impl CertificateNames {

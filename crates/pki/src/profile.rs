@@ -64,6 +64,43 @@ pub const DEFAULT_PROFILES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The built-in profile of Castellan's own HTTPS server certificate. It is not offered to
+/// requesters (its id, 0, is outside the range profile files may use).
+pub fn service_tls_profile() -> Result<Profile> {
+    const TEXT: &str = r#"
+id = 1
+name = "Castellan service TLS"
+description = "The certificate Castellan's own HTTPS listener presents."
+certificate_type = "SSL"
+validation_level = "DV"
+terms = [199]
+
+[keys]
+ec = ["P-256"]
+
+[extensions]
+key_usage_rsa = ["digitalSignature"]
+key_usage_ec = ["digitalSignature"]
+extended_key_usage = ["serverAuth"]
+policies = ["2.23.140.1.2.1"]
+
+[subject]
+attributes = ["CN"]
+common_name = "first-name"
+
+[names]
+kind = "dns"
+min = 1
+max = 100
+"#;
+    let mut profile = parse_profile("(built-in service TLS profile)", TEXT)?;
+    profile.id = ProfileId(SERVICE_TLS_PROFILE_ID);
+    Ok(profile)
+}
+
+/// The id of [`service_tls_profile`].
+pub const SERVICE_TLS_PROFILE_ID: i64 = 0;
+
 /// Longest term any profile of a type may offer, in days (the industry maxima:
 /// TLS 398 before the 2026 reductions, S/MIME 825, code signing 460). The date-dependent
 /// TLS limits are enforced again by the lint `e_tls_validity_too_long` at issuance.
@@ -768,11 +805,12 @@ fn check_policies(
             let reserved = [oids::CABF_DV, oids::CABF_OV, oids::CABF_IV, oids::CABF_EV];
             let present: Vec<_> = policies.iter().filter(|p| reserved.contains(p)).collect();
             let expected = match level {
+                ValidationLevel::Dv => oids::CABF_DV,
                 ValidationLevel::Ev => oids::CABF_EV,
                 ValidationLevel::Ov | ValidationLevel::Igtf => oids::CABF_OV,
                 other => {
                     return Err(format!(
-                        "validation level {} is not a TLS level (OV, EV, IGTF)",
+                        "validation level {} is not a TLS level (DV, OV, EV, IGTF)",
                         other.display_name()
                     ));
                 }

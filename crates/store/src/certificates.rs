@@ -127,6 +127,10 @@ impl Store {
             let p = param(Bind::Int(before), &mut binds);
             clauses.push(format!("not_after < {p}"));
         }
+        if let Some(profile) = filter.profile_id {
+            let p = param(Bind::Int(profile.0), &mut binds);
+            clauses.push(format!("profile_id = {p}"));
+        }
         if let Some(status) = filter.status {
             let p = param(Bind::Text(status.as_str().to_owned()), &mut binds);
             clauses.push(format!("status = {p}"));

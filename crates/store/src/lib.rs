@@ -160,6 +160,12 @@ impl Store {
             .map_err(|e| StoreError::Migrate(e.to_string()))
     }
 
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Which engine this store runs on.
     pub fn kind(&self) -> DatabaseKind {
         self.kind

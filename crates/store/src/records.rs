@@ -213,6 +213,8 @@ pub struct CertificateFilter {
     pub expires_before: Option<i64>,
     /// Only this status.
     pub status: Option<CertificateStatus>,
+    /// Only this profile.
+    pub profile_id: Option<ProfileId>,
     /// Page size (default 200).
     pub limit: Option<i64>,
     /// Rows to skip.

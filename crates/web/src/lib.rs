@@ -1,1 +1,34 @@
+//! Castellan's HTTP front doors.
+//!
+//! `web` never touches SQL or keys: every handler calls `ra`. For now it serves
+//! `GET /health`; the portal, the REST APIs and the OCSP/CRL/AIA endpoints join it here.
 
+mod health;
+mod listener;
+
+pub use listener::{Listener, ListenerError, TlsMaterial, serve};
+
+use axum::Router;
+use castellan_ra::Authority;
+use std::sync::Arc;
+
+/// Largest request body accepted anywhere (CSRs are at most 32 KiB; forms are small).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The registration authority.
+    pub authority: Arc<Authority>,
+}
+
+/// The whole HTTP application.
+pub fn router(authority: Arc<Authority>) -> Router {
+    Router::new()
+        .merge(health::routes())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(AppState { authority })
+}

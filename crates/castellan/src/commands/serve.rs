@@ -1,0 +1,135 @@
+//! `castellan serve`: run the service, creating the data directory on first start.
+
+use super::init::{initialise, print_report, random_password};
+use crate::cli::ServeArgs;
+use crate::config::{self, Config};
+use crate::datadir::{self, DirState};
+use anyhow::{Result, bail};
+use castellan_pki::rand::SystemRng;
+use castellan_ra::setup::FirstAdmin;
+use castellan_web::{Listener, TlsMaterial};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+
+/// The first start: a data directory with defaults (plus `CASTELLAN_*` settings), customer
+/// URI `castellan`, administrator `admin` with a random password printed once.
+async fn first_start(dir: &Path, args: &ServeArgs) -> Result<()> {
+    let mut config: Config = config::load(None)?;
+    if let Some(url) = &args.database_url {
+        config.database_url = url.clone();
+    }
+    if let Some(listen) = &args.listen {
+        config.listen = listen.clone();
+        let port = listen.rsplit_once(':').map(|(_, p)| p).unwrap_or("8443");
+        if std::env::var_os("CASTELLAN_BASE_URL").is_none() && port != "0" {
+            let scheme = if args.http { "http" } else { "https" };
+            config.base_url = format!("{scheme}://localhost:{port}");
+        }
+    }
+    super::init_logging(&config.log);
+    println!("First start: creating {} ...", dir.display());
+    let password = random_password(&SystemRng)?;
+    let admin = FirstAdmin {
+        login: "admin".into(),
+        email: format!(
+            "admin@{}",
+            config.base_host().unwrap_or_else(|| "localhost".into())
+        ),
+        password: password.clone(),
+    };
+    let report = initialise(dir, &config, admin, true).await?;
+    print_report(dir, &config, &report);
+    println!(
+        "Initial password for 'admin' (shown once; also in {}, mode 0600): {}",
+        dir.join(datadir::INITIAL_PASSWORD_FILE).display(),
+        password.as_str()
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// `castellan serve`.
+pub async fn run(dir: &Path, args: ServeArgs) -> Result<()> {
+    match datadir::state(dir)? {
+        DirState::Configured => {}
+        DirState::Fresh => first_start(dir, &args).await?,
+        DirState::Foreign(entries) => bail!(
+            "{} is not empty ({}) and holds no castellan.toml; refusing to initialise over \
+             existing files. Choose an empty or new --data-dir",
+            dir.display(),
+            entries.join(", ")
+        ),
+    }
+    let config = super::read_config(dir, args.database_url.as_deref())?;
+    super::init_logging(&config.log);
+    let (_, authority) = super::load_authority(dir, args.database_url.as_deref()).await?;
+    let listen = args.listen.clone().unwrap_or_else(|| config.listen.clone());
+    let listener = Listener::bind(&listen)?;
+    let addr = listener.local_addr()?;
+
+    let tls = if args.http {
+        None
+    } else {
+        let mut names = vec!["localhost".to_owned()];
+        let mut ips: Vec<IpAddr> = vec![
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ];
+        if let Some(host) = config.base_host() {
+            match host.parse::<IpAddr>() {
+                Ok(ip) => ips.push(ip),
+                Err(_) => names.push(host),
+            }
+        }
+        names.extend(config.tls.extra_names.iter().cloned());
+        if !addr.ip().is_unspecified() {
+            ips.push(addr.ip());
+        }
+        ips.sort();
+        ips.dedup();
+        let service = authority.service_tls(&names, &ips).await?;
+        tracing::info!(serial = %service.serial, "serving HTTPS with Castellan's own certificate");
+        Some(TlsMaterial {
+            chain: service.chain,
+            key_pkcs8: service.key_pkcs8.to_vec(),
+        })
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!(
+        "Castellan {} listening on {scheme}://{} (database: {}); portal: {}/customer/{}/",
+        env!("CARGO_PKG_VERSION"),
+        display_addr(addr),
+        authority.store().kind(),
+        config.base_url.trim_end_matches('/'),
+        authority.customer_uri()
+    );
+    let app = castellan_web::router(authority.clone());
+    castellan_web::serve(listener, tls, app, shutdown_signal()).await?;
+    authority.store().close().await;
+    Ok(())
+}
+
+fn display_addr(addr: SocketAddr) -> String {
+    addr.to_string()
+}

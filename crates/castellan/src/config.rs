@@ -1,0 +1,330 @@
+//! `castellan.toml`: every setting, its default, and `CASTELLAN_*` environment overrides.
+//!
+//! Precedence, lowest first: built-in defaults, the file, the environment
+//! (`CASTELLAN_BASE_URL`, `CASTELLAN_CA__ORGANIZATION`, …: `__` separates sections), then
+//! command-line flags. Unknown keys in the file are refused with their name, so a typo
+//! never silently falls back to a default.
+
+use anyhow::{Context, Result, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The name of the configuration file inside the data directory.
+pub const CONFIG_FILE: &str = "castellan.toml";
+
+/// Every setting Castellan reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The customer URI: the portal lives at `/customer/<customer_uri>/`.
+    pub customer_uri: String,
+    /// The public URL of the portal and APIs.
+    pub base_url: String,
+    /// The plain-HTTP URL under which relying parties fetch CA certificates, CRLs and OCSP
+    /// (put into every certificate; it must not change once certificates are issued).
+    pub pki_base_url: String,
+    /// Address and port the service listens on.
+    pub listen: String,
+    /// PostgreSQL URL; empty for the embedded SQLite database in the data directory.
+    pub database_url: String,
+    /// `full` (default) or `normal`: how often SQLite forces commits to disk.
+    pub sqlite_synchronous: String,
+    /// The key-encryption key file, relative to the data directory. `CASTELLAN_KEK` (base64)
+    /// takes precedence.
+    pub kek_file: String,
+    /// The certificate profiles folder, relative to the data directory.
+    pub profiles_dir: String,
+    /// Log filter (`info`, `debug`, `castellan_ra=debug,info`, …); `RUST_LOG` overrides it.
+    pub log: String,
+    /// Castellan's own HTTPS certificate.
+    pub tls: TlsConfig,
+    /// The CA hierarchy created by `init` (read only then).
+    pub ca: CaConfig,
+}
+
+/// Castellan's own HTTPS certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Extra DNS names for the certificate, beyond the host of `base_url` and `localhost`.
+    pub extra_names: Vec<String>,
+}
+
+/// Names, key sizes and validity of the CA hierarchy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaConfig {
+    /// organizationName of the CA certificates.
+    pub organization: String,
+    /// countryName of the CA certificates (two letters), or empty.
+    pub country: String,
+    /// commonName of the RSA root CA.
+    pub rsa_root_name: String,
+    /// commonName of the RSA issuing CA.
+    pub rsa_issuing_name: String,
+    /// commonName of the ECDSA root CA.
+    pub ecc_root_name: String,
+    /// commonName of the ECDSA issuing CA.
+    pub ecc_issuing_name: String,
+    /// RSA root key size in bits.
+    pub rsa_root_bits: u32,
+    /// RSA issuing CA key size in bits.
+    pub rsa_issuing_bits: u32,
+    /// Root validity in days.
+    pub root_validity_days: u32,
+    /// Issuing CA validity in days.
+    pub issuing_validity_days: u32,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        let ca = castellan_ra::setup::CaSetup::default();
+        Config {
+            customer_uri: "castellan".into(),
+            base_url: "https://localhost:8443".into(),
+            pki_base_url: "http://localhost:8080".into(),
+            listen: "127.0.0.1:8443".into(),
+            database_url: String::new(),
+            sqlite_synchronous: "full".into(),
+            kek_file: "kek".into(),
+            profiles_dir: "profiles".into(),
+            log: "info".into(),
+            tls: TlsConfig {
+                extra_names: Vec::new(),
+            },
+            ca: CaConfig {
+                organization: ca.organization,
+                country: ca.country.unwrap_or_default(),
+                rsa_root_name: ca.rsa_root_name,
+                rsa_issuing_name: ca.rsa_issuing_name,
+                ecc_root_name: ca.ecc_root_name,
+                ecc_issuing_name: ca.ecc_issuing_name,
+                rsa_root_bits: ca.rsa_root_bits,
+                rsa_issuing_bits: ca.rsa_issuing_bits,
+                root_validity_days: ca.root_validity_days,
+                issuing_validity_days: ca.issuing_validity_days,
+            },
+        }
+    }
+}
+
+/// Environment variables that are not settings (secrets and paths the CLI reads itself).
+const NOT_SETTINGS: &[&str] = &["data_dir", "kek", "admin_password"];
+
+/// Reads the configuration: defaults, then `file` (if given and present), then the
+/// environment.
+pub fn load(file: Option<&Path>) -> Result<Config> {
+    let mut figment = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(path) = file {
+        if !path.exists() {
+            bail!("configuration file {} does not exist", path.display());
+        }
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    figment = figment.merge(
+        Env::prefixed("CASTELLAN_")
+            .filter(|key| {
+                let key = key.as_str().to_ascii_lowercase();
+                !NOT_SETTINGS.contains(&key.as_str())
+                    && !key.starts_with("test_")
+                    && !key.starts_with("tools_")
+            })
+            .split("__"),
+    );
+    let config: Config = figment.extract().map_err(|e| {
+        let errors: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+        anyhow::anyhow!("invalid configuration: {}", errors.join("; "))
+    })?;
+    check(&config)?;
+    Ok(config)
+}
+
+fn check(config: &Config) -> Result<()> {
+    castellan_ra::setup::check_customer_uri(&config.customer_uri)?;
+    if !(config.base_url.starts_with("https://") || config.base_url.starts_with("http://")) {
+        bail!(
+            "invalid configuration: base_url '{}' must start with https:// or http://",
+            config.base_url
+        );
+    }
+    if !config.pki_base_url.starts_with("http://") {
+        bail!(
+            "invalid configuration: pki_base_url '{}' must start with http:// (relying parties \
+             fetch CRLs, OCSP and CA certificates without TLS)",
+            config.pki_base_url
+        );
+    }
+    if !["full", "normal"].contains(&config.sqlite_synchronous.as_str()) {
+        bail!(
+            "invalid configuration: sqlite_synchronous '{}' must be 'full' or 'normal'",
+            config.sqlite_synchronous
+        );
+    }
+    Ok(())
+}
+
+impl Config {
+    /// The CA setup for `init`.
+    pub fn ca_setup(&self) -> castellan_ra::setup::CaSetup {
+        let ca = &self.ca;
+        castellan_ra::setup::CaSetup {
+            organization: ca.organization.clone(),
+            country: (!ca.country.is_empty()).then(|| ca.country.clone()),
+            rsa_root_name: ca.rsa_root_name.clone(),
+            rsa_issuing_name: ca.rsa_issuing_name.clone(),
+            ecc_root_name: ca.ecc_root_name.clone(),
+            ecc_issuing_name: ca.ecc_issuing_name.clone(),
+            rsa_root_bits: ca.rsa_root_bits,
+            rsa_issuing_bits: ca.rsa_issuing_bits,
+            root_validity_days: ca.root_validity_days,
+            issuing_validity_days: ca.issuing_validity_days,
+        }
+    }
+
+    /// A path setting resolved against the data directory.
+    pub fn path_in(&self, data_dir: &Path, setting: &str) -> PathBuf {
+        let p = Path::new(setting);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            data_dir.join(p)
+        }
+    }
+
+    /// The host part of `base_url`, for the service certificate.
+    pub fn base_host(&self) -> Option<String> {
+        let rest = self.base_url.split_once("://")?.1;
+        let authority = rest.split('/').next()?;
+        let host = if let Some(v6) = authority.strip_prefix('[') {
+            v6.split(']').next()?
+        } else {
+            authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+        };
+        (!host.is_empty()).then(|| host.to_ascii_lowercase())
+    }
+
+    /// The file text `init` writes: every key with its meaning.
+    pub fn to_documented_toml(&self) -> Result<String> {
+        let s = |v: &str| toml::Value::String(v.to_owned()).to_string();
+        let list = |v: &[String]| {
+            toml::Value::Array(v.iter().map(|x| toml::Value::String(x.clone())).collect())
+                .to_string()
+        };
+        let ca = &self.ca;
+        Ok(format!(
+            r#"# Castellan configuration. Every key can also be set in the environment as
+# CASTELLAN_<KEY> (sections with a double underscore: CASTELLAN_CA__ORGANIZATION).
+# Precedence: command-line flags, then the environment, then this file.
+
+# The portal lives at /customer/<customer_uri>/ (as SCM's does).
+customer_uri = {customer_uri}
+
+# The public URL of the portal and the REST APIs.
+base_url = {base_url}
+
+# The plain-HTTP URL under which relying parties fetch CA certificates (/ca/<ca>.crt),
+# CRLs (/crl/<ca>.crl) and OCSP (/ocsp). It goes into every certificate: choose the public
+# name before issuing real certificates, and never change it afterwards.
+pki_base_url = {pki_base_url}
+
+# Address and port to listen on ("0.0.0.0:8443" for every interface).
+listen = {listen}
+
+# PostgreSQL URL (postgres://user:password@host/db) for several nodes; empty for the
+# embedded SQLite database castellan.db in the data directory.
+database_url = {database_url}
+
+# SQLite durability: "full" forces every commit to disk (nothing committed is lost on a
+# power cut); "normal" is faster and survives a crash of Castellan but not of the machine.
+sqlite_synchronous = {sqlite_synchronous}
+
+# The key-encryption key (AES-256) that protects every private key in the database,
+# relative to the data directory. Keep a copy somewhere safe: without it the CA keys are
+# lost. The environment variable CASTELLAN_KEK (base64) takes precedence.
+kek_file = {kek_file}
+
+# The certificate profiles, one TOML file each (docs/profiles.md), relative to the data
+# directory. Checked at every start.
+profiles_dir = {profiles_dir}
+
+# Log filter: error, warn, info, debug, or per module (castellan_ra=debug,info).
+# RUST_LOG takes precedence.
+log = {log}
+
+[tls]
+# Castellan serves HTTPS with a certificate it issues to itself for the host of base_url,
+# localhost, 127.0.0.1 and ::1. Extra DNS names for it:
+extra_names = {extra_names}
+
+[ca]
+# The CA hierarchy `castellan init` created. Changing these later has no effect.
+organization = {organization}
+country = {country}
+rsa_root_name = {rsa_root_name}
+rsa_issuing_name = {rsa_issuing_name}
+ecc_root_name = {ecc_root_name}
+ecc_issuing_name = {ecc_issuing_name}
+rsa_root_bits = {rsa_root_bits}
+rsa_issuing_bits = {rsa_issuing_bits}
+root_validity_days = {root_validity_days}
+issuing_validity_days = {issuing_validity_days}
+"#,
+            customer_uri = s(&self.customer_uri),
+            base_url = s(&self.base_url),
+            pki_base_url = s(&self.pki_base_url),
+            listen = s(&self.listen),
+            database_url = s(&self.database_url),
+            sqlite_synchronous = s(&self.sqlite_synchronous),
+            kek_file = s(&self.kek_file),
+            profiles_dir = s(&self.profiles_dir),
+            log = s(&self.log),
+            extra_names = list(&self.tls.extra_names),
+            organization = s(&ca.organization),
+            country = s(&ca.country),
+            rsa_root_name = s(&ca.rsa_root_name),
+            rsa_issuing_name = s(&ca.rsa_issuing_name),
+            ecc_root_name = s(&ca.ecc_root_name),
+            ecc_issuing_name = s(&ca.ecc_issuing_name),
+            rsa_root_bits = ca.rsa_root_bits,
+            rsa_issuing_bits = ca.rsa_issuing_bits,
+            root_validity_days = ca.root_validity_days,
+            issuing_validity_days = ca.issuing_validity_days,
+        ))
+        .and_then(|text| {
+            // The documented file must read back to exactly this configuration.
+            let back: Config =
+                toml::from_str(&text).context("the generated configuration does not parse")?;
+            anyhow::ensure!(
+                back == *self,
+                "the generated configuration does not read back"
+            );
+            Ok(text)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_file_reads_back() {
+        let mut config = Config::default();
+        config.tls.extra_names = vec!["ca.camford.ac.uk".into()];
+        config.ca.organization = "University of \"Camford\"".into();
+        let text = config.to_documented_toml().unwrap();
+        assert_eq!(toml::from_str::<Config>(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn base_host_is_taken_from_the_url() {
+        let mut config = Config::default();
+        assert_eq!(config.base_host().as_deref(), Some("localhost"));
+        config.base_url = "https://CA.Camford.ac.uk/portal".into();
+        assert_eq!(config.base_host().as_deref(), Some("ca.camford.ac.uk"));
+        config.base_url = "https://[::1]:8443".into();
+        assert_eq!(config.base_host().as_deref(), Some("::1"));
+    }
+}

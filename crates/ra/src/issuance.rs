@@ -1,0 +1,270 @@
+//! Issuing a certificate: the one path every front door takes to the CA.
+//!
+//! Order of work: find the profile; read and check the key (CSR signature, key policy) or
+//! generate one; apply the profile's name rules; check everything the certificate will
+//! say (subject fields, term, key); sign after the pre-issuance lints; store the request
+//! and the certificate in one transaction. A refusal stores nothing. A serial that is
+//! already taken (the unique index says so) is never reused: the certificate is signed
+//! again with a new serial.
+
+use crate::authority::Authority;
+use crate::{RaError, Result};
+use castellan_model::{
+    CertificateId, CertificateStatus, CertificateType, KeyType, OrganizationDetails, PersonDetails,
+    RequestId,
+};
+use castellan_pki::csr;
+use castellan_pki::issue::{IssuedLeaf, LeafRequest, issue_leaf};
+use castellan_pki::keys::{self, PublicKey};
+use castellan_pki::names::{CertificateNames, NameRequest, apply_profile};
+use castellan_pki::profile::Profile;
+use castellan_pki::serial::Serial;
+use castellan_store::{NewCertificate, NewRequest, StoreError};
+use zeroize::Zeroizing;
+
+/// How many times a certificate is signed again after a serial collision before giving up.
+const SERIAL_ATTEMPTS: usize = 5;
+
+/// Where the subscriber key comes from.
+#[derive(Clone, Debug)]
+pub enum KeySource {
+    /// A PKCS#10 request (PEM, base64 or DER) made by the subscriber.
+    Csr(Vec<u8>),
+    /// Castellan generates the key pair and keeps it, encrypted under the KEK, for a
+    /// PKCS#12 download.
+    Generate(KeyType),
+}
+
+/// A request to issue, as the front doors hand it over.
+#[derive(Clone, Debug)]
+pub struct IssueCommand {
+    /// Profile name or id.
+    pub profile: String,
+    /// The key.
+    pub key: KeySource,
+    /// Term in days.
+    pub term_days: u32,
+    /// Names beyond those in the CSR (DNS names, or e-mail addresses for client certificates).
+    pub extra_names: Vec<String>,
+    /// The organisation the certificate is for.
+    pub organization: Option<OrganizationDetails>,
+    /// The person (client certificates).
+    pub person: Option<PersonDetails>,
+    /// The front door (`CLI`, `REST API`, …).
+    pub requested_via: String,
+    /// Who asked.
+    pub requester: String,
+}
+
+/// An issued and stored certificate.
+#[derive(Clone, Debug)]
+pub struct IssuedCertificate {
+    /// Certificate id (SCM `sslId`).
+    pub id: CertificateId,
+    /// The stored request.
+    pub request_id: RequestId,
+    /// The profile's name.
+    pub profile: String,
+    /// The signed leaf.
+    pub leaf: IssuedLeaf,
+    /// The issuing CA's certificate, then the root's.
+    pub chain: Vec<Vec<u8>>,
+}
+
+/// The key and names of a request after the checks that need no CA.
+pub(crate) struct CheckedRequest {
+    pub(crate) public_key: PublicKey,
+    pub(crate) names: CertificateNames,
+    pub(crate) csr_der: Option<Vec<u8>>,
+    pub(crate) private_key: Option<Zeroizing<Vec<u8>>>,
+}
+
+fn name_request(profile: &Profile, info: Option<&csr::CsrInfo>, extra: &[String]) -> NameRequest {
+    let mut request = NameRequest::default();
+    if let Some(info) = info {
+        request.common_name = info.common_name.clone();
+        request.dns_names = info.dns_names.clone();
+        request.emails = info.emails.clone();
+        request.ip_addresses = info.ip_addresses.clone();
+        if profile.certificate_type == CertificateType::Smime
+            && let Some(email) = info.subject_value("emailAddress")
+        {
+            request.emails.push(email.to_owned());
+        }
+    }
+    for name in extra {
+        if name.contains('@') {
+            request.emails.push(name.clone());
+        } else {
+            request.dns_names.push(name.clone());
+        }
+    }
+    request
+}
+
+impl Authority {
+    /// Finds a profile by name or id, or says which exist.
+    pub fn profile(&self, key: &str) -> Result<&Profile> {
+        self.profiles
+            .find(key)
+            .ok_or_else(|| RaError::UnknownProfile {
+                given: key.to_owned(),
+                known: self
+                    .profiles
+                    .iter()
+                    .map(|p| format!("'{}' ({})", p.name, p.id))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    pub(crate) async fn check_request(
+        &self,
+        profile: &Profile,
+        cmd: &IssueCommand,
+    ) -> Result<CheckedRequest> {
+        let (public_key, info, private_key) = match &cmd.key {
+            KeySource::Csr(input) => {
+                let info = csr::parse(input)?;
+                (info.public_key.clone(), Some(info), None)
+            }
+            KeySource::Generate(key_type) => {
+                profile.check_key(*key_type)?;
+                let key_type = *key_type;
+                let generated = tokio::task::spawn_blocking(move || keys::generate(key_type))
+                    .await
+                    .map_err(|e| RaError::Internal(format!("key generation task failed: {e}")))??;
+                let public = keys::check_public_key(&generated.spki_der)?;
+                (public, None, Some(generated.pkcs8))
+            }
+        };
+        let request = name_request(profile, info.as_ref(), &cmd.extra_names);
+        let names = apply_profile(
+            profile,
+            &request,
+            cmd.organization.as_ref(),
+            cmd.person.as_ref(),
+        )?;
+        Ok(CheckedRequest {
+            public_key,
+            names,
+            csr_der: info.map(|i| i.der),
+            private_key,
+        })
+    }
+
+    /// Issues a certificate and stores it with its request.
+    pub async fn issue_certificate(&self, cmd: IssueCommand) -> Result<IssuedCertificate> {
+        let profile = self.profile(&cmd.profile)?.clone();
+        let checked = self.check_request(&profile, &cmd).await?;
+        self.sign_and_store(&profile, &cmd, checked).await
+    }
+
+    pub(crate) async fn sign_and_store(
+        &self,
+        profile: &Profile,
+        cmd: &IssueCommand,
+        checked: CheckedRequest,
+    ) -> Result<IssuedCertificate> {
+        let hierarchy = profile.hierarchy_for(checked.public_key.key_type);
+        let issuer = self
+            .issuers
+            .get(&hierarchy)
+            .ok_or_else(|| RaError::Internal(format!("no {hierarchy} issuing CA is loaded")))?;
+        let now = self.clock.now();
+        let request = LeafRequest {
+            profile,
+            public_key: &checked.public_key,
+            names: &checked.names,
+            organization: cmd.organization.as_ref(),
+            person: cmd.person.as_ref(),
+            term_days: cmd.term_days,
+            not_before: now,
+        };
+        let requested_names: Vec<String> = checked.names.all().map(str::to_owned).collect();
+        for attempt in 1..=SERIAL_ATTEMPTS {
+            let serial = Serial::random(self.rng.as_ref())?;
+            let leaf = issue_leaf(&issuer.ca, &request, &serial)?;
+            let encrypted_private_key = match &checked.private_key {
+                Some(pkcs8) => Some(self.kek.seal(
+                    pkcs8,
+                    &certificate_key_purpose(&serial),
+                    self.rng.as_ref(),
+                )?),
+                None => None,
+            };
+            let mut tx = self.store.begin().await?;
+            let request_id = tx
+                .insert_request(&NewRequest {
+                    profile_id: profile.id,
+                    status: CertificateStatus::Issued,
+                    requested_via: cmd.requested_via.clone(),
+                    requester: cmd.requester.clone(),
+                    term_days: i64::from(cmd.term_days),
+                    common_name: checked.names.common_name.clone(),
+                    requested_names: requested_names.clone(),
+                    csr_der: checked.csr_der.clone(),
+                    key_generated: checked.private_key.is_some(),
+                    created_at: now.unix_timestamp(),
+                })
+                .await?;
+            let stored = tx
+                .insert_certificate(&NewCertificate {
+                    request_id: Some(request_id),
+                    issuer_ca_id: issuer.id,
+                    profile_id: profile.id,
+                    serial: serial.to_hex(),
+                    status: CertificateStatus::Issued,
+                    subject: leaf.subject.clone(),
+                    common_name: checked.names.common_name.clone(),
+                    key_type: leaf.key_type.to_string(),
+                    spki_sha256: leaf.spki_sha256.clone(),
+                    not_before: leaf.not_before,
+                    not_after: leaf.not_after,
+                    sha256_fingerprint: leaf.sha256_fingerprint.clone(),
+                    sha1_fingerprint: leaf.sha1_fingerprint.clone(),
+                    der: leaf.der.clone(),
+                    encrypted_private_key,
+                    issued_at: now.unix_timestamp(),
+                    dns_names: checked.names.dns_names.clone(),
+                    emails: checked.names.emails.clone(),
+                })
+                .await;
+            match stored {
+                Ok(id) => {
+                    tx.commit().await?;
+                    tracing::info!(
+                        certificate = id.0,
+                        serial = %serial,
+                        profile = %profile.name,
+                        via = %cmd.requested_via,
+                        "certificate issued"
+                    );
+                    return Ok(IssuedCertificate {
+                        id,
+                        request_id,
+                        profile: profile.name.clone(),
+                        leaf,
+                        chain: issuer.chain.clone(),
+                    });
+                }
+                Err(StoreError::Duplicate {
+                    what: "certificate serial",
+                    ..
+                }) => {
+                    drop(tx);
+                    tracing::warn!(%serial, attempt, "serial already used; signing again with a new serial");
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(RaError::Internal(format!(
+            "{SERIAL_ATTEMPTS} serial numbers in a row were already taken; the random generator is broken"
+        )))
+    }
+}
+
+/// The AAD a server-held subscriber key is sealed under.
+pub(crate) fn certificate_key_purpose(serial: &Serial) -> String {
+    format!("certificate-key:{}", serial.to_hex())
+}
