@@ -65,8 +65,9 @@ pub const DEFAULT_PROFILES: &[(&str, &str)] = &[
 ];
 
 /// The built-in profile of Castellan's own HTTPS server certificate. It is not offered to
-/// requesters (its id, 0, is outside the range profile files may use).
-pub fn service_tls_profile() -> Result<Profile> {
+/// requesters (its id, 0, is outside the range profile files may use). Its one term is a
+/// day under the TLS limit in force at `now`, so it keeps working as the limits fall.
+pub fn service_tls_profile(now: time::OffsetDateTime) -> Result<Profile> {
     const TEXT: &str = r#"
 id = 1
 name = "Castellan service TLS"
@@ -95,6 +96,7 @@ max = 100
 "#;
     let mut profile = parse_profile("(built-in service TLS profile)", TEXT)?;
     profile.id = ProfileId(SERVICE_TLS_PROFILE_ID);
+    profile.terms = vec![crate::lint::tls_max_validity_days(now) - 1];
     Ok(profile)
 }
 

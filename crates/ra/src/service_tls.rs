@@ -17,7 +17,8 @@ use castellan_store::CertificateFilter;
 use std::net::IpAddr;
 use zeroize::Zeroizing;
 
-/// Renew the service certificate when fewer days than this are left.
+/// Renew the service certificate when fewer days than this are left (or a third of its
+/// term, when terms get short).
 const RENEW_BEFORE_DAYS: i64 = 30;
 
 /// The HTTPS listener's certificate chain and key.
@@ -35,7 +36,9 @@ pub struct ServiceTls {
 impl Authority {
     /// The service certificate for `dns_names` and `ips`, reused or newly issued.
     pub async fn service_tls(&self, dns_names: &[String], ips: &[IpAddr]) -> Result<ServiceTls> {
-        let profile = service_tls_profile()?;
+        let profile = service_tls_profile(self.clock.now())?;
+        let term = profile.terms[0];
+        let renew_before = RENEW_BEFORE_DAYS.min(i64::from(term) / 3) * 86_400;
         let mut names: Vec<String> = dns_names.iter().map(|n| n.trim().to_lowercase()).collect();
         names.sort();
         names.dedup();
@@ -57,7 +60,7 @@ impl Authority {
             .await?;
         for record in candidates {
             let cert = &record.certificate;
-            if cert.not_after - now < RENEW_BEFORE_DAYS * 86_400 {
+            if cert.not_after - now < renew_before {
                 continue;
             }
             let info = castellan_pki::inspect::inspect(&cert.der)?;
@@ -98,7 +101,7 @@ impl Authority {
         let cmd = IssueCommand {
             profile: profile.name.clone(),
             key: KeySource::Generate(KeyType::EcP256),
-            term_days: profile.terms[profile.terms.len() - 1],
+            term_days: term,
             extra_names: Vec::new(),
             organization: None,
             person: None,

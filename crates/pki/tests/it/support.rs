@@ -13,39 +13,7 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use time::OffsetDateTime;
 
-/// Finds an external tool: first in `CASTELLAN_TOOLS_BIN` (set by `scripts/test` to the
-/// virtualenv it installs pkilint into), then on PATH. Missing tools fail the test.
-pub fn tool(name: &str) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Some(extra) = std::env::var_os("CASTELLAN_TOOLS_BIN") {
-        dirs.extend(std::env::split_paths(&extra));
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.test-tools/venv/bin");
-    dirs.push(repo);
-    if let Some(path) = std::env::var_os("PATH") {
-        dirs.extend(std::env::split_paths(&path));
-    }
-    dirs.into_iter()
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("`{name}` is not installed; run scripts/test, which installs it"))
-}
-
-/// Runs a command and returns stdout; panics with stderr on failure.
-pub fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-pub fn openssl() -> Command {
-    Command::new(tool("openssl"))
-}
+pub use castellan_testkit::tools::{openssl, run, tool};
 
 /// The two test hierarchies, made once per test binary.
 pub struct TestCa {

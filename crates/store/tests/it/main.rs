@@ -2,5 +2,4 @@
 //! the two engines' answers to the same sequence of operations.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod backends;
 mod store;

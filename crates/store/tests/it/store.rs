@@ -1,10 +1,10 @@
 //! The store's behaviour, identical on SQLite and PostgreSQL.
 
-use crate::both;
 use castellan_model::{AdminRole, AdminType, CaId, CertificateStatus, Hierarchy, ProfileId};
 use castellan_store::{
     CaRole, CertificateFilter, NewAdmin, NewCa, NewCertificate, NewRequest, Store, StoreError,
 };
+use castellan_testkit::both;
 
 fn ca(slug: &str, role: CaRole, parent: Option<CaId>) -> NewCa {
     NewCa {
@@ -208,8 +208,8 @@ async fn scripted_session(store: &Store) -> Vec<String> {
 
 #[tokio::test]
 async fn sqlite_and_postgres_give_the_same_results() {
-    let (sqlite, _a) = crate::backends::sqlite().await;
-    let (postgres, _b) = crate::backends::postgres().await;
+    let (sqlite, _a) = castellan_testkit::db::sqlite().await;
+    let (postgres, _b) = castellan_testkit::db::postgres().await;
     let from_sqlite = scripted_session(&sqlite).await;
     let from_postgres = scripted_session(&postgres).await;
     assert_eq!(from_sqlite, from_postgres);
@@ -228,8 +228,8 @@ async fn sqlite_and_postgres_give_the_same_results() {
 
 #[tokio::test]
 async fn the_two_migration_folders_are_in_step() {
-    let (sqlite, _a) = crate::backends::sqlite().await;
-    let (postgres, _b) = crate::backends::postgres().await;
+    let (sqlite, _a) = castellan_testkit::db::sqlite().await;
+    let (postgres, _b) = castellan_testkit::db::postgres().await;
     let a = sqlite.schema().await.unwrap();
     let b = postgres.schema().await.unwrap();
     assert!(a.iter().any(|(t, _)| t == "certificates"), "{a:?}");

@@ -1,0 +1,39 @@
+//! External tools. A missing tool fails the test (it never skips): `scripts/test`
+//! installs them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Finds a tool: first in `CASTELLAN_TOOLS_BIN` (set by `scripts/test` to the virtualenv it
+/// installs pkilint into), then in the repository's `.test-tools/venv/bin`, then on PATH.
+pub fn tool(name: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(extra) = std::env::var_os("CASTELLAN_TOOLS_BIN") {
+        dirs.extend(std::env::split_paths(&extra));
+    }
+    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.test-tools/venv/bin"));
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    dirs.into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("`{name}` is not installed; run scripts/test, which installs it"))
+}
+
+/// Runs a command and returns its standard output; panics with standard error on failure.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The `openssl` command.
+pub fn openssl() -> Command {
+    Command::new(tool("openssl"))
+}
