@@ -185,4 +185,7 @@ pub struct BenchArgs {
     /// SQLite durability for the benchmark database: full or normal.
     #[arg(long, default_value = "full")]
     pub sqlite_synchronous: String,
+    /// Which leaf keys to measure: p256, rsa2048 (repeat the flag; default both).
+    #[arg(long = "leaf")]
+    pub leaves: Vec<String>,
 }

@@ -1,3 +1,179 @@
-pub async fn run(_args: crate::cli::BenchArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+//! `castellan bench`: leaf issuances per second through the full path (CSR parse and
+//! signature check, key policy, profile rules, lints, signing, storing request and
+//! certificate), set against the raw signing rate of the same issuing key measured in the
+//! same run with the same concurrency. The ratio is the figure (`docs/benchmarks.md`).
+
+use super::init::initialise;
+use crate::cli::BenchArgs;
+use crate::config::Config;
+use anyhow::{Context, Result, bail};
+use castellan_model::{Hierarchy, KeyType, OrganizationDetails};
+use castellan_pki::signer::SoftwareSigner;
+use castellan_ra::setup::FirstAdmin;
+use castellan_ra::{Authority, IssueCommand, KeySource};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
+
+struct Row {
+    leaf: &'static str,
+    issuing_key: String,
+    issuance_rate: f64,
+    signing_rate: f64,
+}
+
+fn command(csr: &[u8]) -> IssueCommand {
+    IssueCommand {
+        profile: "OV SSL".into(),
+        key: KeySource::Csr(csr.to_vec()),
+        term_days: 90,
+        extra_names: Vec::new(),
+        organization: Some(OrganizationDetails {
+            name: "Castellan Benchmark".into(),
+            locality: Some("Bristol".into()),
+            country: "GB".into(),
+            ..OrganizationDetails::default()
+        }),
+        person: None,
+        requested_via: "Benchmark".into(),
+        requester: "bench".into(),
+    }
+}
+
+/// Runs `count` jobs over `concurrency` tasks; returns jobs per second.
+async fn rate<F, Fut>(count: usize, concurrency: usize, job: F) -> Result<f64>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let job = Arc::new(job);
+    let per_task = count.div_ceil(concurrency);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let job = job.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..per_task {
+                job().await?;
+            }
+            Ok::<(), anyhow::Error>(())
+        }));
+    }
+    for task in tasks {
+        task.await.context("a benchmark task failed")??;
+    }
+    let elapsed = start.elapsed().max(Duration::from_micros(1));
+    Ok((per_task * concurrency) as f64 / elapsed.as_secs_f64())
+}
+
+async fn measure(
+    authority: &Arc<Authority>,
+    leaf: &'static str,
+    key_type: KeyType,
+    args: &BenchArgs,
+) -> Result<Row> {
+    let key = castellan_pki::keys::generate(key_type)?;
+    let signer = SoftwareSigner::from_pkcs8(&key.pkcs8)?;
+    let csr = Arc::new(castellan_pki::csr::create(&signer, "www.bench.example.com", &[])?);
+    let hierarchy = if key_type.is_rsa() { Hierarchy::Rsa } else { Hierarchy::Ecc };
+    let issuing = authority
+        .issuing_signer(hierarchy)
+        .context("no issuing CA loaded")?;
+
+    // Warm up caches, connections and the allocator.
+    for _ in 0..20 {
+        authority.issue_certificate(command(&csr)).await?;
+    }
+    let a = authority.clone();
+    let c = csr.clone();
+    let issuance_rate = rate(args.count, args.concurrency, move || {
+        let a = a.clone();
+        let c = c.clone();
+        async move {
+            a.issue_certificate(command(&c)).await?;
+            Ok(())
+        }
+    })
+    .await?;
+
+    // The same key signing a message the size of a TBSCertificate, same concurrency.
+    let message = Arc::new(vec![0x5au8; 700]);
+    let s = issuing.clone();
+    let signing_rate = rate(args.count, args.concurrency, move || {
+        let s = s.clone();
+        let m = message.clone();
+        async move {
+            s.sign(&m)?;
+            Ok(())
+        }
+    })
+    .await?;
+    Ok(Row {
+        leaf,
+        issuing_key: issuing.key_type().to_string(),
+        issuance_rate,
+        signing_rate,
+    })
+}
+
+/// `castellan bench`.
+pub async fn run(args: BenchArgs) -> Result<()> {
+    super::init_logging("warn");
+    if args.count == 0 || args.concurrency == 0 {
+        bail!("--count and --concurrency must be at least 1");
+    }
+    let scratch = std::env::temp_dir().join(format!("castellan-bench-{}", std::process::id()));
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch)?;
+    }
+    let config = Config {
+        sqlite_synchronous: args.sqlite_synchronous.clone(),
+        ..Config::default()
+    };
+    eprintln!("Creating a CA with the production defaults in {} ...", scratch.display());
+    let admin = FirstAdmin {
+        login: "bench".into(),
+        email: "bench@localhost".into(),
+        password: Zeroizing::new("benchmark password".into()),
+    };
+    let result = async {
+        initialise(&scratch, &config, admin, false).await?;
+        let (_, authority) = super::load_authority(&scratch, None).await?;
+        let mut rows = Vec::new();
+        for (leaf, key_type) in [("ECDSA P-256", KeyType::EcP256), ("RSA-2048", KeyType::Rsa(2048))] {
+            if !args.leaves.is_empty() && !args.leaves.contains(&key_type.short_name()) {
+                continue;
+            }
+            eprintln!("Measuring {leaf} leaves ({} issuances, {} tasks) ...", args.count, args.concurrency);
+            rows.push(measure(&authority, leaf, key_type, &args).await?);
+        }
+        authority.store().close().await;
+        Ok::<_, anyhow::Error>(rows)
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let rows = result?;
+
+    println!(
+        "castellan bench: {} issuances per row, {} concurrent tasks, {} cores, SQLite synchronous={}",
+        args.count,
+        args.concurrency,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        args.sqlite_synchronous
+    );
+    println!(
+        "{:<12} {:<14} {:>14} {:>14} {:>8}",
+        "leaf key", "issuing key", "issued/s", "signed/s", "ratio"
+    );
+    for row in &rows {
+        println!(
+            "{:<12} {:<14} {:>14.0} {:>14.0} {:>7.1}%",
+            row.leaf,
+            row.issuing_key,
+            row.issuance_rate,
+            row.signing_rate,
+            100.0 * row.issuance_rate / row.signing_rate
+        );
+    }
+    Ok(())
 }
