@@ -52,6 +52,7 @@ CREATE TABLE administrator_roles (
 
 CREATE TABLE certificate_requests (
     id              INTEGER PRIMARY KEY,
+    renew_id        TEXT NOT NULL UNIQUE,
     profile_id      INTEGER NOT NULL,
     status          TEXT NOT NULL,
     requested_via   TEXT NOT NULL,
@@ -78,7 +79,7 @@ CREATE TABLE certificates (
     spki_sha256           TEXT NOT NULL,
     not_before            INTEGER NOT NULL,
     not_after             INTEGER NOT NULL,
-    sha256_fingerprint    TEXT NOT NULL UNIQUE,
+    sha256_fingerprint    TEXT NOT NULL,
     sha1_fingerprint      TEXT NOT NULL,
     der                   BLOB NOT NULL,
     encrypted_private_key BLOB,
@@ -87,7 +88,6 @@ CREATE TABLE certificates (
 
 CREATE INDEX certificates_common_name ON certificates (lower(common_name));
 CREATE INDEX certificates_not_after ON certificates (not_after);
-CREATE INDEX certificates_spki ON certificates (spki_sha256);
 CREATE INDEX certificates_request ON certificates (request_id);
 
 -- Every name a certificate covers (subjectAltName), lower case, for search by SAN.

@@ -176,11 +176,11 @@ pub enum ProfilesCommand {
 /// `castellan bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Issuances per measurement.
-    #[arg(long, default_value_t = 2000)]
+    /// Issuances (and signatures) per leaf type, spread over the rounds.
+    #[arg(long, default_value_t = 12000)]
     pub count: usize,
-    /// Concurrent issuing tasks.
-    #[arg(long, default_value_t = 4)]
+    /// Concurrent tasks (requests in flight), for issuance and signing alike.
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
     /// SQLite durability for the benchmark database: full or normal.
     #[arg(long, default_value = "full")]

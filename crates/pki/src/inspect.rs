@@ -50,8 +50,8 @@ pub fn inspect(der: &[u8]) -> Result<CertificateInfo> {
         }
     }
     Ok(CertificateInfo {
-        subject: tbs.subject().to_string(),
-        issuer: tbs.issuer().to_string(),
+        subject: crate::subject::name_to_string(tbs.subject()),
+        issuer: crate::subject::name_to_string(tbs.issuer()),
         serial: Serial::from_bytes(tbs.serial_number().as_bytes())?,
         not_before: tbs.validity().not_before.to_unix_duration().as_secs() as i64,
         not_after: tbs.validity().not_after.to_unix_duration().as_secs() as i64,

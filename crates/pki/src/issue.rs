@@ -345,7 +345,8 @@ pub fn issue_leaf(
             detail: format!(
                 "the issuing CA '{}' expires before a {}-day term would end; choose a shorter \
                  term or roll the issuing CA",
-                ca.subject, request.term_days
+                subject::name_to_string(&ca.subject),
+                request.term_days
             ),
         });
     }
@@ -373,7 +374,7 @@ pub fn issue_leaf(
     })?;
     let der = cert.to_der().map_err(PkiError::encoding)?;
     Ok(IssuedLeaf {
-        subject: cert.tbs_certificate().subject().to_string(),
+        subject: subject::name_to_string(cert.tbs_certificate().subject()),
         serial: serial.clone(),
         not_before,
         not_after,

@@ -86,6 +86,7 @@ pub(crate) struct ActiveIssuer {
 /// The registration authority, loaded and ready.
 pub struct Authority {
     pub(crate) store: Store,
+    pub(crate) committer: crate::committer::Committer,
     pub(crate) profiles: ProfileSet,
     pub(crate) cas: Vec<LoadedCa>,
     pub(crate) issuers: HashMap<Hierarchy, ActiveIssuer>,
@@ -186,6 +187,7 @@ impl Authority {
             );
         }
         Ok(Authority {
+            committer: crate::committer::Committer::start(store.clone()),
             store,
             profiles,
             cas,

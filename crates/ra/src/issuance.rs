@@ -19,7 +19,7 @@ use castellan_pki::keys::{self, PublicKey};
 use castellan_pki::names::{CertificateNames, NameRequest, apply_profile};
 use castellan_pki::profile::Profile;
 use castellan_pki::serial::Serial;
-use castellan_store::{NewCertificate, NewRequest, StoreError};
+use castellan_store::{NewCertificate, NewRequest};
 use zeroize::Zeroizing;
 
 /// How many times a certificate is signed again after a serial collision before giving up.
@@ -193,46 +193,49 @@ impl Authority {
                 )?),
                 None => None,
             };
-            let mut tx = self.store.begin().await?;
-            let request_id = tx
-                .insert_request(&NewRequest {
-                    profile_id: profile.id,
-                    status: CertificateStatus::Issued,
-                    requested_via: cmd.requested_via.clone(),
-                    requester: cmd.requester.clone(),
-                    term_days: i64::from(cmd.term_days),
-                    common_name: checked.names.common_name.clone(),
-                    requested_names: requested_names.clone(),
-                    csr_der: checked.csr_der.clone(),
-                    key_generated: checked.private_key.is_some(),
-                    created_at: now.unix_timestamp(),
-                })
+            let stored = self
+                .committer
+                .commit(
+                    NewRequest {
+                        renew_id: renew_id(
+                            self.rng.as_ref(),
+                            now.unix_timestamp_nanos() / 1_000_000,
+                        )?,
+                        profile_id: profile.id,
+                        status: CertificateStatus::Issued,
+                        requested_via: cmd.requested_via.clone(),
+                        requester: cmd.requester.clone(),
+                        term_days: i64::from(cmd.term_days),
+                        common_name: checked.names.common_name.clone(),
+                        requested_names: requested_names.clone(),
+                        csr_der: checked.csr_der.clone(),
+                        key_generated: checked.private_key.is_some(),
+                        created_at: now.unix_timestamp(),
+                    },
+                    NewCertificate {
+                        request_id: None,
+                        issuer_ca_id: issuer.id,
+                        profile_id: profile.id,
+                        serial: serial.to_hex(),
+                        status: CertificateStatus::Issued,
+                        subject: leaf.subject.clone(),
+                        common_name: checked.names.common_name.clone(),
+                        key_type: leaf.key_type.to_string(),
+                        spki_sha256: leaf.spki_sha256.clone(),
+                        not_before: leaf.not_before,
+                        not_after: leaf.not_after,
+                        sha256_fingerprint: leaf.sha256_fingerprint.clone(),
+                        sha1_fingerprint: leaf.sha1_fingerprint.clone(),
+                        der: leaf.der.clone(),
+                        encrypted_private_key,
+                        issued_at: now.unix_timestamp(),
+                        dns_names: checked.names.dns_names.clone(),
+                        emails: checked.names.emails.clone(),
+                    },
+                )
                 .await?;
-            let stored = tx
-                .insert_certificate(&NewCertificate {
-                    request_id: Some(request_id),
-                    issuer_ca_id: issuer.id,
-                    profile_id: profile.id,
-                    serial: serial.to_hex(),
-                    status: CertificateStatus::Issued,
-                    subject: leaf.subject.clone(),
-                    common_name: checked.names.common_name.clone(),
-                    key_type: leaf.key_type.to_string(),
-                    spki_sha256: leaf.spki_sha256.clone(),
-                    not_before: leaf.not_before,
-                    not_after: leaf.not_after,
-                    sha256_fingerprint: leaf.sha256_fingerprint.clone(),
-                    sha1_fingerprint: leaf.sha1_fingerprint.clone(),
-                    der: leaf.der.clone(),
-                    encrypted_private_key,
-                    issued_at: now.unix_timestamp(),
-                    dns_names: checked.names.dns_names.clone(),
-                    emails: checked.names.emails.clone(),
-                })
-                .await;
             match stored {
-                Ok(id) => {
-                    tx.commit().await?;
+                Some((request_id, id)) => {
                     tracing::info!(
                         certificate = id.0,
                         serial = %serial,
@@ -248,20 +251,30 @@ impl Authority {
                         chain: issuer.chain.clone(),
                     });
                 }
-                Err(StoreError::Duplicate {
-                    what: "certificate serial",
-                    ..
-                }) => {
-                    drop(tx);
+                None => {
                     tracing::warn!(%serial, attempt, "serial already used; signing again with a new serial");
                 }
-                Err(other) => return Err(other.into()),
             }
         }
         Err(RaError::Internal(format!(
             "{SERIAL_ATTEMPTS} serial numbers in a row were already taken; the random generator is broken"
         )))
     }
+}
+
+/// SCM's `renewId`: 20 URL-safe characters naming a request. The first 6 bytes are the
+/// time in milliseconds, so new ids land at the end of the index instead of on a random
+/// page of it (one page written per batch, not one per request); the other 9 bytes (72
+/// bits) are random, so ids cannot be guessed.
+pub(crate) fn renew_id(rng: &dyn castellan_pki::rand::Rng, now_millis: i128) -> Result<String> {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 15];
+    let millis = u64::try_from(now_millis.max(0))
+        .unwrap_or(u64::MAX)
+        .to_be_bytes();
+    bytes[..6].copy_from_slice(&millis[2..]);
+    rng.fill(&mut bytes[6..])?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// The AAD a server-held subscriber key is sealed under.

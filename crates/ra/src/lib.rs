@@ -7,6 +7,7 @@
 
 mod authority;
 pub mod clock;
+mod committer;
 mod download;
 mod error;
 mod issuance;

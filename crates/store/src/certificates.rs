@@ -1,5 +1,6 @@
 //! Certificate requests and issued certificates, with their names indexed for search.
 
+use crate::bind::{Bind, Params};
 use crate::{
     CertificateFilter, CertificateRecord, NewCertificate, NewRequest, RequestRecord, Result, Store,
     StoreError, Tx,
@@ -41,11 +42,6 @@ fn certificate_from_row(row: &AnyRow) -> Result<CertificateRecord> {
             emails: Vec::new(),
         },
     })
-}
-
-enum Bind {
-    Text(String),
-    Int(i64),
 }
 
 impl Store {
@@ -104,35 +100,31 @@ impl Store {
         filter: &CertificateFilter,
     ) -> Result<(Vec<CertificateRecord>, i64)> {
         let mut clauses = Vec::new();
-        let mut binds = Vec::new();
-        let param = |bind: Bind, binds: &mut Vec<Bind>| {
-            binds.push(bind);
-            format!("${}", binds.len())
-        };
+        let mut params = Params::new(self.kind());
         if let Some(cn) = &filter.common_name {
-            let p = param(Bind::Text(cn.to_lowercase()), &mut binds);
+            let p = params.push(Bind::Text(cn.to_lowercase()));
             clauses.push(format!("lower(common_name) = {p}"));
         }
         if let Some(name) = &filter.name {
-            let p = param(Bind::Text(name.to_lowercase()), &mut binds);
+            let p = params.push(Bind::Text(name.to_lowercase()));
             clauses.push(format!(
                 "id IN (SELECT certificate_id FROM certificate_names WHERE name = {p})"
             ));
         }
         if let Some(serial) = &filter.serial {
-            let p = param(Bind::Text(serial.to_ascii_lowercase()), &mut binds);
+            let p = params.push(Bind::Text(serial.to_ascii_lowercase()));
             clauses.push(format!("serial = {p}"));
         }
         if let Some(before) = filter.expires_before {
-            let p = param(Bind::Int(before), &mut binds);
+            let p = params.push(Bind::Int(before));
             clauses.push(format!("not_after < {p}"));
         }
         if let Some(profile) = filter.profile_id {
-            let p = param(Bind::Int(profile.0), &mut binds);
+            let p = params.push(Bind::Int(profile.0));
             clauses.push(format!("profile_id = {p}"));
         }
         if let Some(status) = filter.status {
-            let p = param(Bind::Text(status.as_str().to_owned()), &mut binds);
+            let p = params.push(Bind::Text(status.as_str().to_owned()));
             clauses.push(format!("status = {p}"));
         }
         let where_sql = if clauses.is_empty() {
@@ -141,27 +133,18 @@ impl Store {
             format!(" WHERE {}", clauses.join(" AND "))
         };
         let count_sql = format!("SELECT COUNT(*) AS n FROM certificates{where_sql}");
-        let mut count = sqlx::query(AssertSqlSafe(count_sql));
-        for b in &binds {
-            count = match b {
-                Bind::Text(t) => count.bind(t.clone()),
-                Bind::Int(i) => count.bind(*i),
-            };
-        }
-        let total: i64 = count.fetch_one(self.pool()).await?.try_get("n")?;
+        let total: i64 = params
+            .bind_all(sqlx::query(AssertSqlSafe(count_sql)))
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?;
 
         let limit = filter.limit.unwrap_or(200).clamp(1, 1000);
         let offset = filter.offset.unwrap_or(0).max(0);
         let sql = format!(
             "SELECT {CERT_COLUMNS} FROM certificates{where_sql} ORDER BY id DESC LIMIT {limit} OFFSET {offset}"
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for b in binds {
-            query = match b {
-                Bind::Text(t) => query.bind(t),
-                Bind::Int(i) => query.bind(i),
-            };
-        }
+        let query = params.bind_all(sqlx::query(AssertSqlSafe(sql)));
         let rows = query.fetch_all(self.pool()).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -173,8 +156,9 @@ impl Store {
     /// The request with this id.
     pub async fn request_by_id(&self, id: RequestId) -> Result<Option<RequestRecord>> {
         let Some(row) = sqlx::query(
-            "SELECT id, profile_id, status, requested_via, requester, term_days, common_name, \
-             requested_names, csr_der, key_generated, created_at FROM certificate_requests WHERE id = $1",
+            "SELECT id, renew_id, profile_id, status, requested_via, requester, term_days, \
+             common_name, requested_names, csr_der, key_generated, created_at \
+             FROM certificate_requests WHERE id = $1",
         )
         .bind(id.0)
         .fetch_optional(self.pool())
@@ -187,6 +171,7 @@ impl Store {
         Ok(Some(RequestRecord {
             id,
             request: NewRequest {
+                renew_id: row.try_get("renew_id")?,
                 profile_id: ProfileId(row.try_get("profile_id")?),
                 status: status_of(&status)?,
                 requested_via: row.try_get("requested_via")?,
@@ -206,10 +191,12 @@ impl Tx {
     /// Stores a request.
     pub async fn insert_request(&mut self, request: &NewRequest) -> Result<RequestId> {
         let row = sqlx::query(
-            "INSERT INTO certificate_requests (profile_id, status, requested_via, requester, \
-             term_days, common_name, requested_names, csr_der, key_generated, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+            "INSERT INTO certificate_requests (renew_id, profile_id, status, requested_via, \
+             requester, term_days, common_name, requested_names, csr_der, key_generated, \
+             created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
         )
+        .bind(&request.renew_id)
         .bind(request.profile_id.0)
         .bind(request.status.as_str())
         .bind(&request.requested_via)
@@ -223,6 +210,15 @@ impl Tx {
         .fetch_one(self.conn())
         .await?;
         Ok(RequestId(row.try_get("id")?))
+    }
+
+    /// Removes a request that never got its certificate (a serial collision in a batch).
+    pub async fn delete_request(&mut self, id: RequestId) -> Result<()> {
+        sqlx::query("DELETE FROM certificate_requests WHERE id = $1")
+            .bind(id.0)
+            .execute(self.conn())
+            .await?;
+        Ok(())
     }
 
     /// Sets a request's status.
@@ -242,15 +238,16 @@ impl Tx {
     }
 
     /// Stores an issued certificate and its names. A serial that is already taken gives
-    /// [`StoreError::Duplicate`] with `what = "certificate serial"`: the caller signs again
-    /// with a new serial (after rolling this transaction back).
+    /// [`StoreError::Duplicate`] with `what = "certificate serial"` and leaves the
+    /// transaction usable (the insert is skipped, not failed), so the caller can sign again
+    /// with a new serial without losing the rest of its transaction.
     pub async fn insert_certificate(&mut self, cert: &NewCertificate) -> Result<CertificateId> {
         let row = sqlx::query(
             "INSERT INTO certificates (request_id, issuer_ca_id, profile_id, serial, status, \
              subject, common_name, key_type, spki_sha256, not_before, not_after, \
              sha256_fingerprint, sha1_fingerprint, der, encrypted_private_key, issued_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-             RETURNING id",
+             ON CONFLICT (serial) DO NOTHING RETURNING id",
         )
         .bind(cert.request_id.map(|id| id.0))
         .bind(cert.issuer_ca_id.0)
@@ -268,31 +265,35 @@ impl Tx {
         .bind(&cert.der)
         .bind(cert.encrypted_private_key.clone())
         .bind(cert.issued_at)
-        .fetch_one(self.conn())
-        .await
-        .map_err(|e| {
-            if StoreError::unique_violation(&e, "serial") {
-                StoreError::Duplicate {
-                    what: "certificate serial",
-                    value: cert.serial.clone(),
-                }
-            } else {
-                e.into()
-            }
+        .fetch_optional(self.conn())
+        .await?
+        .ok_or_else(|| StoreError::Duplicate {
+            what: "certificate serial",
+            value: cert.serial.clone(),
         })?;
         let id: i64 = row.try_get("id")?;
-        for (kind, names) in [("dns", &cert.dns_names), ("email", &cert.emails)] {
-            for name in names {
-                sqlx::query(
-                    "INSERT INTO certificate_names (certificate_id, kind, name) VALUES ($1, $2, $3) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(id)
-                .bind(kind)
-                .bind(name.to_lowercase())
-                .execute(self.conn())
-                .await?;
+        let names: Vec<(&str, String)> = cert
+            .dns_names
+            .iter()
+            .map(|n| ("dns", n.to_lowercase()))
+            .chain(cert.emails.iter().map(|n| ("email", n.to_lowercase())))
+            .collect();
+        if !names.is_empty() {
+            // One statement for every name: each round trip to the database costs more than
+            // the insert itself.
+            let values: Vec<String> = (0..names.len())
+                .map(|i| format!("($1, ${}, ${})", 2 * i + 2, 2 * i + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO certificate_names (certificate_id, kind, name) VALUES {} \
+                 ON CONFLICT DO NOTHING",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id);
+            for (kind, name) in names {
+                query = query.bind(kind).bind(name);
             }
+            query.execute(self.conn()).await?;
         }
         Ok(CertificateId(id))
     }

@@ -12,9 +12,11 @@
 //! busy timeout instead of failing half-way.
 
 mod admins;
+mod bind;
 mod cas;
 mod certificates;
 mod error;
+mod issued;
 mod records;
 pub mod settings;
 
@@ -62,6 +64,7 @@ impl std::fmt::Debug for Store {
 /// A write transaction. Dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
+    kind: DatabaseKind,
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
@@ -129,6 +132,14 @@ impl Store {
                             .await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        // Random keys (serials) touch pages all over the indexes: keep them
+                        // in memory and checkpoint the WAL less often.
+                        conn.execute("PRAGMA cache_size = -65536").await?;
+                        conn.execute("PRAGMA mmap_size = 268435456").await?;
+                        conn.execute("PRAGMA wal_autocheckpoint = 4000").await?;
+                        // Multi-row inserts need a statement journal; keep it in memory
+                        // rather than a temporary file created and removed per statement.
+                        conn.execute("PRAGMA temp_store = MEMORY").await?;
                     }
                     Ok(())
                 })
@@ -188,6 +199,7 @@ impl Store {
         };
         Ok(Tx {
             inner,
+            kind: self.kind,
             _writer: guard,
         })
     }
@@ -260,6 +272,10 @@ impl Tx {
 
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
         &mut self.inner
+    }
+
+    pub(crate) fn kind(&self) -> DatabaseKind {
+        self.kind
     }
 }
 

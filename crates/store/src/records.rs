@@ -119,6 +119,8 @@ pub struct AdminRecord {
 /// A certificate request to store.
 #[derive(Clone, Debug)]
 pub struct NewRequest {
+    /// SCM's `renewId`: an opaque random token naming the request (unique).
+    pub renew_id: String,
     /// The profile asked for.
     pub profile_id: ProfileId,
     /// Status (SCM spelling).

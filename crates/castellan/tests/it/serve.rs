@@ -23,7 +23,11 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let (tx, rx) = mpsc::channel();
         let stdout = child.stdout.take().unwrap();
         std::thread::spawn(move || {
@@ -108,7 +112,10 @@ async fn first_start_serves_https_and_restart_keeps_the_ca() {
     let password = password_line.rsplit(": ").next().unwrap().to_owned();
     assert_eq!(password.len(), 24, "{password_line}");
     assert!(all.contains("rsa-root-1 (rsa root, rsa4096)"), "{all}");
-    assert!(all.contains("rsa-issuing-1 (rsa issuing, rsa3072)"), "{all}");
+    assert!(
+        all.contains("rsa-issuing-1 (rsa issuing, rsa3072)"),
+        "{all}"
+    );
     let file = data.join("initial-admin-password");
     assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), password);
     assert_eq!(mode(&file), 0o600);
@@ -136,11 +143,18 @@ async fn first_start_serves_https_and_restart_keeps_the_ca() {
 
     let again = Server::start(&data, &["--listen", "127.0.0.1:0"], &[]);
     assert!(
-        !again.lines.iter().any(|l| l.contains("Initial password") || l.contains("First start")),
+        !again
+            .lines
+            .iter()
+            .any(|l| l.contains("Initial password") || l.contains("First start")),
         "the password is printed once only: {:?}",
         again.lines
     );
-    assert_eq!(ok(run_in(&data, &["ca", "show"])), hierarchy, "the CA must not change");
+    assert_eq!(
+        ok(run_in(&data, &["ca", "show"])),
+        hierarchy,
+        "the CA must not change"
+    );
     let response = https_client(&data)
         .get(format!("https://localhost:{}/health", again.port))
         .send()
@@ -157,9 +171,19 @@ async fn postgres_over_plain_http() {
     let url = db.postgres_url().unwrap().to_owned();
     ok(ws.init("data", &["--database-url", &url]));
     let data = ws.path("data");
-    assert!(!data.join("castellan.db").exists(), "no SQLite file with PostgreSQL");
+    assert!(
+        !data.join("castellan.db").exists(),
+        "no SQLite file with PostgreSQL"
+    );
     let server = Server::start(&data, &["--listen", "127.0.0.1:0", "--http"], &[]);
-    assert!(server.lines.iter().any(|l| l.contains("(database: postgres)")), "{:?}", server.lines);
+    assert!(
+        server
+            .lines
+            .iter()
+            .any(|l| l.contains("(database: postgres)")),
+        "{:?}",
+        server.lines
+    );
     let body: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{}/health", server.port))
         .await
         .unwrap()
@@ -174,7 +198,13 @@ async fn postgres_over_plain_http() {
     let refused = castellan()
         .arg("--data-dir")
         .arg(ws.path("third"))
-        .args(["init", "--admin-login", "ops", "--admin-password-file", ws.path("password").to_str().unwrap()])
+        .args([
+            "init",
+            "--admin-login",
+            "ops",
+            "--admin-password-file",
+            ws.path("password").to_str().unwrap(),
+        ])
         .env("CASTELLAN_DATABASE_URL", &url)
         .output()
         .unwrap();
@@ -192,8 +222,15 @@ fn a_wrong_or_missing_key_encryption_key_stops_start_up() {
     let original = std::fs::read_to_string(data.join("kek")).unwrap();
 
     // Another valid key: refused, never a new CA.
-    std::fs::write(data.join("kek"), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n").unwrap();
-    let err = fails(run_in(&data, &["serve", "--http", "--listen", "127.0.0.1:0"]));
+    std::fs::write(
+        data.join("kek"),
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+    )
+    .unwrap();
+    let err = fails(run_in(
+        &data,
+        &["serve", "--http", "--listen", "127.0.0.1:0"],
+    ));
     assert_eq!(
         err,
         format!(
@@ -203,8 +240,17 @@ fn a_wrong_or_missing_key_encryption_key_stops_start_up() {
     );
 
     std::fs::remove_file(data.join("kek")).unwrap();
-    let err = fails(run_in(&data, &["serve", "--http", "--listen", "127.0.0.1:0"]));
-    assert!(err.starts_with(&format!("cannot read the key-encryption key {}", data.join("kek").display())), "{err}");
+    let err = fails(run_in(
+        &data,
+        &["serve", "--http", "--listen", "127.0.0.1:0"],
+    ));
+    assert!(
+        err.starts_with(&format!(
+            "cannot read the key-encryption key {}",
+            data.join("kek").display()
+        )),
+        "{err}"
+    );
     assert!(err.ends_with("restore it from your backup or set CASTELLAN_KEK. Castellan will not create a new CA over an existing one"), "{err}");
 
     // The right key in the environment works without the file.
@@ -232,9 +278,14 @@ fn a_bad_profile_stops_start_up_naming_file_key_and_reason() {
     ok(ws.init("data", &[]));
     let data = ws.path("data");
     let file = data.join("profiles/ov-ssl.toml");
-    let text = std::fs::read_to_string(&file).unwrap().replace("terms = [90, 199]", "terms = [90, 9999]");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("terms = [90, 199]", "terms = [90, 9999]");
     std::fs::write(&file, text).unwrap();
-    let err = fails(run_in(&data, &["serve", "--http", "--listen", "127.0.0.1:0"]));
+    let err = fails(run_in(
+        &data,
+        &["serve", "--http", "--listen", "127.0.0.1:0"],
+    ));
     assert_eq!(
         err,
         format!(
@@ -249,9 +300,18 @@ fn serve_refuses_a_directory_that_is_not_its_own() {
     let ws = Workspace::new();
     std::fs::create_dir(ws.path("busy")).unwrap();
     std::fs::write(ws.path("busy/notes.txt"), "mine").unwrap();
-    let err = fails(run_in(&ws.path("busy"), &["serve", "--listen", "127.0.0.1:0"]));
-    assert!(err.contains("is not empty (notes.txt) and holds no castellan.toml"), "{err}");
-    assert_eq!(std::fs::read_to_string(ws.path("busy/notes.txt")).unwrap(), "mine");
+    let err = fails(run_in(
+        &ws.path("busy"),
+        &["serve", "--listen", "127.0.0.1:0"],
+    ));
+    assert!(
+        err.contains("is not empty (notes.txt) and holds no castellan.toml"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path("busy/notes.txt")).unwrap(),
+        "mine"
+    );
 }
 
 #[test]
@@ -260,8 +320,13 @@ fn a_configuration_typo_is_named() {
     ok(ws.init("data", &[]));
     let data = ws.path("data");
     let config = data.join("castellan.toml");
-    let text = std::fs::read_to_string(&config).unwrap().replace("listen = ", "listne = ");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("listen = ", "listne = ");
     std::fs::write(&config, text).unwrap();
     let err = fails(run_in(&data, &["ca", "show"]));
-    assert!(err.starts_with("invalid configuration: unknown field: found `listne`"), "{err}");
+    assert!(
+        err.starts_with("invalid configuration: unknown field: found `listne`"),
+        "{err}"
+    );
 }

@@ -7,7 +7,10 @@ pub fn castellan() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_castellan"));
     // Tests must not inherit an operator's settings.
     for (key, _) in std::env::vars() {
-        if key.starts_with("CASTELLAN_") && !key.starts_with("CASTELLAN_TEST_") && key != "CASTELLAN_TOOLS_BIN" {
+        if key.starts_with("CASTELLAN_")
+            && !key.starts_with("CASTELLAN_TEST_")
+            && key != "CASTELLAN_TOOLS_BIN"
+        {
             cmd.env_remove(key);
         }
     }
@@ -17,7 +20,12 @@ pub fn castellan() -> Command {
 
 /// Runs `castellan --data-dir DIR ARGS…`.
 pub fn run_in(dir: &Path, args: &[&str]) -> Output {
-    castellan().arg("--data-dir").arg(dir).args(args).output().unwrap()
+    castellan()
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 pub fn stdout(out: &Output) -> String {
@@ -30,13 +38,22 @@ pub fn stderr(out: &Output) -> String {
 
 /// Asserts success and returns stdout.
 pub fn ok(out: Output) -> String {
-    assert!(out.status.success(), "failed: {}\n{}", stderr(&out), stdout(&out));
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        stderr(&out),
+        stdout(&out)
+    );
     stdout(&out)
 }
 
 /// Asserts failure and returns the `error: …` message.
 pub fn fails(out: Output) -> String {
-    assert!(!out.status.success(), "unexpectedly succeeded: {}", stdout(&out));
+    assert!(
+        !out.status.success(),
+        "unexpectedly succeeded: {}",
+        stdout(&out)
+    );
     let err = stderr(&out);
     err.lines()
         .find_map(|l| l.strip_prefix("error: "))

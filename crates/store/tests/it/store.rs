@@ -75,6 +75,7 @@ async fn scripted_session(store: &Store) -> Vec<String> {
     let mut tx = store.begin().await.unwrap();
     let request = tx
         .insert_request(&NewRequest {
+            renew_id: "yAfoV1n2iu0aVsgZUyHW".into(),
             profile_id: ProfileId(2),
             status: CertificateStatus::Requested,
             requested_via: "CLI".into(),
@@ -381,5 +382,111 @@ both!(
             err.to_string(),
             "certificate authority 'ecc-root-1' already exists"
         );
+    }
+);
+
+fn request(renew_id: &str) -> NewRequest {
+    NewRequest {
+        renew_id: renew_id.into(),
+        profile_id: ProfileId(1),
+        status: CertificateStatus::Issued,
+        requested_via: "CLI".into(),
+        requester: "admin".into(),
+        term_days: 90,
+        common_name: Some("x.camford.ac.uk".into()),
+        requested_names: vec!["x.camford.ac.uk".into()],
+        csr_der: None,
+        key_generated: false,
+        created_at: 1_800_000_000,
+    }
+}
+
+both!(
+    a_batch_stores_every_pair_and_skips_taken_serials,
+    |store: Store| async move {
+        let issuer = issuing_ca(&store).await;
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_certificate(&certificate(
+            issuer,
+            "0001",
+            "old.camford.ac.uk",
+            &["old.camford.ac.uk"],
+            1_900_000_000,
+        ))
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        let requests = [request("r1"), request("r2"), request("r3")];
+        let certs = [
+            certificate(
+                issuer,
+                "1001",
+                "a.camford.ac.uk",
+                &["a.camford.ac.uk", "www.a.camford.ac.uk"],
+                1_900_000_000,
+            ),
+            certificate(
+                issuer,
+                "0001",
+                "clash.camford.ac.uk",
+                &["clash.camford.ac.uk"],
+                1_900_000_000,
+            ),
+            certificate(
+                issuer,
+                "1003",
+                "c.camford.ac.uk",
+                &["c.camford.ac.uk"],
+                1_900_000_000,
+            ),
+        ];
+        let pairs: Vec<_> = requests.iter().zip(certs.iter()).collect();
+        let mut tx = store.begin().await.unwrap();
+        let outcomes = tx.insert_issued_batch(&pairs).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(outcomes[0].is_some() && outcomes[2].is_some());
+        assert!(outcomes[1].is_none(), "serial 0001 was taken");
+        let (request_a, cert_a) = outcomes[0].unwrap();
+        let stored = store.certificate_by_id(cert_a).await.unwrap().unwrap();
+        assert_eq!(stored.certificate.request_id, Some(request_a));
+        assert_eq!(
+            stored.certificate.dns_names,
+            ["a.camford.ac.uk", "www.a.camford.ac.uk"]
+        );
+        assert_eq!(
+            store
+                .request_by_id(request_a)
+                .await
+                .unwrap()
+                .unwrap()
+                .request
+                .renew_id,
+            "r1"
+        );
+        // The clashing pair left nothing: no request, no names.
+        let (_, total) = store
+            .search_certificates(&CertificateFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(total, 3);
+        let (clash, _) = store
+            .search_certificates(&CertificateFilter {
+                name: Some("clash.camford.ac.uk".into()),
+                ..CertificateFilter::default()
+            })
+            .await
+            .unwrap();
+        assert!(clash.is_empty());
+        let (request_c, _) = outcomes[2].unwrap();
+        for id in 1..=request_c.0 {
+            if let Some(r) = store
+                .request_by_id(castellan_model::RequestId(id))
+                .await
+                .unwrap()
+            {
+                assert_ne!(r.request.renew_id, "r2", "the clashing request was kept");
+            }
+        }
     }
 );

@@ -1,0 +1,75 @@
+//! Values for statements whose shape is built at run time (search filters, multi-row
+//! inserts): the SQL text holds only `$n` placeholders, never values.
+
+use castellan_model::DatabaseKind;
+use sqlx::Any;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+
+/// One value to bind.
+pub(crate) enum Bind {
+    /// TEXT.
+    Text(String),
+    /// TEXT or NULL.
+    OptText(Option<String>),
+    /// BIGINT.
+    Int(i64),
+    /// BIGINT or NULL.
+    OptInt(Option<i64>),
+    /// BLOB/BYTEA.
+    Blob(Vec<u8>),
+    /// BLOB/BYTEA or NULL.
+    OptBlob(Option<Vec<u8>>),
+}
+
+/// Collects values and hands out their placeholders.
+pub(crate) struct Params {
+    values: Vec<Bind>,
+    numbered: bool,
+}
+
+impl Params {
+    /// Placeholders for `kind`: `$n` on PostgreSQL, `?` on SQLite. (SQLite looks a
+    /// numbered parameter's name up by a linear scan, so binding the hundreds of values of
+    /// a multi-row insert by number costs quadratic time there.)
+    pub(crate) fn new(kind: DatabaseKind) -> Params {
+        Params {
+            values: Vec::new(),
+            numbered: kind == DatabaseKind::Postgres,
+        }
+    }
+
+    /// Adds a value; returns its placeholder. Values must be pushed in the order their
+    /// placeholders appear in the SQL text.
+    pub(crate) fn push(&mut self, value: Bind) -> String {
+        self.values.push(value);
+        if self.numbered {
+            format!("${}", self.values.len())
+        } else {
+            "?".to_owned()
+        }
+    }
+
+    /// How many values so far.
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Binds every value to `query`, in order.
+    pub(crate) fn bind_all<'q>(
+        &self,
+        mut query: Query<'q, Any, AnyArguments>,
+    ) -> Query<'q, Any, AnyArguments> {
+        for value in &self.values {
+            query = match value {
+                Bind::Text(v) => query.bind(v.clone()),
+                Bind::OptText(v) => query.bind(v.clone()),
+                Bind::Int(v) => query.bind(*v),
+                Bind::OptInt(v) => query.bind(*v),
+                Bind::Blob(v) => query.bind(v.clone()),
+                Bind::OptBlob(v) => query.bind(v.clone()),
+            };
+        }
+        query
+    }
+}
