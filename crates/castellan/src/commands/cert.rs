@@ -55,6 +55,19 @@ fn write_output(out: Option<&Path>, bytes: &[u8], private: bool) -> Result<()> {
     }
 }
 
+/// Downloads a certificate in `format` and writes it to `out` (0600 when it carries a key)
+/// or to standard output.
+async fn save_download(
+    authority: &castellan_ra::Authority,
+    selector: &CertificateSelector,
+    format: DownloadFormat,
+    passphrase: Option<&str>,
+    out: Option<&Path>,
+) -> Result<()> {
+    let download = authority.download(selector, format, passphrase).await?;
+    write_output(out, &download.bytes, format.needs_private_key())
+}
+
 /// `castellan cert issue`.
 pub async fn issue(dir: &Path, args: IssueArgs) -> Result<()> {
     super::init_logging("warn");
@@ -107,18 +120,14 @@ pub async fn issue(dir: &Path, args: IssueArgs) -> Result<()> {
             requester: whoami(),
         })
         .await?;
-    let download = authority
-        .download(
-            &CertificateSelector::Id(issued.id),
-            format,
-            passphrase.as_ref().map(|p| p.as_str()),
-        )
-        .await?;
-    write_output(
+    save_download(
+        &authority,
+        &CertificateSelector::Id(issued.id),
+        format,
+        passphrase.as_ref().map(|p| p.as_str()),
         args.out.as_deref(),
-        &download.bytes,
-        format.needs_private_key(),
-    )?;
+    )
+    .await?;
     eprintln!(
         "Issued certificate {} (id {}) under '{}' for {}, valid until {}",
         issued.leaf.serial.to_colon_hex(),
@@ -207,16 +216,12 @@ pub async fn download(dir: &Path, args: DownloadArgs) -> Result<()> {
     let format = parse_format(&args.format)?;
     let passphrase = read_passphrase(args.passphrase_file.as_deref())?;
     let (_, authority) = super::load_authority(dir, None).await?;
-    let download = authority
-        .download(
-            &CertificateSelector::Serial(args.serial),
-            format,
-            passphrase.as_ref().map(|p| p.as_str()),
-        )
-        .await?;
-    write_output(
+    save_download(
+        &authority,
+        &CertificateSelector::Serial(args.serial),
+        format,
+        passphrase.as_ref().map(|p| p.as_str()),
         args.out.as_deref(),
-        &download.bytes,
-        format.needs_private_key(),
     )
+    .await
 }
