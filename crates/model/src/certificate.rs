@@ -26,6 +26,17 @@ impl CertificateType {
             CertificateType::CodeSign => "CodeSign",
         }
     }
+
+    /// Parses the SCM spelling (case-insensitive).
+    pub fn parse(s: &str) -> Option<CertificateType> {
+        [
+            CertificateType::Ssl,
+            CertificateType::Smime,
+            CertificateType::CodeSign,
+        ]
+        .into_iter()
+        .find(|t| t.as_str().eq_ignore_ascii_case(s))
+    }
 }
 
 impl fmt::Display for CertificateType {

@@ -38,3 +38,11 @@ id_type!(
     /// A certificate profile, as SCM's `certType` / `sslTypeId`.
     ProfileId
 );
+id_type!(
+    /// An organisation or a department: SCM gives both ids from one space (`orgId`).
+    OrgId
+);
+id_type!(
+    /// A pending or decided second-administrator approval.
+    ApprovalId
+);

@@ -11,10 +11,10 @@ mod ids;
 mod key;
 mod subject;
 
-pub use admin::{AdminRole, AdminType};
+pub use admin::{AccessMethod, AdminRole, AdminType, Credential, Privilege};
 pub use certificate::{CertificateStatus, CertificateType, Hierarchy, ValidationLevel};
 pub use format::DownloadFormat;
-pub use ids::{AdminId, CaId, CertificateId, ProfileId, RequestId};
+pub use ids::{AdminId, ApprovalId, CaId, CertificateId, OrgId, ProfileId, RequestId};
 pub use key::KeyType;
 pub use subject::{EvDetails, OrganizationDetails, PersonDetails};
 

@@ -72,6 +72,19 @@ pub enum RaError {
         reason: String,
     },
 
+    /// The caller's role, privilege or scope does not allow the action; the text says
+    /// which rule and what would allow it.
+    #[error("{0}")]
+    NotAllowed(String),
+
+    /// The action conflicts with the current state (in use, already decided, ...).
+    #[error("{0}")]
+    Conflict(String),
+
+    /// Signing in failed.
+    #[error(transparent)]
+    SignIn(#[from] crate::signin::SignInError),
+
     /// Something that should not happen.
     #[error("internal error: {0}")]
     Internal(String),

@@ -5,17 +5,26 @@
 //! `store` to remember, and decides the order: nothing is stored for a refused request,
 //! and an issued certificate is stored in the same transaction as its request.
 
+mod actor;
+pub mod admins;
+pub mod approval;
+pub mod audit;
 mod authority;
 pub mod clock;
 mod committer;
 mod download;
 mod error;
 mod issuance;
+pub mod organizations;
 pub mod password;
+pub mod scope;
 mod service_tls;
 pub mod setup;
+pub mod signin;
+pub mod tokens;
 pub mod urls;
 
+pub use actor::Actor;
 pub use authority::{Authority, AuthorityOptions, CaSummary};
 pub use download::{CertificateSelector, Download};
 pub use error::{RaError, Result};
@@ -28,4 +37,9 @@ pub mod requested_via {
     pub const CLI: &str = "CLI";
     /// Castellan's own server certificate.
     pub const SERVICE: &str = "Service";
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

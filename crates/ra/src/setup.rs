@@ -8,14 +8,14 @@ use crate::authority::CaSummary;
 use crate::clock::Clock;
 use crate::{RaError, Result, password, urls};
 use base64::Engine as _;
-use castellan_model::{AdminRole, AdminType, Hierarchy, KeyType};
+use castellan_model::{AdminRole, AdminType, Credential, Hierarchy, KeyType, OrgId, Privilege};
 use castellan_pki::hierarchy::{self, CaName};
 use castellan_pki::kek::Kek;
 use castellan_pki::keys;
 use castellan_pki::rand::Rng;
 use castellan_pki::serial::Serial;
 use castellan_pki::signer::{Signer, SoftwareSigner};
-use castellan_store::{CaRole, NewAdmin, NewCa, Store, settings};
+use castellan_store::{AdminData, CaRole, NewCa, Store, settings};
 use zeroize::Zeroizing;
 
 /// The CA hierarchy to create: names, key sizes and validity.
@@ -114,15 +114,17 @@ pub fn check_customer_uri(uri: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks a login name.
+/// Checks a login name against SCM's rule: 3 to 128 of letters, digits and `!@_.-+'`.
 pub fn check_login(login: &str) -> Result<()> {
-    if login.is_empty()
-        || login.len() > 64
-        || login.chars().any(|c| c.is_whitespace() || c.is_control())
+    let len = login.chars().count();
+    if !(3..=128).contains(&len)
+        || !login
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!@_.-+'".contains(c))
     {
         return Err(invalid(
-            "administrator login",
-            format!("'{login}' must be 1 to 64 characters without spaces"),
+            "login",
+            format!("'{login}' must be 3 to 128 characters of letters, digits and ! @ _ . - + '"),
         ));
     }
     Ok(())
@@ -367,17 +369,49 @@ pub async fn initialise(
         issuing.record.parent_id = Some(root_id);
         tx.insert_ca(&issuing.record).await?;
     }
-    tx.insert_admin(&NewAdmin {
-        login: params.admin.login.clone(),
-        email: params.admin.email.clone(),
-        forename: String::new(),
-        surname: String::new(),
-        admin_type: AdminType::Standard,
-        password_hash: Some(password_hash),
-        must_change_password: true,
-        roles: vec![AdminRole::Mrao],
-        created_at: now.unix_timestamp(),
-    })
+    tx.insert_admin(
+        &AdminData {
+            login: params.admin.login.clone(),
+            email: params.admin.email.clone(),
+            forename: String::new(),
+            surname: String::new(),
+            title: String::new(),
+            telephone: String::new(),
+            relationship: String::new(),
+            admin_type: AdminType::Standard,
+            password_hash: Some(password_hash),
+            must_change_password: true,
+            active: true,
+            approved: true,
+            auth_cert_serial: String::new(),
+            idp_person_id: String::new(),
+            credentials: vec![Credential {
+                role: AdminRole::Mrao,
+                scope: OrgId(0),
+            }],
+            privileges: Privilege::ALL.to_vec(),
+            created_by: None,
+        },
+        now.unix_timestamp(),
+    )
+    .await?;
+    crate::audit::record(
+        &mut tx,
+        &crate::Actor::system(castellan_model::AccessMethod::Cli),
+        now.unix_timestamp(),
+        crate::audit::Change {
+            action: "customer.initialise",
+            object_type: "customer",
+            object_id: params.customer_uri.clone(),
+            org_id: None,
+            description: format!(
+                "Castellan initialised for customer '{}': CA hierarchy created, first MRAO '{}'",
+                params.customer_uri, params.admin.login
+            ),
+        },
+        None,
+        None,
+    )
     .await?;
     tx.set_setting(settings::KEK_CHECK, &check).await?;
     tx.set_setting(settings::CUSTOMER_URI, &params.customer_uri)

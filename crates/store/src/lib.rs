@@ -12,13 +12,17 @@
 //! busy timeout instead of failing half-way.
 
 mod admins;
+mod approvals;
+mod audit;
 mod bind;
 mod cas;
 mod certificates;
 mod error;
 mod issued;
+mod organizations;
 mod records;
 pub mod settings;
+mod tokens;
 
 pub use error::{Result, StoreError};
 pub use records::*;

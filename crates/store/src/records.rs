@@ -1,8 +1,8 @@
 //! The rows the store reads and writes, as plain structs.
 
 use castellan_model::{
-    AdminId, AdminRole, AdminType, CaId, CertificateId, CertificateStatus, Hierarchy, ProfileId,
-    RequestId,
+    AdminId, AdminType, ApprovalId, CaId, CertificateId, CertificateStatus, CertificateType,
+    Credential, Hierarchy, OrgId, Privilege, ProfileId, RequestId,
 };
 
 /// Whether a CA is a root or an issuing (intermediate) CA.
@@ -70,10 +70,10 @@ pub struct CaRecord {
     pub active: bool,
 }
 
-/// An administrator to store.
-#[derive(Clone, Debug)]
-pub struct NewAdmin {
-    /// Login name.
+/// An administrator's writable fields (everything `insert_admin` and `update_admin` store).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminData {
+    /// Login name (unique).
     pub login: String,
     /// E-mail address.
     pub email: String,
@@ -81,16 +81,33 @@ pub struct NewAdmin {
     pub forename: String,
     /// Surname.
     pub surname: String,
+    /// Title.
+    pub title: String,
+    /// Telephone number.
+    pub telephone: String,
+    /// Relationship to the organisation.
+    pub relationship: String,
     /// How they sign in.
     pub admin_type: AdminType,
-    /// Argon2id PHC string (none for IdP and API accounts without a password).
+    /// Argon2id PHC string (none for IdP admins and API admins without a password).
     pub password_hash: Option<String>,
     /// Whether the next sign-in must change the password.
     pub must_change_password: bool,
-    /// Roles at the customer level (scope 0).
-    pub roles: Vec<AdminRole>,
-    /// When.
-    pub created_at: i64,
+    /// `false` when suspended.
+    pub active: bool,
+    /// `false` while a new IdP admin waits for a second administrator's approval.
+    pub approved: bool,
+    /// Serial of the client certificate that authenticates them on `/private/api`
+    /// (lower-case hex, no colons), or empty.
+    pub auth_cert_serial: String,
+    /// The federated identity (eduPersonPrincipalName) linked to the account, or empty.
+    pub idp_person_id: String,
+    /// Roles and where they apply.
+    pub credentials: Vec<Credential>,
+    /// Privileges.
+    pub privileges: Vec<Privilege>,
+    /// Who created the account.
+    pub created_by: Option<AdminId>,
 }
 
 /// A stored administrator.
@@ -98,22 +115,18 @@ pub struct NewAdmin {
 pub struct AdminRecord {
     /// Row id.
     pub id: AdminId,
-    /// Login name.
-    pub login: String,
-    /// E-mail address.
-    pub email: String,
-    /// How they sign in.
-    pub admin_type: AdminType,
-    /// Argon2id PHC string.
-    pub password_hash: Option<String>,
-    /// Whether the next sign-in must change the password.
-    pub must_change_password: bool,
+    /// The writable fields.
+    pub data: AdminData,
     /// Failed sign-ins since the last success.
     pub failed_attempts: i64,
-    /// `ACTIVE` or `SUSPENDED`.
-    pub status: String,
-    /// Roles at the customer level.
-    pub roles: Vec<AdminRole>,
+    /// When the last failed sign-in happened.
+    pub failed_at: Option<i64>,
+    /// When the password was last set.
+    pub password_changed_at: Option<i64>,
+    /// When the account was created.
+    pub created_at: i64,
+    /// When it last changed.
+    pub updated_at: i64,
 }
 
 /// A certificate request to store.
@@ -221,4 +234,158 @@ pub struct CertificateFilter {
     pub limit: Option<i64>,
     /// Rows to skip.
     pub offset: Option<i64>,
+}
+
+/// An organisation's EV details (the guide's "EV Details" tab; only the MRAO edits them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EvData {
+    /// The legal name, when it differs from the organisation's name.
+    pub legal_name: String,
+    /// businessCategory.
+    pub business_category: String,
+    /// jurisdictionCountryName.
+    pub jurisdiction_country: String,
+    /// jurisdictionStateOrProvinceName.
+    pub jurisdiction_state: String,
+    /// jurisdictionLocalityName.
+    pub jurisdiction_locality: String,
+    /// Registration (incorporation) number.
+    pub registration_number: String,
+    /// Date of incorporation (YYYY-MM-DD).
+    pub incorporation_date: String,
+    /// Assumed (trading) name.
+    pub assumed_name: String,
+}
+
+/// An organisation's or department's writable fields.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrganizationData {
+    /// Name (unique among the organisations, or among a parent's departments).
+    pub name: String,
+    /// Alias.
+    pub alias: String,
+    /// Secondary organisation name (used in IGTF subjects, exactly as entered).
+    pub secondary_name: String,
+    /// Street address, first line.
+    pub address1: String,
+    /// Street address, second line.
+    pub address2: String,
+    /// Street address, third line.
+    pub address3: String,
+    /// City (localityName).
+    pub city: String,
+    /// State or province.
+    pub state_or_province: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// Country, ISO 3166-1 alpha-2.
+    pub country: String,
+    /// organizationIdentifier for S/MIME subjects, or empty.
+    pub organization_identifier: String,
+    /// Academic code (SCHAC home organisation), or empty.
+    pub academic_code: String,
+    /// Contact e-mail addresses, comma-separated.
+    pub contact_emails: String,
+    /// Certificate types the organisation may use.
+    pub cert_types: Vec<CertificateType>,
+    /// Validation status: `true` for Validated, `false` for Pending.
+    pub validated: bool,
+    /// EV details.
+    pub ev: EvData,
+}
+
+/// A stored organisation or department.
+#[derive(Clone, Debug)]
+pub struct OrganizationRecord {
+    /// Row id (SCM `orgId`).
+    pub id: OrgId,
+    /// The organisation, for a department; none for an organisation.
+    pub parent_id: Option<OrgId>,
+    /// The fields.
+    pub data: OrganizationData,
+    /// When it was created.
+    pub created_at: i64,
+    /// When it last changed.
+    pub updated_at: i64,
+}
+
+/// An action waiting for a second administrator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewApproval {
+    /// What is to be done (`admin.approve-idp`, `ssl.approve-ev`, ...).
+    pub action: String,
+    /// The kind of object (`admin`, `certificate`, ...).
+    pub object_type: String,
+    /// The object's id.
+    pub object_id: i64,
+    /// The organisation or department whose administrators may decide.
+    pub scope: OrgId,
+    /// The certificate type the deciding role must administer (`SSL`, `SMIME`,
+    /// `CodeSign`), or `any`.
+    pub area: String,
+    /// A privilege the decider must hold, or empty.
+    pub privilege: String,
+    /// Who asked (never allowed to decide).
+    pub requested_by: AdminId,
+    /// When.
+    pub requested_at: i64,
+}
+
+/// A stored approval.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApprovalRecord {
+    /// Row id.
+    pub id: ApprovalId,
+    /// What was asked.
+    pub approval: NewApproval,
+    /// `PENDING`, `APPROVED`, `REJECTED` or `CANCELLED`.
+    pub status: String,
+    /// Who decided.
+    pub decided_by: Option<AdminId>,
+    /// When.
+    pub decided_at: Option<i64>,
+    /// The decider's note.
+    pub note: String,
+}
+
+/// An audit log entry to append.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    /// When, Unix seconds.
+    pub at: i64,
+    /// The administrator who acted, if any.
+    pub admin_id: Option<AdminId>,
+    /// Who acted: a login, `system` or an enrolment user.
+    pub actor: String,
+    /// The front door (`Portal`, `REST API`, `ACME`, `Enrollment Form`, `Job`, `CLI`).
+    pub access_method: String,
+    /// The client's address.
+    pub address: String,
+    /// What happened (`admin.create`, `organization.update`, ...).
+    pub action: String,
+    /// The kind of object.
+    pub object_type: String,
+    /// The object's id.
+    pub object_id: String,
+    /// The organisation or department concerned.
+    pub org_id: Option<OrgId>,
+    /// A sentence for people.
+    pub description: String,
+    /// The object before the change (JSON, secrets removed), or empty.
+    pub before_json: String,
+    /// The object after the change (JSON, secrets removed), or empty.
+    pub after_json: String,
+}
+
+/// A stored audit entry with its place in the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Sequence number (1, 2, 3, ... without gaps).
+    pub id: i64,
+    /// The entry.
+    pub entry: NewAuditEntry,
+    /// The previous row's hash (zeros for the first).
+    pub prev_hash: String,
+    /// This row's hash.
+    pub hash: String,
 }

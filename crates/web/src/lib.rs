@@ -1,10 +1,11 @@
 //! Castellan's HTTP front doors.
 //!
-//! `web` never touches SQL or keys: every handler calls `ra`. For now it serves
-//! `GET /health`; the portal, the REST APIs and the OCSP/CRL/AIA endpoints join it here.
+//! `web` never touches SQL or keys: every handler calls `ra`. It serves `GET /health` and
+//! the SCM-compatible REST API; the portal and the OCSP/CRL/AIA endpoints join it here.
 
 mod health;
 mod listener;
+mod scm;
 
 pub use listener::{Listener, ListenerError, TlsMaterial, serve};
 
@@ -26,6 +27,7 @@ pub struct AppState {
 pub fn router(authority: Arc<Authority>) -> Router {
     Router::new()
         .merge(health::routes())
+        .merge(scm::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))

@@ -1,7 +1,9 @@
 //! The `castellan` binary as an operator uses it: init, serve, ca and cert commands, their
-//! exit codes and messages, over SQLite and PostgreSQL.
+//! exit codes and messages, over SQLite and PostgreSQL; and the public SCM python client
+//! against a running server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod scm_client;
 mod serve;
 mod support;

@@ -1,7 +1,10 @@
 //! Running the binary.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 pub fn castellan() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_castellan"));
@@ -123,4 +126,106 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// A running `castellan serve`, stopped when dropped.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    /// What serve printed on stdout up to and including its `listening on` line.
+    pub lines: Vec<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Runs `castellan --data-dir DIR serve ARGS…` with extra environment `env` and waits
+    /// for its `listening on` line (90 s at most: a first start creates the CA).
+    pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = castellan();
+        cmd.arg("--data-dir").arg(dir).arg("serve").args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Both pipes are drained for the server's whole life: a full pipe would block it.
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let pipe = child.stderr.take().unwrap();
+        let sink = Arc::clone(&stderr);
+        let stderr_reader = std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut lines = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(90)) {
+                Ok(line) => {
+                    let port = line
+                        .split_once("listening on ")
+                        .and_then(|(_, rest)| rest.split_whitespace().next())
+                        .and_then(|url| url.rsplit(':').next())
+                        .and_then(|p| p.parse().ok());
+                    lines.push(line);
+                    if let Some(port) = port {
+                        return Server {
+                            child,
+                            port,
+                            lines,
+                            stderr,
+                        };
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let _ = stderr_reader.join();
+                    panic!(
+                        "serve did not start: {}\nstdout so far: {lines:?}",
+                        stderr.lock().unwrap()
+                    );
+                }
+            }
+        }
+    }
+
+    /// What serve has written to stderr so far (its log), for failure messages.
+    pub fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn stop(mut self) {
+        std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "serve exited with {status}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("serve did not stop within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,8 +1,11 @@
 //! The store's behaviour, identical on SQLite and PostgreSQL.
 
-use castellan_model::{AdminRole, AdminType, CaId, CertificateStatus, Hierarchy, ProfileId};
+use castellan_model::{
+    AdminRole, AdminType, CaId, CertificateStatus, Credential, Hierarchy, OrgId, Privilege,
+    ProfileId,
+};
 use castellan_store::{
-    CaRole, CertificateFilter, NewAdmin, NewCa, NewCertificate, NewRequest, Store, StoreError,
+    AdminData, CaRole, CertificateFilter, NewCa, NewCertificate, NewRequest, Store, StoreError,
 };
 use castellan_testkit::both;
 
@@ -336,27 +339,40 @@ both!(
 both!(
     administrators_round_trip_and_logins_are_unique,
     |store: Store| async move {
-        let admin = NewAdmin {
+        let admin = AdminData {
             login: "admin".into(),
             email: "admin@camford.ac.uk".into(),
             forename: "First".into(),
             surname: "Admin".into(),
+            title: String::new(),
+            telephone: String::new(),
+            relationship: String::new(),
             admin_type: AdminType::Standard,
             password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
             must_change_password: true,
-            roles: vec![AdminRole::Mrao],
-            created_at: 1_800_000_000,
+            active: true,
+            approved: true,
+            auth_cert_serial: String::new(),
+            idp_person_id: String::new(),
+            credentials: vec![Credential {
+                role: AdminRole::Mrao,
+                scope: OrgId(0),
+            }],
+            privileges: vec![Privilege::SslApprove, Privilege::AllowCreate],
+            created_by: None,
         };
         let mut tx = store.begin().await.unwrap();
-        let id = tx.insert_admin(&admin).await.unwrap();
+        let id = tx.insert_admin(&admin, 1_800_000_000).await.unwrap();
         tx.commit().await.unwrap();
         let back = store.admin_by_login("admin").await.unwrap().unwrap();
         assert_eq!(back.id, id);
-        assert_eq!(back.roles, vec![AdminRole::Mrao]);
-        assert!(back.must_change_password);
-        assert_eq!(back.status, "ACTIVE");
+        let mut expected = admin.clone();
+        expected.privileges.sort();
+        assert_eq!(back.data, expected);
+        assert_eq!(back.created_at, 1_800_000_000);
+        assert_eq!(back.password_changed_at, Some(1_800_000_000));
         let mut tx = store.begin().await.unwrap();
-        let err = tx.insert_admin(&admin).await.unwrap_err();
+        let err = tx.insert_admin(&admin, 1_800_000_001).await.unwrap_err();
         assert_eq!(
             err.to_string(),
             "administrator login 'admin' already exists"

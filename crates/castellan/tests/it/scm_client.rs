@@ -1,0 +1,173 @@
+//! The public SCM python client (`cert_manager`, pinned in scripts/test) against a running
+//! Castellan. SCM customers' scripts use that library as it ships, so it is run unchanged:
+//! what it sends and parses is the compatibility contract. The checks themselves live in
+//! tests/python/scm_admin_org.py; this test prepares the server they need.
+
+use crate::support::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CUSTOMER_URI: &str = "camford";
+const LOGIN: &str = "admin";
+/// `Workspace`'s password file holds this; init gives it to the first administrator.
+const INITIAL_PASSWORD: &str = "correct horse battery";
+const NEW_PASSWORD: &str = "a new password for the SCM client";
+const ORG: &str = "University of Camford";
+const DEPT: &str = "Physics";
+
+/// The python that can import `cert_manager`: scripts/test's venv (CASTELLAN_TOOLS_BIN),
+/// else `python3` on PATH. Without it the test fails: a silent pass would hide that the
+/// compatibility check never ran.
+fn python_with_cert_manager() -> PathBuf {
+    let python = std::env::var_os("CASTELLAN_TOOLS_BIN")
+        .map(|bin| PathBuf::from(bin).join("python"))
+        .filter(|python| python.exists())
+        .unwrap_or_else(|| PathBuf::from("python3"));
+    let advice = "run scripts/test, which installs the pinned SCM python client (PyPI \
+                  cert-manager) into .test-tools/venv and exports CASTELLAN_TOOLS_BIN";
+    match Command::new(&python)
+        .args(["-c", "import cert_manager"])
+        .output()
+    {
+        Ok(out) if out.status.success() => python,
+        Ok(out) => panic!(
+            "{} cannot import cert_manager ({}); {advice}",
+            python.display(),
+            stderr(&out).trim()
+        ),
+        Err(e) => panic!("cannot run {}: {e}; {advice}", python.display()),
+    }
+}
+
+/// SCM's header authentication (§1.1 of the SCM API spec).
+fn scm(request: reqwest::RequestBuilder, password: &str) -> reqwest::RequestBuilder {
+    request
+        .header("login", LOGIN)
+        .header("password", password)
+        .header("customerUri", CUSTOMER_URI)
+}
+
+/// Sends `request` and returns its status, `Location` header and body text.
+async fn send(request: reqwest::RequestBuilder) -> (u16, Option<String>, String) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
+    (status, location, response.text().await.unwrap())
+}
+
+/// `POST /api/organization/v1` with `body`; returns the id that `Location` names.
+async fn create_organization(
+    http: &reqwest::Client,
+    base: &str,
+    body: serde_json::Value,
+    server: &Server,
+) -> u64 {
+    let (status, location, text) = send(
+        scm(
+            http.post(format!("{base}/api/organization/v1")),
+            NEW_PASSWORD,
+        )
+        .json(&body),
+    )
+    .await;
+    assert_eq!(
+        status,
+        201,
+        "POST /api/organization/v1 {body} -> {status}: {text}\nserver log:\n{}",
+        server.log()
+    );
+    let location = location.unwrap_or_else(|| panic!("201 without Location for {body}"));
+    let (path, id) = location.rsplit_once('/').unwrap();
+    assert!(
+        path.ends_with("/api/organization/v1"),
+        "Location {location} is not under /api/organization/v1"
+    );
+    id.parse()
+        .unwrap_or_else(|_| panic!("Location {location} does not end in an id"))
+}
+
+fn run_script(python: &Path, base: &str) -> std::process::Output {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/scm_admin_org.py");
+    Command::new(python)
+        .arg(&script)
+        .env("CASTELLAN_API_BASE", format!("{base}/api"))
+        .env("CASTELLAN_LOGIN", LOGIN)
+        .env("CASTELLAN_PASSWORD", NEW_PASSWORD)
+        .env("CASTELLAN_CUSTOMER_URI", CUSTOMER_URI)
+        .env("CASTELLAN_EXPECT_ORG", ORG)
+        .env("CASTELLAN_EXPECT_DEPT", DEPT)
+        // requests honours proxy variables; loopback must never go through one.
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_scm_python_client_manages_organizations_admins_and_reports() {
+    // Before any server work: a missing client is a set-up problem, said first.
+    let python = python_with_cert_manager();
+    let ws = Workspace::new();
+    ok(ws.init("data", &["--customer-uri", CUSTOMER_URI]));
+    let server = Server::start(
+        &ws.path("data"),
+        &["--http", "--listen", "127.0.0.1:0"],
+        &[],
+    );
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+
+    // The first administrator's password was set by init, so it must be changed first.
+    let (status, _, text) = send(
+        scm(
+            http.post(format!("{base}/api/admin/v1/changepassword")),
+            INITIAL_PASSWORD,
+        )
+        .json(&serde_json::json!({ "newPassword": NEW_PASSWORD })),
+    )
+    .await;
+    assert!(
+        status == 200 || status == 204,
+        "POST /api/admin/v1/changepassword -> {status}: {text}\nserver log:\n{}",
+        server.log()
+    );
+
+    let org_id = create_organization(
+        &http,
+        &base,
+        serde_json::json!({
+            "name": ORG,
+            "address1": "1 High Street",
+            "city": "Camford",
+            "stateOrProvince": "Camfordshire",
+            "postalCode": "CF1 1AA",
+            "country": "GB",
+            "certTypes": ["SSL", "SMIME", "CodeSign"],
+        }),
+        &server,
+    )
+    .await;
+    let dept_id = create_organization(
+        &http,
+        &base,
+        serde_json::json!({ "name": DEPT, "parentId": org_id }),
+        &server,
+    )
+    .await;
+    assert_ne!(dept_id, org_id, "a department has an id of its own");
+
+    let out = run_script(&python, &base);
+    assert!(
+        out.status.success(),
+        "tests/python/scm_admin_org.py failed ({}):\n{}{}\nserver log:\n{}",
+        out.status,
+        stdout(&out),
+        stderr(&out),
+        server.log()
+    );
+    println!("{}", stdout(&out));
+    server.stop();
+}

@@ -1,0 +1,132 @@
+//! The SCM-compatible REST API (`../shared/spec/scm-rest-api.md`), under `/api`.
+//!
+//! Handlers translate SCM's request and response shapes; every decision is `ra`'s.
+
+mod admins;
+mod auth;
+mod body;
+mod error;
+mod oauth;
+mod organizations;
+mod reports;
+
+pub use error::ScmError;
+
+use crate::AppState;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use castellan_model::CertificateType;
+use error::ScmResult;
+use std::collections::HashMap;
+
+/// The SCM routes (mounted at `/api`), plus the token endpoint.
+pub(crate) fn routes() -> Router<AppState> {
+    let api = Router::new()
+        .route(
+            "/organization/v1",
+            get(organizations::list).post(organizations::create),
+        )
+        .route(
+            "/organization/v1/",
+            get(organizations::list).post(organizations::create),
+        )
+        .route(
+            "/organization/v1/{id}",
+            get(organizations::get)
+                .put(organizations::update)
+                .delete(organizations::delete),
+        )
+        .route("/admin/v1", get(admins::list).post(admins::create))
+        .route("/admin/v1/", get(admins::list).post(admins::create))
+        .route("/admin/v1/idp", get(admins::idps))
+        .route("/admin/v1/roles", get(admins::roles))
+        .route("/admin/v1/privileges", get(admins::privileges))
+        .route("/admin/v1/password", get(admins::password_state))
+        .route("/admin/v1/changepassword", post(admins::change_password))
+        .route(
+            "/admin/v1/{id}",
+            get(admins::get).put(admins::update).delete(admins::delete),
+        )
+        .route("/admin/v1/{id}/approve", post(admins::approve))
+        .route("/admin/v1/{id}/idpinvitation", post(admins::idp_invitation))
+        .route("/report/v1/{*name}", post(reports::report))
+        .fallback(not_found);
+    Router::new()
+        .nest("/api", api)
+        .route("/oauth2/token", post(oauth::token))
+}
+
+async fn not_found(uri: Uri) -> ScmError {
+    ScmError::not_found(format!("no such endpoint: {}", uri.path()))
+}
+
+/// 201 Created with `Location` naming the new resource under the request's path.
+pub(crate) fn created(uri: &Uri, id: i64) -> Response {
+    let base = uri.path().trim_end_matches('/');
+    let location = format!("{base}/{id}");
+    let mut response = StatusCode::CREATED.into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// Adds SCM's `X-Total-Count` header.
+pub(crate) fn with_total(body: impl IntoResponse, total: usize) -> Response {
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert("x-total-count", HeaderValue::from(total));
+    response
+}
+
+/// Applies SCM's `size` / `position` paging; returns the page and the total.
+pub(crate) fn page<'a, T>(
+    items: &'a [T],
+    query: &HashMap<String, String>,
+) -> ScmResult<(&'a [T], usize)> {
+    let number = |name: &str, default: usize| -> ScmResult<usize> {
+        match query.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| {
+                ScmError::bad_request(format!("{name} '{v}' is not a non-negative integer"))
+            }),
+        }
+    };
+    let size = number("size", usize::MAX)?;
+    let position = number("position", 0)?.min(items.len());
+    let end = position.saturating_add(size).min(items.len());
+    Ok((&items[position..end], items.len()))
+}
+
+/// ISO-8601 with milliseconds and `Z`, as SCM writes timestamps.
+pub(crate) fn iso_time(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => String::new(),
+    }
+}
+
+/// Parses `certTypes` (`SSL`, `SMIME`, `CodeSign`).
+pub(crate) fn parse_cert_types(items: &[String]) -> ScmResult<Vec<CertificateType>> {
+    items
+        .iter()
+        .map(|t| {
+            CertificateType::parse(t).ok_or_else(|| {
+                ScmError::bad_request(format!(
+                    "certTypes: '{t}' is not one of SSL, SMIME, CodeSign"
+                ))
+            })
+        })
+        .collect()
+}
