@@ -39,6 +39,17 @@ pub enum Command {
     Profiles(ProfilesCommand),
     /// Measure issuance throughput against the raw signing rate of the issuing key.
     Bench(BenchArgs),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `castellan audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain; exits 1 and names the first broken entry if any
+    /// entry was edited, removed or reordered.
+    Verify,
 }
 
 /// `castellan init`.

@@ -65,6 +65,35 @@ impl TestDb {
         }
     }
 
+    /// Runs one SQL statement on its own connection, bypassing the store (for tests that
+    /// play an intruder with database access). Returns the rows affected or the error text.
+    pub async fn execute(&self, sql: &str) -> Result<u64, String> {
+        match self {
+            TestDb::Sqlite(dir) => execute_sqlite(&dir.path().join("castellan.db"), sql).await,
+            TestDb::Postgres { url, .. } => {
+                let mut conn = sqlx::PgConnection::connect(url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// Removes the triggers that keep the audit log append-only (as an intruder would).
+    pub async fn drop_audit_guard(&self) {
+        for trigger in ["audit_log_no_update", "audit_log_no_delete"] {
+            let sql = match self {
+                TestDb::Sqlite(_) => format!("DROP TRIGGER {trigger}"),
+                TestDb::Postgres { .. } => format!("DROP TRIGGER {trigger} ON audit_log"),
+            };
+            self.execute(&sql).await.unwrap();
+        }
+    }
+
     /// Opens (creating) the store, without running migrations.
     pub async fn open(&self) -> Store {
         match self {
@@ -104,6 +133,19 @@ impl Drop for TestDb {
             .join();
         }
     }
+}
+
+/// Runs one SQL statement on the SQLite file at `path`, bypassing the store.
+pub async fn execute_sqlite(path: &std::path::Path, sql: &str) -> Result<u64, String> {
+    let url = format!("sqlite://{}", path.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url)
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut conn)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(|e| e.to_string())
 }
 
 /// A migrated SQLite store.

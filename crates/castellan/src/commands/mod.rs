@@ -1,5 +1,6 @@
 //! The commands, and what they share: loading the configuration and the authority.
 
+mod audit;
 mod bench;
 mod ca;
 mod cert;
@@ -7,7 +8,7 @@ mod init;
 mod profiles;
 mod serve;
 
-use crate::cli::{CaCommand, CertCommand, Cli, Command, ProfilesCommand};
+use crate::cli::{AuditCommand, CaCommand, CertCommand, Cli, Command, ProfilesCommand};
 use crate::config::{self, CONFIG_FILE, Config};
 use crate::datadir;
 use anyhow::{Context, Result, bail};
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Cert(CertCommand::Download(args)) => cert::download(dir, args).await,
         Command::Profiles(ProfilesCommand::List) => profiles::list(dir).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Audit(AuditCommand::Verify) => audit::verify(dir).await,
     }
 }
 

@@ -494,3 +494,35 @@ fn profiles_list_shows_every_shipped_profile() {
     assert_eq!(out.lines().count(), 1 + 13, "{out}");
     assert!(out.contains("EV Anchor (Validation Only)"), "{out}");
 }
+
+#[tokio::test]
+async fn audit_verify_reports_an_edited_entry() {
+    let ws = Workspace::new();
+    ok(ws.init("data", &[]));
+    let data = ws.path("data");
+    let out = ok(run_in(&data, &["audit", "verify"]));
+    assert_eq!(
+        out.trim(),
+        "audit log intact: 1 entries, every hash and link checked"
+    );
+    let db = data.join("castellan.db");
+    let guard = castellan_testkit::db::execute_sqlite(&db, "UPDATE audit_log SET actor = 'x'")
+        .await
+        .unwrap_err();
+    assert!(guard.contains("the audit log is append-only"), "{guard}");
+    for sql in [
+        "DROP TRIGGER audit_log_no_update",
+        "UPDATE audit_log SET actor = 'someone else' WHERE id = 1",
+    ] {
+        castellan_testkit::db::execute_sqlite(&db, sql)
+            .await
+            .unwrap();
+    }
+    let err = fails(run_in(&data, &["audit", "verify"]));
+    assert_eq!(
+        err,
+        "audit log broken at entry 1: its content does not match its hash: the row was edited \
+         (1 entries read). Restore the database from a backup and investigate who had write \
+         access"
+    );
+}
