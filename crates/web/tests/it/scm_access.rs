@@ -1,0 +1,696 @@
+//! Every SCM endpoint × {MRAO, RAO of this organisation, RAO of another, DRAO of this
+//! department, DRAO of a sibling department, API admin, suspended admin, no credentials},
+//! with the status and SCM error code each must get; plus OAuth2 bearer tokens and the
+//! forced password change.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode};
+use castellan_model::{
+    AccessMethod, AdminRole, AdminType, CertificateType, Credential, OrgId, Privilege,
+};
+use castellan_pki::kek::Kek;
+use castellan_pki::profile::ProfileSet;
+use castellan_pki::rand::SystemRng;
+use castellan_ra::admins::NewAdministrator;
+use castellan_ra::clock::SystemClock;
+use castellan_ra::organizations::OrganizationPatch;
+use castellan_ra::setup::{CaSetup, FirstAdmin, InitParams};
+use castellan_ra::{Actor, Authority, AuthorityOptions};
+use castellan_testkit::db::TestDb;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower::ServiceExt;
+use zeroize::Zeroizing;
+
+const PASSWORD: &str = "a long enough password";
+const CUSTOMER: &str = "camford";
+
+/// The callers, in the order each row is run (the MRAO last, so that its changes do not
+/// decide the others' outcomes).
+const CALLERS: [&str; 8] = [
+    "rao",
+    "rao-other",
+    "drao",
+    "drao-sibling",
+    "api",
+    "suspended",
+    "none",
+    "mrao",
+];
+
+struct World {
+    app: Router,
+    authority: Arc<Authority>,
+    camford: OrgId,
+    physics: OrgId,
+    _db: TestDb,
+}
+
+async fn world() -> World {
+    let db = TestDb::new_sqlite();
+    let store = db.open().await;
+    let (kek, kek_text) = Kek::generate(&SystemRng).unwrap();
+    let params = InitParams {
+        customer_uri: CUSTOMER.into(),
+        pki_base_url: "http://pki.camford.ac.uk".into(),
+        ca: CaSetup {
+            rsa_root_bits: 2048,
+            rsa_issuing_bits: 2048,
+            ..CaSetup::default()
+        },
+        admin: FirstAdmin {
+            login: "mrao".into(),
+            email: "mrao@camford.ac.uk".into(),
+            password: Zeroizing::new(PASSWORD.into()),
+        },
+    };
+    castellan_ra::setup::initialise(&store, &kek, &params, &SystemClock, &SystemRng)
+        .await
+        .unwrap();
+    let authority = Arc::new(
+        Authority::load(
+            store,
+            Kek::from_base64(&kek_text).unwrap(),
+            ProfileSet::defaults().unwrap(),
+            AuthorityOptions {
+                pki_base_url: "http://pki.camford.ac.uk".into(),
+                kek_source: "test".into(),
+            },
+            Arc::new(SystemClock),
+            Arc::new(SystemRng),
+        )
+        .await
+        .unwrap(),
+    );
+    let a = &authority;
+    let system = Actor::system(AccessMethod::Cli);
+    let org = |name: &str| OrganizationPatch {
+        name: Some(name.into()),
+        country: Some("GB".into()),
+        cert_types: Some(vec![CertificateType::Ssl]),
+        ..OrganizationPatch::default()
+    };
+    let camford = a
+        .create_organization(&system, org("Camford"))
+        .await
+        .unwrap();
+    let oxbridge = a
+        .create_organization(&system, org("Oxbridge"))
+        .await
+        .unwrap();
+    let physics = a
+        .create_department(&system, camford, org("Physics"))
+        .await
+        .unwrap();
+    let chemistry = a
+        .create_department(&system, camford, org("Chemistry"))
+        .await
+        .unwrap();
+    let rao_privileges = vec![
+        Privilege::AllowCreate,
+        Privilege::AllowEdit,
+        Privilege::AllowDelete,
+        Privilege::AddDepartments,
+        Privilege::EditDepartments,
+    ];
+    let drao_privileges = vec![Privilege::AllowCreate, Privilege::AllowEdit];
+    for (login, role, scope, privileges, admin_type) in [
+        (
+            "rao",
+            AdminRole::RaoSsl,
+            camford,
+            rao_privileges.clone(),
+            AdminType::Standard,
+        ),
+        (
+            "rao-other",
+            AdminRole::RaoSsl,
+            oxbridge,
+            rao_privileges.clone(),
+            AdminType::Standard,
+        ),
+        (
+            "drao",
+            AdminRole::DraoSsl,
+            physics,
+            drao_privileges.clone(),
+            AdminType::Standard,
+        ),
+        (
+            "drao-sibling",
+            AdminRole::DraoSsl,
+            chemistry,
+            drao_privileges,
+            AdminType::Standard,
+        ),
+        ("api", AdminRole::RaoSsl, camford, vec![], AdminType::Api),
+        (
+            "suspended",
+            AdminRole::RaoSsl,
+            camford,
+            rao_privileges,
+            AdminType::Standard,
+        ),
+    ] {
+        a.create_admin(
+            &system,
+            new_admin(login, role, scope, privileges, admin_type),
+        )
+        .await
+        .unwrap();
+    }
+    // Everyone has changed the initial password.
+    for login in [
+        "mrao",
+        "rao",
+        "rao-other",
+        "drao",
+        "drao-sibling",
+        "suspended",
+    ] {
+        let actor = a
+            .sign_in(CUSTOMER, login, PASSWORD, AccessMethod::RestApi, "")
+            .await
+            .unwrap();
+        a.change_own_password(&actor, &changed(login))
+            .await
+            .unwrap();
+    }
+    let suspended = a
+        .store()
+        .admin_by_login("suspended")
+        .await
+        .unwrap()
+        .unwrap();
+    a.update_admin(
+        &system,
+        suspended.id,
+        castellan_ra::admins::AdministratorPatch {
+            active: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    World {
+        app: castellan_web::router(authority.clone()),
+        authority,
+        camford,
+        physics,
+        _db: db,
+    }
+}
+
+fn new_admin(
+    login: &str,
+    role: AdminRole,
+    scope: OrgId,
+    privileges: Vec<Privilege>,
+    admin_type: AdminType,
+) -> NewAdministrator {
+    NewAdministrator {
+        login: login.into(),
+        email: format!("{login}@camford.ac.uk"),
+        admin_type: Some(admin_type),
+        password: Some(Zeroizing::new(PASSWORD.into())),
+        credentials: vec![Credential { role, scope }],
+        privileges,
+        ..NewAdministrator::default()
+    }
+}
+
+/// The password each caller changed to (the API admin keeps its own).
+fn changed(login: &str) -> String {
+    if login == "api" {
+        PASSWORD.into()
+    } else {
+        format!("{login} changed password")
+    }
+}
+
+async fn call(
+    app: &Router,
+    caller: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(path);
+    if caller != "none" {
+        request = request
+            .header("login", caller)
+            .header("password", changed(caller))
+            .header("customerUri", CUSTOMER);
+    }
+    let mut request = match body {
+        Some(b) => request
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string()))
+            .unwrap(),
+        None => request.body(Body::empty()).unwrap(),
+    };
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 10], 40000))));
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, value)
+}
+
+/// Expected statuses in [`CALLERS`] order.
+fn expect(codes: [u16; 8]) -> Vec<(&'static str, u16)> {
+    CALLERS.into_iter().zip(codes).collect()
+}
+
+async fn check_row<F, Fut>(w: &World, endpoint: &str, expected: Vec<(&str, u16)>, mut request: F)
+where
+    F: FnMut(&'static str) -> Fut,
+    Fut: std::future::Future<Output = (Method, String, Option<Value>)>,
+{
+    let mut failures = Vec::new();
+    for (caller, want) in expected {
+        let caller: &'static str = CALLERS.into_iter().find(|c| *c == caller).unwrap();
+        let (method, path, body) = request(caller).await;
+        let (status, value) = call(&w.app, caller, method, &path, body).await;
+        let code = value.get("code").and_then(Value::as_i64);
+        let code_ok = match status.as_u16() {
+            401 => code == Some(-16),
+            403 => code == Some(-3),
+            _ => true,
+        };
+        if status.as_u16() != want || !code_ok {
+            failures.push(format!("{caller}: wanted {want}, got {status} {value}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{endpoint}:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+const A: u16 = 200;
+const C: u16 = 201;
+const N: u16 = 204;
+const F: u16 = 403;
+const U: u16 = 401;
+
+#[tokio::test]
+async fn every_endpoint_checks_role_and_scope() {
+    let w = world().await;
+    let camford = w.camford.0;
+    let physics = w.physics.0;
+    let a = w.authority.clone();
+    let system = Actor::system(AccessMethod::Cli);
+
+    //                                  rao rao-o drao drao-s api susp none mrao
+    check_row(
+        &w,
+        "GET organizations",
+        expect([A, A, A, A, A, U, U, A]),
+        |_| async { (Method::GET, "/api/organization/v1".into(), None) },
+    )
+    .await;
+    check_row(
+        &w,
+        "GET organization",
+        expect([A, F, A, A, A, U, U, A]),
+        |_| async move { (Method::GET, format!("/api/organization/v1/{camford}"), None) },
+    )
+    .await;
+    check_row(
+        &w,
+        "GET department",
+        expect([A, F, A, F, A, U, U, A]),
+        |_| async move { (Method::GET, format!("/api/organization/v1/{physics}"), None) },
+    )
+    .await;
+    check_row(
+        &w,
+        "PUT organization",
+        expect([A, F, F, F, A, U, U, A]),
+        |_| async move {
+            (
+                Method::PUT,
+                format!("/api/organization/v1/{camford}"),
+                Some(
+                    json!({"contactEmails": "certs@camford.ac.uk", "unknownKey": 1, "alias": null}),
+                ),
+            )
+        },
+    )
+    .await;
+    check_row(
+        &w,
+        "PUT validationStatus",
+        expect([F, F, F, F, F, U, U, A]),
+        |_| async move {
+            (
+                Method::PUT,
+                format!("/api/organization/v1/{camford}"),
+                Some(json!({"validationStatus": "Validated"})),
+            )
+        },
+    )
+    .await;
+    check_row(
+        &w,
+        "POST organization",
+        expect([F, F, F, F, F, U, U, C]),
+        |c| async move {
+            (
+                Method::POST,
+                "/api/organization/v1".into(),
+                Some(json!({"name": format!("New org by {c}"), "country": "GB"})),
+            )
+        },
+    )
+    .await;
+    check_row(
+        &w,
+        "POST department",
+        expect([C, F, F, F, F, U, U, C]),
+        |c| async move {
+            (
+                Method::POST,
+                "/api/organization/v1".into(),
+                Some(json!({"name": format!("Dept by {c}"), "parentId": camford})),
+            )
+        },
+    )
+    .await;
+    check_row(
+        &w,
+        "DELETE department",
+        expect([N, F, F, F, F, U, U, N]),
+        |c| {
+            let a = a.clone();
+            let system = system.clone();
+            async move {
+                let patch = OrganizationPatch {
+                    name: Some(format!("Doomed for {c}")),
+                    ..OrganizationPatch::default()
+                };
+                let id = a
+                    .create_department(&system, OrgId(camford), patch)
+                    .await
+                    .unwrap();
+                (Method::DELETE, format!("/api/organization/v1/{id}"), None)
+            }
+        },
+    )
+    .await;
+
+    let target = |c: &str| {
+        new_admin(
+            &format!("target-{c}"),
+            AdminRole::DraoSsl,
+            OrgId(physics),
+            vec![],
+            AdminType::Standard,
+        )
+    };
+    let drao_id = a.store().admin_by_login("drao").await.unwrap().unwrap().id;
+    check_row(
+        &w,
+        "GET admin",
+        expect([A, F, A, F, A, U, U, A]),
+        |_| async move { (Method::GET, format!("/api/admin/v1/{drao_id}"), None) },
+    )
+    .await;
+    check_row(
+        &w,
+        "GET admins",
+        expect([A, A, A, A, A, U, U, A]),
+        |_| async move { (Method::GET, "/api/admin/v1".into(), None) },
+    )
+    .await;
+    check_row(
+        &w,
+        "POST admin",
+        expect([C, F, C, F, F, U, U, C]),
+        |c| async move {
+            (
+                Method::POST,
+                "/api/admin/v1".into(),
+                Some(json!({
+                    "login": format!("made-by-{c}"), "email": format!("made-by-{c}@camford.ac.uk"),
+                    "forename": "New", "surname": "Admin", "password": PASSWORD,
+                    "credentials": [{"role": "DRAO_SSL", "orgId": physics}],
+                    "numberServers": 0, "telephone": null,
+                })),
+            )
+        },
+    )
+    .await;
+    check_row(&w, "PUT admin", expect([A, F, A, F, F, U, U, A]), |c| {
+        let a = a.clone();
+        let system = system.clone();
+        let new = target(&format!("put-{c}"));
+        async move {
+            let id = a.create_admin(&system, new).await.unwrap();
+            (
+                Method::PUT,
+                format!("/api/admin/v1/{id}"),
+                Some(json!({"forename": "Changed"})),
+            )
+        }
+    })
+    .await;
+    check_row(&w, "DELETE admin", expect([N, F, F, F, F, U, U, N]), |c| {
+        let a = a.clone();
+        let system = system.clone();
+        let new = target(&format!("delete-{c}"));
+        async move {
+            let id = a.create_admin(&system, new).await.unwrap();
+            (Method::DELETE, format!("/api/admin/v1/{id}"), None)
+        }
+    })
+    .await;
+    check_row(
+        &w,
+        "POST activity report",
+        expect([A, A, A, A, A, U, U, A]),
+        |_| async {
+            (
+                Method::POST,
+                "/api/report/v1/activity".into(),
+                Some(json!({})),
+            )
+        },
+    )
+    .await;
+    check_row(
+        &w,
+        "GET privileges",
+        expect([A, A, A, A, A, U, U, A]),
+        |_| async { (Method::GET, "/api/admin/v1/privileges".into(), None) },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn scopes_limit_what_lists_show_and_refusals_say_why() {
+    let w = world().await;
+    let (_, orgs) = call(&w.app, "drao", Method::GET, "/api/organization/v1", None).await;
+    assert_eq!(
+        orgs,
+        json!([{"id": w.camford.0, "name": "Camford", "certTypes": ["SSL"],
+                "departments": [{"id": w.physics.0, "name": "Physics", "parentName": "Camford",
+                                 "certTypes": ["SSL"]}]}])
+    );
+    let (status, body) = call(
+        &w.app,
+        "rao",
+        Method::POST,
+        "/api/admin/v1",
+        Some(
+            json!({"login": "x-1", "email": "x1@camford.ac.uk", "password": PASSWORD,
+                    "credentials": [{"role": "DRAO_SSL", "orgId": w.physics.0}],
+                    "privileges": ["sslRevoke"]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body,
+        json!({"code": -3, "description": "you cannot grant the privilege sslRevoke: you do not \
+               hold it yourself; ask the operator (MRAO) to grant it"})
+    );
+    let (status, body) = call(
+        &w.app,
+        "rao",
+        Method::POST,
+        "/api/admin/v1",
+        Some(
+            json!({"login": "x-2", "email": "not-an-email", "password": PASSWORD,
+                    "credentials": [{"role": "DRAO_SSL", "orgId": w.physics.0}]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"code": -1601, "description": "invalid email: 'not-an-email' is not an e-mail address"})
+    );
+    let (status, body) = call(&w.app, "mrao", Method::GET, "/api/admin/v1/9999", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["description"], "no administrator 9999");
+}
+
+async fn form(app: &Router, body: &str) -> (StatusCode, Value) {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri("/oauth2/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 10], 40000))));
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn bearer(app: &Router, token: &str, path: &str) -> StatusCode {
+    let mut request = Request::builder()
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 10], 40000))));
+    app.clone().oneshot(request).await.unwrap().status()
+}
+
+#[tokio::test]
+async fn oauth_tokens_are_for_api_admins() {
+    let w = world().await;
+    let (status, body) = form(
+        &w.app,
+        &format!("grant_type=client_credentials&client_id=api&client_secret={PASSWORD}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        bearer(&w.app, &token, "/api/organization/v1").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        bearer(&w.app, "not-a-token", "/api/organization/v1").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, body) = form(
+        &w.app,
+        &format!(
+            "grant_type=client_credentials&client_id=rao&client_secret={}",
+            changed("rao")
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"], "invalid_client");
+    let (status, body) = form(&w.app, "grant_type=password&client_id=api&client_secret=x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "unsupported_grant_type");
+}
+
+#[tokio::test]
+async fn a_new_admin_must_change_the_password_first() {
+    let w = world().await;
+    let system = Actor::system(AccessMethod::Cli);
+    w.authority
+        .create_admin(
+            &system,
+            new_admin(
+                "fresh",
+                AdminRole::DraoSsl,
+                w.physics,
+                vec![],
+                AdminType::Standard,
+            ),
+        )
+        .await
+        .unwrap();
+    let fresh_call = |method: Method, path: &'static str, body: Option<Value>, password: &str| {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("login", "fresh")
+            .header("password", password)
+            .header("customerUri", CUSTOMER)
+            .header("content-type", "application/json");
+        request = request.header("accept", "application/json");
+        let mut request = request
+            .body(Body::from(body.map(|b| b.to_string()).unwrap_or_default()))
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 10], 40000))));
+        let app = w.app.clone();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, body) = fresh_call(Method::GET, "/api/organization/v1", None, PASSWORD).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body["description"],
+        "your password must be changed before you can continue: POST \
+         /api/admin/v1/changepassword with {\"newPassword\": \"...\"}"
+    );
+    let (status, body) = fresh_call(
+        Method::POST,
+        "/api/admin/v1/changepassword",
+        Some(json!({"newPassword": "short"})),
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["description"],
+        "invalid password: a password must be at least 12 characters long"
+    );
+    let (status, _) = fresh_call(
+        Method::POST,
+        "/api/admin/v1/changepassword",
+        Some(json!({"newPassword": "the fresh password"})),
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = fresh_call(
+        Method::GET,
+        "/api/organization/v1",
+        None,
+        "the fresh password",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
