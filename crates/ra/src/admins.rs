@@ -364,7 +364,17 @@ impl Authority {
         if let Some(active) = patch.active {
             data.active = active;
         }
-        check_details(&data)?;
+        // Only what changes is checked, so an old value (the first MRAO's default
+        // admin@localhost, say) does not block unrelated edits.
+        if data.login != current.data.login {
+            setup::check_login(&data.login)?;
+        }
+        if data.email != current.data.email && !plausible_email(&data.email) {
+            return Err(RaError::InvalidInput {
+                field: "email",
+                reason: format!("'{}' is not an e-mail address", data.email),
+            });
+        }
         if is_last_active_mrao(&self.store.admins().await?, &current)
             && (!data.active || !data.credentials.iter().any(|c| c.role == AdminRole::Mrao))
         {

@@ -225,6 +225,16 @@ impl Authority {
         &self.clock
     }
 
+    /// The root CA certificates (DER), which administrators' client certificates for
+    /// `/private/api` must chain to.
+    pub fn root_certificates(&self) -> Vec<Vec<u8>> {
+        self.cas
+            .iter()
+            .filter(|c| c.record.ca.role == castellan_store::CaRole::Root)
+            .map(|c| c.record.ca.certificate_der.clone())
+            .collect()
+    }
+
     /// The CA hierarchy, roots first.
     pub fn hierarchy(&self) -> Vec<CaSummary> {
         let records: Vec<CaRecord> = self.cas.iter().map(|c| c.record.clone()).collect();

@@ -100,17 +100,24 @@ impl Authority {
         self.admit(&admin, method, address, true).await
     }
 
-    /// Signs in with a client certificate whose serial (hex) was presented on a verified
-    /// TLS connection, for `login` (SCM `/private/api`).
+    /// Signs in with the client certificate `leaf_der` that the TLS layer verified against
+    /// Castellan's roots, for `login` (SCM `/private/api`): its serial must be the one stored
+    /// as the administrator's authentication certificate, and it must be within its validity.
     pub async fn sign_in_certificate(
         &self,
         customer_uri: &str,
         login: &str,
-        serial_hex: &str,
+        leaf_der: &[u8],
         address: &str,
     ) -> Result<Actor> {
         self.check_customer(customer_uri)?;
-        let presented = crate::admins::normalize_serial(serial_hex)
+        let info = castellan_pki::inspect::inspect(leaf_der)
+            .map_err(|_| RaError::SignIn(SignInError::UnknownUser))?;
+        let now = self.now();
+        if now < info.not_before || now > info.not_after {
+            return Err(RaError::SignIn(SignInError::UnknownUser));
+        }
+        let presented = crate::admins::normalize_serial(&info.serial.to_hex())
             .map_err(|_| RaError::SignIn(SignInError::UnknownUser))?;
         let admin = self
             .store

@@ -29,12 +29,16 @@ pub enum ListenerError {
     Serve(std::io::Error),
 }
 
-/// The server certificate chain (leaf first) and its PKCS#8 key.
+/// The server certificate chain (leaf first), its PKCS#8 key, and the roots that client
+/// certificates may chain to.
 pub struct TlsMaterial {
     /// DER certificates, leaf first.
     pub chain: Vec<Vec<u8>>,
     /// PKCS#8 DER private key.
     pub key_pkcs8: Vec<u8>,
+    /// DER root certificates for client certificates (`/private/api`). Clients without a
+    /// certificate are still served; a presented certificate must chain to one of these.
+    pub client_roots: Vec<Vec<u8>>,
 }
 
 /// A bound socket, before serving starts (so the caller can report the real address).
@@ -69,10 +73,26 @@ fn rustls_config(tls: TlsMaterial) -> Result<Arc<ServerConfig>, ListenerError> {
     let chain: Vec<CertificateDer<'static>> =
         tls.chain.into_iter().map(CertificateDer::from).collect();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(tls.key_pkcs8));
-    let mut config = ServerConfig::builder_with_provider(provider)
+    let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| ListenerError::Tls(e.to_string()))?
-        .with_no_client_auth()
+        .map_err(|e| ListenerError::Tls(e.to_string()))?;
+    let builder = if tls.client_roots.is_empty() {
+        builder.with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        for der in tls.client_roots {
+            roots
+                .add(CertificateDer::from(der))
+                .map_err(|e| ListenerError::Tls(format!("client root: {e}")))?;
+        }
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .allow_unauthenticated()
+                .build()
+                .map_err(|e| ListenerError::Tls(format!("client verifier: {e}")))?;
+        builder.with_client_cert_verifier(verifier)
+    };
+    let mut config = builder
         .with_single_cert(chain, key)
         .map_err(|e| ListenerError::Tls(e.to_string()))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

@@ -113,6 +113,7 @@ pub async fn run(dir: &Path, args: ServeArgs) -> Result<()> {
         Some(TlsMaterial {
             chain: service.chain,
             key_pkcs8: service.key_pkcs8.to_vec(),
+            client_roots: authority.root_certificates(),
         })
     };
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -11,6 +11,11 @@ use castellan_ra::Actor;
 use castellan_ra::signin::SignInError;
 use std::net::SocketAddr;
 
+/// Marks requests under `/private/api`, where the TLS client certificate replaces the
+/// password (spec §1.2).
+#[derive(Clone, Copy, Debug)]
+pub struct CertificateDoor;
+
 /// An authenticated administrator who may act (password already changed if required).
 pub struct ScmActor(pub Actor);
 
@@ -33,6 +38,22 @@ pub(crate) fn client_address(parts: &Parts) -> String {
 async fn authenticate(parts: &Parts, state: &AppState) -> ScmResult<Actor> {
     let address = client_address(parts);
     let authority = &state.authority;
+    if parts.extensions.get::<CertificateDoor>().is_some() {
+        let leaf = parts
+            .extensions
+            .get::<std::sync::Arc<axum_server::tls::TlsInfo>>()
+            .and_then(|tls| tls.peer_certificates.first().cloned());
+        let (Some(leaf), Some(login), Some(customer)) = (
+            leaf,
+            header(&parts.headers, "login"),
+            header(&parts.headers, "customeruri"),
+        ) else {
+            return Err(ScmError::unknown_user());
+        };
+        return Ok(authority
+            .sign_in_certificate(customer, login, &leaf, &address)
+            .await?);
+    }
     if let Some(bearer) = header(&parts.headers, "authorization").and_then(|v| {
         v.strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("bearer "))

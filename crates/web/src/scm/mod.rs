@@ -54,7 +54,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/report/v1/{*name}", post(reports::report))
         .fallback(not_found);
     Router::new()
-        .nest("/api", api)
+        .nest("/api", api.clone())
+        .nest(
+            "/private/api",
+            api.layer(axum::Extension(auth::CertificateDoor)),
+        )
         .route("/oauth2/token", post(oauth::token))
 }
 
