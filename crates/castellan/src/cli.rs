@@ -143,7 +143,12 @@ pub struct IssueArgs {
     /// Extra names: DNS names (or e-mail addresses for client certificates).
     #[arg(long = "name")]
     pub names: Vec<String>,
-    /// The organisation's details (TOML: name, locality, state, country, ev, ...).
+    /// The organisation or department (its id) the certificate is for: its stored details
+    /// go into the subject, and it must be Validated and enabled for the certificate type.
+    #[arg(long, conflicts_with = "organization")]
+    pub org_id: Option<i64>,
+    /// The organisation's details (TOML: name, locality, state, country, ev, ...), for an
+    /// organisation not kept in Castellan.
     #[arg(long)]
     pub organization: Option<PathBuf>,
     /// The person's details for client certificates (TOML: given_name, surname, email).

@@ -10,8 +10,8 @@
 use crate::authority::Authority;
 use crate::{RaError, Result};
 use castellan_model::{
-    CertificateId, CertificateStatus, CertificateType, KeyType, OrganizationDetails, PersonDetails,
-    RequestId,
+    CertificateId, CertificateStatus, CertificateType, KeyType, OrgId, OrganizationDetails,
+    PersonDetails, RequestId,
 };
 use castellan_pki::csr;
 use castellan_pki::issue::{IssuedLeaf, LeafRequest, issue_leaf};
@@ -46,7 +46,11 @@ pub struct IssueCommand {
     pub term_days: u32,
     /// Names beyond those in the CSR (DNS names, or e-mail addresses for client certificates).
     pub extra_names: Vec<String>,
-    /// The organisation the certificate is for.
+    /// The organisation or department the certificate is for, as stored: its details
+    /// replace `organization`, and it must be Validated and enabled for the profile's
+    /// certificate type.
+    pub organization_id: Option<OrgId>,
+    /// The organisation's details, when not taken from a stored organisation.
     pub organization: Option<OrganizationDetails>,
     /// The person (client certificates).
     pub person: Option<PersonDetails>,
@@ -154,8 +158,14 @@ impl Authority {
     }
 
     /// Issues a certificate and stores it with its request.
-    pub async fn issue_certificate(&self, cmd: IssueCommand) -> Result<IssuedCertificate> {
+    pub async fn issue_certificate(&self, mut cmd: IssueCommand) -> Result<IssuedCertificate> {
         let profile = self.profile(&cmd.profile)?.clone();
+        if let Some(id) = cmd.organization_id {
+            cmd.organization = Some(
+                self.issuing_organization(id, profile.certificate_type)
+                    .await?,
+            );
+        }
         let checked = self.check_request(&profile, &cmd).await?;
         self.sign_and_store(&profile, &cmd, checked).await
     }
@@ -280,4 +290,72 @@ pub(crate) fn renew_id(rng: &dyn castellan_pki::rand::Rng, now_millis: i128) -> 
 /// The AAD a server-held subscriber key is sealed under.
 pub(crate) fn certificate_key_purpose(serial: &Serial) -> String {
     format!("certificate-key:{}", serial.to_hex())
+}
+
+impl Authority {
+    /// The subject details of organisation or department `id` for a certificate of type
+    /// `kind`, refusing while the organisation is Pending or not enabled for the type.
+    pub async fn issuing_organization(
+        &self,
+        id: OrgId,
+        kind: CertificateType,
+    ) -> Result<OrganizationDetails> {
+        let record = self
+            .store
+            .organization(id)
+            .await?
+            .ok_or(RaError::NotFound {
+                what: "organization or department",
+                key: id.to_string(),
+            })?;
+        let org = match record.parent_id {
+            Some(parent) => self
+                .store
+                .organization(parent)
+                .await?
+                .ok_or(RaError::NotFound {
+                    what: "organization",
+                    key: parent.to_string(),
+                })?,
+            None => record,
+        };
+        let d = &org.data;
+        if !d.validated {
+            return Err(RaError::NotAllowed(format!(
+                "organization '{}' is Pending validation: nothing can be issued for it until \
+                 the operator (MRAO) validates it",
+                d.name
+            )));
+        }
+        if !d.cert_types.contains(&kind) {
+            return Err(RaError::NotAllowed(format!(
+                "organization '{}' is not enabled for {kind} certificates; the operator (MRAO) \
+                 can enable them",
+                d.name
+            )));
+        }
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let street: Vec<&str> = [&d.address1, &d.address2, &d.address3]
+            .into_iter()
+            .map(String::as_str)
+            .filter(|l| !l.is_empty())
+            .collect();
+        Ok(OrganizationDetails {
+            name: d.name.clone(),
+            secondary_name: some(&d.secondary_name),
+            street: (!street.is_empty()).then(|| street.join(", ")),
+            locality: some(&d.city),
+            state: some(&d.state_or_province),
+            postal_code: some(&d.postal_code),
+            country: d.country.clone(),
+            organization_identifier: some(&d.organization_identifier),
+            ev: (!d.ev.business_category.is_empty()).then(|| castellan_model::EvDetails {
+                business_category: d.ev.business_category.clone(),
+                jurisdiction_country: d.ev.jurisdiction_country.clone(),
+                jurisdiction_state: some(&d.ev.jurisdiction_state),
+                jurisdiction_locality: some(&d.ev.jurisdiction_locality),
+                registration_number: d.ev.registration_number.clone(),
+            }),
+        })
+    }
 }

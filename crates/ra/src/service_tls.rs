@@ -103,6 +103,7 @@ impl Authority {
             key: KeySource::Generate(KeyType::EcP256),
             term_days: term,
             extra_names: Vec::new(),
+            organization_id: None,
             organization: None,
             person: None,
             requested_via: requested_via::SERVICE.into(),

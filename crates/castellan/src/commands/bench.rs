@@ -37,6 +37,7 @@ fn command(csr: &[u8]) -> IssueCommand {
         key: KeySource::Csr(csr.to_vec()),
         term_days: 90,
         extra_names: Vec::new(),
+        organization_id: None,
         organization: Some(OrganizationDetails {
             name: "Castellan Benchmark".into(),
             locality: Some("Bristol".into()),

@@ -114,6 +114,7 @@ pub async fn issue(dir: &Path, args: IssueArgs) -> Result<()> {
             key,
             term_days: args.term,
             extra_names: args.names,
+            organization_id: args.org_id.map(castellan_model::OrgId),
             organization,
             person,
             requested_via: requested_via::CLI.into(),

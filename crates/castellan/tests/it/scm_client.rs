@@ -115,7 +115,8 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
     let server = Server::start(
         &ws.path("data"),
         &["--http", "--listen", "127.0.0.1:0"],
-        &[],
+        // The most talkative log, to show that even it carries no secret.
+        &[("RUST_LOG", "debug")],
     );
     let base = format!("http://127.0.0.1:{}", server.port);
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -169,5 +170,10 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
         server.log()
     );
     println!("{}", stdout(&out));
+    let log = server.log();
+    for secret in [INITIAL_PASSWORD, NEW_PASSWORD, "$argon2id$"] {
+        assert!(!log.contains(secret), "the server log contains '{secret}':\n{log}");
+    }
+    assert!(log.contains("/api/admin/v1"), "the debug log shows requests:\n{log}");
     server.stop();
 }

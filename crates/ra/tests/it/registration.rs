@@ -816,3 +816,51 @@ async fn the_audit_chain_detects_edits_and_removals_postgres() {
     let (fx, db) = postgres_fixture().await;
     audit_chain(fx, db).await;
 }
+
+on_both!(
+    nothing_is_issued_for_a_pending_organisation,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let w = world(a).await;
+        let command = |org: OrgId| castellan_ra::IssueCommand {
+            organization_id: Some(org),
+            organization: None,
+            ..ov_command(
+                csr(castellan_model::KeyType::EcP256, "www.camford.ac.uk", &[]),
+                90,
+            )
+        };
+        assert_eq!(
+            refusal(a.issue_certificate(command(w.physics)).await),
+            "organization 'University of Camford' is Pending validation: nothing can be issued for \
+         it until the operator (MRAO) validates it"
+        );
+        let validate = OrganizationPatch {
+            validated: Some(true),
+            ..OrganizationPatch::default()
+        };
+        a.update_organization(&w.mrao, w.camford, validate)
+            .await
+            .unwrap();
+        // A department's certificate carries its organisation's registered details.
+        let issued = a.issue_certificate(command(w.physics)).await.unwrap();
+        let subject = castellan_pki::inspect::inspect(&issued.leaf.der)
+            .unwrap()
+            .subject;
+        assert_eq!(
+            subject,
+            "CN=www.camford.ac.uk,O=University of Camford,L=Camford,ST=Camfordshire,C=GB"
+        );
+        let code_signing = castellan_ra::IssueCommand {
+            profile: "Code Signing".into(),
+            key: castellan_ra::KeySource::Generate(castellan_model::KeyType::EcP256),
+            term_days: 365,
+            ..command(w.camford)
+        };
+        assert_eq!(
+            refusal(a.issue_certificate(code_signing).await),
+            "organization 'University of Camford' is not enabled for CodeSign certificates; the \
+         operator (MRAO) can enable them"
+        );
+    }
+);

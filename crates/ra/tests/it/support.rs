@@ -116,6 +116,7 @@ pub fn ov_command(csr: Vec<u8>, term: u32) -> IssueCommand {
         key: KeySource::Csr(csr),
         term_days: term,
         extra_names: vec![],
+        organization_id: None,
         organization: Some(organization()),
         person: None,
         requested_via: "CLI".into(),
