@@ -160,11 +160,7 @@ impl Authority {
     pub async fn admin(&self, actor: &Actor, id: AdminId) -> Result<AdminRecord> {
         let tree = OrgTree::load(&self.store).await?;
         let admin = self.store.admin(id).await?.ok_or_else(|| not_found(id))?;
-        if !visible(actor, &tree, &admin) {
-            return Err(RaError::NotAllowed(format!(
-                "administrator {id} is outside your organizations and departments"
-            )));
-        }
+        check_visible(actor, &tree, &admin)?;
         Ok(admin)
     }
 
@@ -315,11 +311,7 @@ impl Authority {
                 ));
             }
         } else {
-            if !visible(actor, &tree, &current) {
-                return Err(RaError::NotAllowed(format!(
-                    "administrator {id} is outside your organizations and departments"
-                )));
-            }
+            check_visible(actor, &tree, &current)?;
             actor.require(Privilege::AllowEdit, "edit administrators")?;
             check_manageable(actor, &tree, &current)?;
         }
@@ -447,11 +439,7 @@ impl Authority {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let current = tx.admin(id).await?.ok_or_else(|| not_found(id))?;
-        if !visible(actor, &tree, &current) {
-            return Err(RaError::NotAllowed(format!(
-                "administrator {id} is outside your organizations and departments"
-            )));
-        }
+        check_visible(actor, &tree, &current)?;
         actor.require(Privilege::AllowDelete, "delete administrators")?;
         check_manageable(actor, &tree, &current)?;
         if is_last_active_mrao(&self.store.admins().await?, &current) {
@@ -503,11 +491,7 @@ impl Authority {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let current = tx.admin(id).await?.ok_or_else(|| not_found(id))?;
-        if !visible(actor, &tree, &current) {
-            return Err(RaError::NotAllowed(format!(
-                "administrator {id} is outside your organizations and departments"
-            )));
-        }
+        check_visible(actor, &tree, &current)?;
         actor.require(Privilege::AllowEdit, "send IdP invitations")?;
         check_manageable(actor, &tree, &current)?;
         if current.data.admin_type != AdminType::Standard {
@@ -625,6 +609,18 @@ fn visible(actor: &Actor, tree: &OrgTree, admin: &AdminRecord) -> bool {
             .credentials
             .iter()
             .any(|c| c.role != AdminRole::Mrao && actor.covers(tree, c.scope, None))
+}
+
+/// Refuses unless `actor` may see `admin`.
+fn check_visible(actor: &Actor, tree: &OrgTree, admin: &AdminRecord) -> Result<()> {
+    if visible(actor, tree, admin) {
+        Ok(())
+    } else {
+        Err(RaError::NotAllowed(format!(
+            "administrator {} is outside your organizations and departments",
+            admin.id
+        )))
+    }
 }
 
 /// Refuses unless `actor` could have granted every role `admin` holds.

@@ -172,8 +172,14 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
     println!("{}", stdout(&out));
     let log = server.log();
     for secret in [INITIAL_PASSWORD, NEW_PASSWORD, "$argon2id$"] {
-        assert!(!log.contains(secret), "the server log contains '{secret}':\n{log}");
+        assert!(
+            !log.contains(secret),
+            "the server log contains '{secret}':\n{log}"
+        );
     }
-    assert!(log.contains("/api/admin/v1"), "the debug log shows requests:\n{log}");
+    assert!(
+        log.contains("/api/admin/v1"),
+        "the debug log shows requests:\n{log}"
+    );
     server.stop();
 }

@@ -13,27 +13,6 @@ use castellan_testkit::db::TestDb;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-macro_rules! on_both {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test]
-            async fn sqlite() {
-                let (fx, _db) = crate::support::sqlite_fixture().await;
-                ($body)(fx).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                let (fx, _db) = crate::support::postgres_fixture().await;
-                ($body)(fx).await;
-            }
-        }
-    };
-}
-
 on_both!(
     issuance_stores_the_request_and_the_certificate,
     |fx: Fixture| async move {

@@ -2,6 +2,28 @@
 //! service certificate, and the failures that must be clear.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// Runs a test body on a fresh SQLite and a fresh PostgreSQL authority.
+macro_rules! on_both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let (fx, _db) = crate::support::sqlite_fixture().await;
+                ($body)(fx).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let (fx, _db) = crate::support::postgres_fixture().await;
+                ($body)(fx).await;
+            }
+        }
+    };
+}
+
 mod authority;
 mod registration;
 mod support;

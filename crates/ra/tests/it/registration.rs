@@ -149,27 +149,6 @@ fn refusal(result: castellan_ra::Result<impl std::fmt::Debug>) -> String {
     }
 }
 
-macro_rules! on_both {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test]
-            async fn sqlite() {
-                let (fx, _db) = crate::support::sqlite_fixture().await;
-                ($body)(fx).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                let (fx, _db) = crate::support::postgres_fixture().await;
-                ($body)(fx).await;
-            }
-        }
-    };
-}
-
 on_both!(
     organisations_validation_and_ev_details_belong_to_the_mrao,
     |fx: Fixture| async move {
