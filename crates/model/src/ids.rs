@@ -46,3 +46,7 @@ id_type!(
     /// A pending or decided second-administrator approval.
     ApprovalId
 );
+id_type!(
+    /// A domain entry under Domains (`example.com`, `*.example.com`).
+    DomainId
+);

@@ -81,6 +81,11 @@ pub enum RaError {
     #[error("{0}")]
     Conflict(String),
 
+    /// Names the requester may not order certificates for (delegation, suspension, DCV),
+    /// in the guide's words, with the reason for each.
+    #[error("{0}")]
+    DomainsNotAllowed(String),
+
     /// Signing in failed.
     #[error(transparent)]
     SignIn(#[from] crate::signin::SignInError),

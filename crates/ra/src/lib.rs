@@ -12,6 +12,8 @@ pub mod audit;
 mod authority;
 pub mod clock;
 mod committer;
+pub mod coverage;
+pub mod domains;
 mod download;
 mod error;
 mod issuance;

@@ -17,6 +17,7 @@ mod audit;
 mod bind;
 mod cas;
 mod certificates;
+mod domains;
 mod error;
 mod issued;
 mod organizations;

@@ -109,6 +109,10 @@ impl Tx {
                 "SELECT COUNT(*) AS n FROM administrator_roles WHERE scope_id = $1",
             ),
             (
+                "domain delegations",
+                "SELECT COUNT(*) AS n FROM domain_delegations WHERE org_id = $1",
+            ),
+            (
                 "pending approvals",
                 "SELECT COUNT(*) AS n FROM approvals WHERE scope_id = $1 AND status = 'PENDING'",
             ),

@@ -2,7 +2,7 @@
 
 use castellan_model::{
     AdminId, AdminType, ApprovalId, CaId, CertificateId, CertificateStatus, CertificateType,
-    Credential, Hierarchy, OrgId, Privilege, ProfileId, RequestId,
+    Credential, DomainId, Hierarchy, OrgId, Privilege, ProfileId, RequestId,
 };
 
 /// Whether a CA is a root or an issuing (intermediate) CA.
@@ -388,4 +388,72 @@ pub struct AuditRecord {
     pub prev_hash: String,
     /// This row's hash.
     pub hash: String,
+}
+
+/// A domain's delegation to an organisation or department for one certificate type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delegation {
+    /// The organisation or department.
+    pub org_id: OrgId,
+    /// The certificate type.
+    pub cert_type: CertificateType,
+    /// `true` when active; `false` while a department's request waits for approval.
+    pub active: bool,
+    /// Who asked for it.
+    pub requested_by: Option<AdminId>,
+}
+
+/// A stored domain entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainRecord {
+    /// Row id.
+    pub id: DomainId,
+    /// Normalised name (`example.com` or `*.example.com`).
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// `false` when suspended.
+    pub active: bool,
+    /// Who added it.
+    pub created_by: Option<AdminId>,
+    /// When.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+    /// Its delegations.
+    pub delegations: Vec<Delegation>,
+}
+
+/// The domain control validation state of one domain name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DcvRecord {
+    /// The validated name (a domain entry's name without `*.`).
+    pub domain: String,
+    /// `NOT_INITIATED`, `AWAITING_SUBMISSION` or `SUBMITTED`.
+    pub order_status: String,
+    /// The method of the current order (`CNAME`, `TXT`, `HTTP`, `HTTPS`, `EMAIL`).
+    pub method: String,
+    /// Where to look: the CNAME/TXT host, the HTTP URL, or the chosen e-mail address.
+    pub host: String,
+    /// What to find: the CNAME target, TXT value or file content (for e-mail, the digest of
+    /// the link's token).
+    pub point: String,
+    /// The method of the last successful validation.
+    pub validated_method: String,
+    /// When it last passed.
+    pub validated_at: Option<i64>,
+    /// When that validation stops counting.
+    pub expires_at: Option<i64>,
+    /// When the current order was submitted.
+    pub submitted_at: Option<i64>,
+    /// When it was last checked.
+    pub last_check: Option<i64>,
+    /// When the background job checks it next.
+    pub next_check: Option<i64>,
+    /// The last check's outcome in a sentence.
+    pub last_result: String,
+    /// What the last check asked and what came back (one line per step).
+    pub transcript: String,
+    /// Last change.
+    pub updated_at: i64,
 }

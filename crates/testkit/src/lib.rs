@@ -1,6 +1,10 @@
 //! Test support shared by every crate's integration tests: fresh databases on the real
-//! engines, and the real external tools (`openssl`, `pkilint`) that act as oracles.
+//! engines, the real external tools (`openssl`, `pkilint`) that act as oracles, and a real DNS
+//! server on loopback (feature `dns`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "db")]
 pub mod db;
+#[cfg(feature = "dns")]
+pub mod dns;
 pub mod tools;

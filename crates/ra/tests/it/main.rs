@@ -25,5 +25,7 @@ macro_rules! on_both {
 }
 
 mod authority;
+mod coverage;
+mod domains;
 mod registration;
 mod support;

@@ -5,6 +5,7 @@
 mod admins;
 mod auth;
 mod body;
+mod domains;
 mod error;
 mod oauth;
 mod organizations;
@@ -51,6 +52,24 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/admin/v1/{id}/approve", post(admins::approve))
         .route("/admin/v1/{id}/idpinvitation", post(admins::idp_invitation))
+        .route("/domain/v1", get(domains::list).post(domains::create))
+        .route("/domain/v1/", get(domains::list).post(domains::create))
+        .route("/domain/v1/count", get(domains::count))
+        .route("/domain/v1/{id}", get(domains::get).delete(domains::delete))
+        .route(
+            "/domain/v1/{id}/activate",
+            axum::routing::put(domains::activate),
+        )
+        .route(
+            "/domain/v1/{id}/suspend",
+            axum::routing::put(domains::suspend),
+        )
+        .route(
+            "/domain/v1/{id}/delegation",
+            post(domains::delegate).delete(domains::undelegate),
+        )
+        .route("/domain/v1/{id}/delegation/approve", post(domains::approve))
+        .route("/domain/v1/{id}/delegation/reject", post(domains::reject))
         .route("/report/v1/{*name}", post(reports::report))
         .fallback(not_found);
     Router::new()

@@ -47,9 +47,13 @@ pub(crate) async fn report(
     Path(name): Path<String>,
     Lenient(body): Lenient<ReportBody>,
 ) -> ScmResult<Json<Value>> {
+    if name == "domains" {
+        let reports = super::domains::report_rows(&state, &actor).await?;
+        return Ok(Json(json!({"statusCode": 0, "reports": reports})));
+    }
     if name != "activity" {
         return Err(ScmError::bad_request(format!(
-            "report '{name}' is not available; available: activity"
+            "report '{name}' is not available; available: activity, domains"
         )));
     }
     let from = body

@@ -1,0 +1,288 @@
+//! Domains, their delegations, and their domain control validation state.
+
+use crate::{DcvRecord, Delegation, DomainRecord, Result, Store, StoreError, Tx};
+use castellan_model::{AdminId, CertificateType, DomainId, OrgId};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+
+const DCV_COLUMNS: &str = "domain, order_status, method, host, point, validated_method, \
+     validated_at, expires_at, submitted_at, last_check, next_check, last_result, transcript, \
+     updated_at";
+
+impl Store {
+    /// Every domain with its delegations, by name.
+    pub async fn domains(&self) -> Result<Vec<DomainRecord>> {
+        let mut conn = self.pool().acquire().await?;
+        load_domains(&mut conn, None).await
+    }
+
+    /// One domain.
+    pub async fn domain(&self, id: DomainId) -> Result<Option<DomainRecord>> {
+        let mut conn = self.pool().acquire().await?;
+        Ok(load_domains(&mut conn, Some(id)).await?.pop())
+    }
+
+    /// The validation state of a name, if any order or validation exists for it.
+    pub async fn dcv(&self, domain: &str) -> Result<Option<DcvRecord>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DCV_COLUMNS} FROM dcv WHERE domain = $1"
+        )))
+        .bind(domain)
+        .fetch_optional(self.pool())
+        .await?
+        .as_ref()
+        .map(read_dcv)
+        .transpose()
+    }
+
+    /// Every validation state.
+    pub async fn dcvs(&self) -> Result<Vec<DcvRecord>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DCV_COLUMNS} FROM dcv ORDER BY domain"
+        )))
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(read_dcv)
+        .collect()
+    }
+
+    /// Submitted orders whose next check is due, oldest first.
+    pub async fn due_dcv_checks(&self, now: i64, limit: i64) -> Result<Vec<DcvRecord>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DCV_COLUMNS} FROM dcv WHERE order_status = 'SUBMITTED' \
+             AND next_check IS NOT NULL AND next_check <= $1 ORDER BY next_check LIMIT $2"
+        )))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(read_dcv)
+        .collect()
+    }
+}
+
+impl Tx {
+    /// One domain, read inside the transaction.
+    pub async fn domain(&mut self, id: DomainId) -> Result<Option<DomainRecord>> {
+        Ok(load_domains(self.conn(), Some(id)).await?.pop())
+    }
+
+    /// Adds a domain entry.
+    pub async fn insert_domain(
+        &mut self,
+        name: &str,
+        description: &str,
+        active: bool,
+        created_by: Option<AdminId>,
+        now: i64,
+    ) -> Result<DomainId> {
+        let row = sqlx::query(
+            "INSERT INTO domains (name, description, active, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(name)
+        .bind(description)
+        .bind(i64::from(active))
+        .bind(created_by.map(|a| a.0))
+        .bind(now)
+        .fetch_one(self.conn())
+        .await
+        .map_err(|e| {
+            if StoreError::unique_violation(&e, "name") {
+                StoreError::Duplicate {
+                    what: "domain",
+                    value: name.to_owned(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(DomainId(row.try_get("id")?))
+    }
+
+    /// Activates or suspends a domain.
+    pub async fn set_domain_active(&mut self, id: DomainId, active: bool, now: i64) -> Result<()> {
+        sqlx::query("UPDATE domains SET active = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(active))
+            .bind(now)
+            .bind(id.0)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a domain and its delegations.
+    pub async fn delete_domain(&mut self, id: DomainId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM domains WHERE id = $1")
+            .bind(id.0)
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Adds a delegation, or updates its status if it exists.
+    pub async fn put_delegation(
+        &mut self,
+        domain: DomainId,
+        delegation: &Delegation,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO domain_delegations (domain_id, org_id, cert_type, status, requested_by, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (domain_id, org_id, cert_type) DO UPDATE SET status = excluded.status",
+        )
+        .bind(domain.0)
+        .bind(delegation.org_id.0)
+        .bind(delegation.cert_type.as_str())
+        .bind(if delegation.active {
+            "ACTIVE"
+        } else {
+            "REQUESTED"
+        })
+        .bind(delegation.requested_by.map(|a| a.0))
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a delegation; returns whether it existed.
+    pub async fn remove_delegation(
+        &mut self,
+        domain: DomainId,
+        org: OrgId,
+        cert_type: CertificateType,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM domain_delegations WHERE domain_id = $1 AND org_id = $2 \
+             AND cert_type = $3",
+        )
+        .bind(domain.0)
+        .bind(org.0)
+        .bind(cert_type.as_str())
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Writes a validation state (insert or replace).
+    pub async fn save_dcv(&mut self, dcv: &DcvRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO dcv (domain, order_status, method, host, point, validated_method, \
+             validated_at, expires_at, submitted_at, last_check, next_check, last_result, \
+             transcript, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (domain) DO UPDATE SET order_status = excluded.order_status, \
+             method = excluded.method, host = excluded.host, point = excluded.point, \
+             validated_method = excluded.validated_method, \
+             validated_at = excluded.validated_at, expires_at = excluded.expires_at, \
+             submitted_at = excluded.submitted_at, last_check = excluded.last_check, \
+             next_check = excluded.next_check, last_result = excluded.last_result, \
+             transcript = excluded.transcript, updated_at = excluded.updated_at",
+        )
+        .bind(&dcv.domain)
+        .bind(&dcv.order_status)
+        .bind(&dcv.method)
+        .bind(&dcv.host)
+        .bind(&dcv.point)
+        .bind(&dcv.validated_method)
+        .bind(dcv.validated_at)
+        .bind(dcv.expires_at)
+        .bind(dcv.submitted_at)
+        .bind(dcv.last_check)
+        .bind(dcv.next_check)
+        .bind(&dcv.last_result)
+        .bind(&dcv.transcript)
+        .bind(dcv.updated_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a validation state entirely.
+    pub async fn delete_dcv(&mut self, domain: &str) -> Result<()> {
+        sqlx::query("DELETE FROM dcv WHERE domain = $1")
+            .bind(domain)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+}
+
+async fn load_domains(conn: &mut AnyConnection, id: Option<DomainId>) -> Result<Vec<DomainRecord>> {
+    let (domain_sql, delegation_sql) = match id {
+        Some(_) => (
+            "SELECT id, name, description, active, created_by, created_at, updated_at \
+             FROM domains WHERE id = $1",
+            "SELECT domain_id, org_id, cert_type, status, requested_by FROM domain_delegations \
+             WHERE domain_id = $1 ORDER BY org_id, cert_type",
+        ),
+        None => (
+            "SELECT id, name, description, active, created_by, created_at, updated_at \
+             FROM domains ORDER BY name",
+            "SELECT domain_id, org_id, cert_type, status, requested_by FROM domain_delegations \
+             ORDER BY org_id, cert_type",
+        ),
+    };
+    let mut query = sqlx::query(domain_sql);
+    let mut delegation_query = sqlx::query(delegation_sql);
+    if let Some(id) = id {
+        query = query.bind(id.0);
+        delegation_query = delegation_query.bind(id.0);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    let mut delegations: HashMap<i64, Vec<Delegation>> = HashMap::new();
+    for row in delegation_query.fetch_all(&mut *conn).await? {
+        let cert_type: String = row.try_get("cert_type")?;
+        let status: String = row.try_get("status")?;
+        delegations
+            .entry(row.try_get("domain_id")?)
+            .or_default()
+            .push(Delegation {
+                org_id: OrgId(row.try_get("org_id")?),
+                cert_type: CertificateType::parse(&cert_type).ok_or_else(|| {
+                    StoreError::Corrupt(format!("certificate type '{cert_type}'"))
+                })?,
+                active: status == "ACTIVE",
+                requested_by: row.try_get::<Option<i64>, _>("requested_by")?.map(AdminId),
+            });
+    }
+    rows.iter()
+        .map(|row| {
+            let id: i64 = row.try_get("id")?;
+            Ok(DomainRecord {
+                id: DomainId(id),
+                name: row.try_get("name")?,
+                description: row.try_get("description")?,
+                active: row.try_get::<i64, _>("active")? != 0,
+                created_by: row.try_get::<Option<i64>, _>("created_by")?.map(AdminId),
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                delegations: delegations.remove(&id).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+fn read_dcv(row: &AnyRow) -> Result<DcvRecord> {
+    Ok(DcvRecord {
+        domain: row.try_get("domain")?,
+        order_status: row.try_get("order_status")?,
+        method: row.try_get("method")?,
+        host: row.try_get("host")?,
+        point: row.try_get("point")?,
+        validated_method: row.try_get("validated_method")?,
+        validated_at: row.try_get("validated_at")?,
+        expires_at: row.try_get("expires_at")?,
+        submitted_at: row.try_get("submitted_at")?,
+        last_check: row.try_get("last_check")?,
+        next_check: row.try_get("next_check")?,
+        last_result: row.try_get("last_result")?,
+        transcript: row.try_get("transcript")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
