@@ -26,7 +26,7 @@ import sys
 
 try:
     import requests
-    from cert_manager import Admin, Client, Organization, Report
+    from cert_manager import Admin, Organization, Report
     from cert_manager.admin import AdminCreationResponseError
 except ImportError as exc:
     print(
@@ -36,58 +36,7 @@ except ImportError as exc:
     )
     sys.exit(2)
 
-
-def die(message, status):
-    print(message, file=sys.stderr, flush=True)
-    sys.exit(status)
-
-
-class CheckFailed(Exception):
-    """A check that did not hold; the message says what was expected and what came."""
-
-
-def check(condition, message):
-    if not condition:
-        raise CheckFailed(message)
-
-
-def passed(message):
-    print(f"ok - {message}", flush=True)
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        die(f"error: environment variable {name} is not set", 2)
-    return value
-
-
-def is_int(value):
-    # bool is an int subclass in python; an id of `true` is not an id.
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def client(base, customer_uri, login, password):
-    return Client(base_url=base, login_uri=customer_uri, username=login, password=password)
-
-
-def http_error(call):
-    """Runs `call`, which must fail with requests.HTTPError; returns that error's response."""
-    try:
-        call()
-    except requests.HTTPError as exc:
-        return exc.response
-    raise CheckFailed("expected an HTTP error, but the call succeeded")
-
-
-def json_body(response):
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise CheckFailed(
-            f"{response.request.method} {response.url} -> {response.status_code}: body is not "
-            f"JSON ({exc}): {response.text!r}"
-        ) from exc
+from scmcheck import CheckFailed, check, client, die, env, http_error, is_int, json_body, passed
 
 
 def check_organizations(cm, org_name, dept_name):

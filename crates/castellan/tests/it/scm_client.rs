@@ -89,8 +89,10 @@ async fn create_organization(
         .unwrap_or_else(|_| panic!("Location {location} does not end in an id"))
 }
 
-fn run_script(python: &Path, base: &str) -> std::process::Output {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/scm_admin_org.py");
+fn run_script(python: &Path, base: &str, name: &str) -> std::process::Output {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/python")
+        .join(name);
     Command::new(python)
         .arg(&script)
         .env("CASTELLAN_API_BASE", format!("{base}/api"))
@@ -160,16 +162,18 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
     .await;
     assert_ne!(dept_id, org_id, "a department has an id of its own");
 
-    let out = run_script(&python, &base);
-    assert!(
-        out.status.success(),
-        "tests/python/scm_admin_org.py failed ({}):\n{}{}\nserver log:\n{}",
-        out.status,
-        stdout(&out),
-        stderr(&out),
-        server.log()
-    );
-    println!("{}", stdout(&out));
+    for script in ["scm_admin_org.py", "scm_domains.py"] {
+        let out = run_script(&python, &base, script);
+        assert!(
+            out.status.success(),
+            "tests/python/{script} failed ({}):\n{}{}\nserver log:\n{}",
+            out.status,
+            stdout(&out),
+            stderr(&out),
+            server.log()
+        );
+        println!("{}", stdout(&out));
+    }
     let log = server.log();
     for secret in [INITIAL_PASSWORD, NEW_PASSWORD, "$argon2id$"] {
         assert!(
