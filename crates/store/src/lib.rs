@@ -21,6 +21,7 @@ mod domains;
 mod error;
 mod issued;
 mod organizations;
+mod outbox;
 mod records;
 pub mod settings;
 mod tokens;

@@ -457,3 +457,39 @@ pub struct DcvRecord {
     /// Last change.
     pub updated_at: i64,
 }
+
+/// An e-mail to put in the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEmail {
+    /// Unique per event × recipient: the same event never queues the same mail twice.
+    pub idempotency_key: String,
+    /// The address.
+    pub recipient: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub body_text: String,
+    /// HTML body, or empty.
+    pub body_html: String,
+    /// When it was queued.
+    pub created_at: i64,
+}
+
+/// A queued e-mail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailRecord {
+    /// Row id.
+    pub id: i64,
+    /// What was queued.
+    pub email: NewEmail,
+    /// `PENDING`, `SENT` or `DEAD` (given up after too many failures).
+    pub status: String,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+    /// When the next attempt may happen.
+    pub next_attempt_at: i64,
+    /// The last failure.
+    pub last_error: String,
+    /// When it was sent.
+    pub sent_at: Option<i64>,
+}

@@ -7,4 +7,5 @@
 pub mod db;
 #[cfg(feature = "dns")]
 pub mod dns;
+pub mod smtp;
 pub mod tools;

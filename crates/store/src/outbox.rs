@@ -1,0 +1,132 @@
+//! The e-mail outbox: queued in the event's transaction, claimed with a lease by one
+//! worker at a time (on any node), marked sent or retried later.
+
+use crate::{EmailRecord, NewEmail, Result, Store, Tx};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+const COLUMNS: &str = "id, idempotency_key, recipient, subject, body_text, body_html, status, \
+     attempts, next_attempt_at, last_error, created_at, sent_at";
+
+impl Tx {
+    /// Queues an e-mail; returns `false` when one with the same idempotency key exists.
+    pub async fn enqueue_email(&mut self, email: &NewEmail) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO email_outbox (idempotency_key, recipient, subject, body_text, \
+             body_html, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(&email.idempotency_key)
+        .bind(&email.recipient)
+        .bind(&email.subject)
+        .bind(&email.body_text)
+        .bind(&email.body_html)
+        .bind(email.created_at)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+impl Store {
+    /// Claims up to `limit` e-mails that are due, leasing them until `lease_until` so no
+    /// other worker takes them meanwhile. The lease condition is repeated in the outer
+    /// `WHERE` so that on PostgreSQL a second claimer re-checks it after waiting for the
+    /// row lock and skips rows the first one took.
+    pub async fn claim_emails(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<EmailRecord>> {
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE email_outbox SET lease_until = $1 WHERE id IN (SELECT id FROM email_outbox \
+             WHERE status = 'PENDING' AND next_attempt_at <= $2 \
+             AND (lease_until IS NULL OR lease_until <= $2) ORDER BY id LIMIT $3) \
+             AND status = 'PENDING' AND (lease_until IS NULL OR lease_until <= $2) \
+             RETURNING {COLUMNS}"
+        )))
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(tx.conn())
+        .await?;
+        tx.commit().await?;
+        let mut out: Vec<EmailRecord> = rows.iter().map(read).collect::<Result<_>>()?;
+        out.sort_by_key(|e| e.id);
+        Ok(out)
+    }
+
+    /// Records a successful delivery.
+    pub async fn mark_email_sent(&self, id: i64, now: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE email_outbox SET status = 'SENT', sent_at = $1, attempts = attempts + 1, \
+             lease_until = NULL, last_error = '' WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await
+    }
+
+    /// Records a failed delivery: retried at `retry_at`, or given up (`DEAD`) when `None`.
+    pub async fn mark_email_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE email_outbox SET attempts = attempts + 1, last_error = $1, \
+             lease_until = NULL, status = $2, next_attempt_at = COALESCE($3, next_attempt_at) \
+             WHERE id = $4",
+        )
+        .bind(error)
+        .bind(if retry_at.is_some() {
+            "PENDING"
+        } else {
+            "DEAD"
+        })
+        .bind(retry_at)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await
+    }
+
+    /// Every queued e-mail, newest first (for administrators and tests).
+    pub async fn emails(&self, limit: i64) -> Result<Vec<EmailRecord>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM email_outbox ORDER BY id DESC LIMIT $1"
+        )))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(read)
+        .collect()
+    }
+}
+
+fn read(row: &AnyRow) -> Result<EmailRecord> {
+    Ok(EmailRecord {
+        id: row.try_get("id")?,
+        email: NewEmail {
+            idempotency_key: row.try_get("idempotency_key")?,
+            recipient: row.try_get("recipient")?,
+            subject: row.try_get("subject")?,
+            body_text: row.try_get("body_text")?,
+            body_html: row.try_get("body_html")?,
+            created_at: row.try_get("created_at")?,
+        },
+        status: row.try_get("status")?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        last_error: row.try_get("last_error")?,
+        sent_at: row.try_get("sent_at")?,
+    })
+}
