@@ -42,6 +42,79 @@ pub struct Config {
     pub tls: TlsConfig,
     /// The CA hierarchy created by `init` (read only then).
     pub ca: CaConfig,
+    /// Domain control validation and CAA.
+    #[serde(default)]
+    pub validation: ValidationConfig,
+    /// Outgoing e-mail.
+    #[serde(default)]
+    pub smtp: SmtpConfig,
+}
+
+/// Domain control validation and CAA.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ValidationConfig {
+    /// DNS resolvers (`ip:port`) for DCV and CAA; empty for the system's.
+    /// `CASTELLAN_DNS_SERVERS` (comma-separated) overrides.
+    pub dns_servers: Vec<String>,
+    /// Let HTTP validation contact private, loopback and link-local addresses.
+    /// `CASTELLAN_ALLOW_PRIVATE_TARGETS=1` overrides.
+    pub allow_private_targets: bool,
+    /// The zone CNAME DCV targets live in; empty for `dcv.<host of base_url>`.
+    pub dcv_zone: String,
+    /// Castellan's CAA issuer domains; empty for the host of base_url.
+    pub caa_identities: Vec<String>,
+    /// How long a passed DCV counts, in days.
+    pub validity_days: i64,
+    /// How often submitted DCV orders are checked again, in minutes.
+    pub recheck_minutes: i64,
+    /// How long a submitted order keeps being checked, in days.
+    pub order_days: i64,
+}
+
+impl Default for ValidationConfig {
+    fn default() -> ValidationConfig {
+        ValidationConfig {
+            dns_servers: Vec::new(),
+            allow_private_targets: false,
+            dcv_zone: String::new(),
+            caa_identities: Vec::new(),
+            validity_days: 365,
+            recheck_minutes: 60,
+            order_days: 30,
+        }
+    }
+}
+
+/// Outgoing e-mail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// Mail server; empty to keep mail queued (nothing is lost; it goes once set).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub security: String,
+    /// Login, if the server wants one.
+    pub username: String,
+    /// Password (better: `CASTELLAN_SMTP__PASSWORD` in the environment).
+    pub password: String,
+    /// Sender.
+    pub from: String,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> SmtpConfig {
+        SmtpConfig {
+            host: String::new(),
+            port: 587,
+            security: "starttls".into(),
+            username: String::new(),
+            password: String::new(),
+            from: "Castellan <castellan@localhost>".into(),
+        }
+    }
 }
 
 /// Castellan's own HTTPS certificate.
@@ -106,12 +179,20 @@ impl Default for Config {
                 root_validity_days: ca.root_validity_days,
                 issuing_validity_days: ca.issuing_validity_days,
             },
+            validation: ValidationConfig::default(),
+            smtp: SmtpConfig::default(),
         }
     }
 }
 
 /// Environment variables that are not settings (secrets and paths the CLI reads itself).
-const NOT_SETTINGS: &[&str] = &["data_dir", "kek", "admin_password"];
+const NOT_SETTINGS: &[&str] = &[
+    "data_dir",
+    "kek",
+    "admin_password",
+    "dns_servers",
+    "allow_private_targets",
+];
 
 /// Reads the configuration: defaults, then `file` (if given and present), then the
 /// environment.
@@ -133,10 +214,21 @@ pub fn load(file: Option<&Path>) -> Result<Config> {
             })
             .split("__"),
     );
-    let config: Config = figment.extract().map_err(|e| {
+    let mut config: Config = figment.extract().map_err(|e| {
         let errors: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
         anyhow::anyhow!("invalid configuration: {}", errors.join("; "))
     })?;
+    // Two names the validation tests and split-horizon deployments set directly.
+    if let Ok(servers) = std::env::var("CASTELLAN_DNS_SERVERS") {
+        config.validation.dns_servers = servers
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+    }
+    if let Ok(allow) = std::env::var("CASTELLAN_ALLOW_PRIVATE_TARGETS") {
+        config.validation.allow_private_targets = matches!(allow.trim(), "1" | "true" | "yes");
+    }
     check(&config)?;
     Ok(config)
 }
@@ -154,6 +246,20 @@ fn check(config: &Config) -> Result<()> {
             "invalid configuration: pki_base_url '{}' must start with http:// (relying parties \
              fetch CRLs, OCSP and CA certificates without TLS)",
             config.pki_base_url
+        );
+    }
+    for server in &config.validation.dns_servers {
+        if server.parse::<std::net::SocketAddr>().is_err() {
+            bail!(
+                "invalid configuration: validation.dns_servers entry '{server}' is not ip:port \
+                 (e.g. 127.0.0.1:53)"
+            );
+        }
+    }
+    if castellan_notify::Security::parse(&config.smtp.security).is_none() {
+        bail!(
+            "invalid configuration: smtp.security '{}' must be starttls, tls or none",
+            config.smtp.security
         );
     }
     if !["full", "normal"].contains(&config.sqlite_synchronous.as_str()) {
@@ -190,6 +296,35 @@ impl Config {
             p.to_path_buf()
         } else {
             data_dir.join(p)
+        }
+    }
+
+    /// The validation settings `ra` runs with.
+    pub fn validation_settings(&self) -> castellan_ra::dcv::ValidationSettings {
+        let v = &self.validation;
+        let host = self.base_host().unwrap_or_else(|| "localhost".into());
+        castellan_ra::dcv::ValidationSettings {
+            dns_servers: v
+                .dns_servers
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .collect(),
+            allow_private_targets: v.allow_private_targets,
+            dcv_zone: if v.dcv_zone.is_empty() {
+                format!("dcv.{host}")
+            } else {
+                v.dcv_zone.clone()
+            },
+            caa_identities: if v.caa_identities.is_empty() {
+                vec![host]
+            } else {
+                v.caa_identities.clone()
+            },
+            validity_days: v.validity_days,
+            recheck_seconds: v.recheck_minutes * 60,
+            order_days: v.order_days,
+            base_url: self.base_url.clone(),
+            ..castellan_ra::dcv::ValidationSettings::default()
         }
     }
 
@@ -270,6 +405,34 @@ rsa_root_bits = {rsa_root_bits}
 rsa_issuing_bits = {rsa_issuing_bits}
 root_validity_days = {root_validity_days}
 issuing_validity_days = {issuing_validity_days}
+
+[validation]
+# DNS resolvers (ip:port) for domain control validation and CAA; empty for the system's.
+# CASTELLAN_DNS_SERVERS (comma-separated) overrides.
+dns_servers = {dns_servers}
+# Let HTTP validation reach private, loopback and link-local addresses (internal-only
+# deployments). CASTELLAN_ALLOW_PRIVATE_TARGETS=1 overrides.
+allow_private_targets = {allow_private_targets}
+# The zone CNAME DCV targets point into; empty for dcv.<host of base_url>.
+dcv_zone = {dcv_zone}
+# Castellan's CAA issuer domains (issue "<identity>"); empty for the host of base_url.
+caa_identities = {caa_identities}
+# How long a passed DCV counts (days), how often submitted orders are checked again
+# (minutes), and how long an order keeps being checked (days).
+validity_days = {validity_days}
+recheck_minutes = {recheck_minutes}
+order_days = {order_days}
+
+[smtp]
+# The mail server for DCV e-mail and notifications; empty keeps mail queued until set.
+host = {smtp_host}
+port = {smtp_port}
+# starttls, tls or none.
+security = {smtp_security}
+username = {smtp_username}
+# Better set in the environment: CASTELLAN_SMTP__PASSWORD.
+password = {smtp_password}
+from = {smtp_from}
 "#,
             customer_uri = s(&self.customer_uri),
             base_url = s(&self.base_url),
@@ -291,6 +454,19 @@ issuing_validity_days = {issuing_validity_days}
             rsa_issuing_bits = ca.rsa_issuing_bits,
             root_validity_days = ca.root_validity_days,
             issuing_validity_days = ca.issuing_validity_days,
+            dns_servers = list(&self.validation.dns_servers),
+            allow_private_targets = self.validation.allow_private_targets,
+            dcv_zone = s(&self.validation.dcv_zone),
+            caa_identities = list(&self.validation.caa_identities),
+            validity_days = self.validation.validity_days,
+            recheck_minutes = self.validation.recheck_minutes,
+            order_days = self.validation.order_days,
+            smtp_host = s(&self.smtp.host),
+            smtp_port = self.smtp.port,
+            smtp_security = s(&self.smtp.security),
+            smtp_username = s(&self.smtp.username),
+            smtp_password = s(&self.smtp.password),
+            smtp_from = s(&self.smtp.from),
         ))
         .and_then(|text| {
             // The documented file must read back to exactly this configuration.

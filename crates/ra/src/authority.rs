@@ -95,6 +95,7 @@ pub struct Authority {
     pub(crate) rng: Arc<dyn Rng>,
     pub(crate) options: AuthorityOptions,
     pub(crate) customer_uri: String,
+    pub(crate) validation: crate::dcv::Validation,
 }
 
 impl std::fmt::Debug for Authority {
@@ -197,7 +198,17 @@ impl Authority {
             rng,
             options,
             customer_uri,
+            validation: crate::dcv::Validation::new(crate::dcv::ValidationSettings::default())?,
         })
+    }
+
+    /// Replaces the validation settings (resolvers, network rules, DCV zone, periods).
+    pub fn with_validation(
+        mut self,
+        settings: crate::dcv::ValidationSettings,
+    ) -> Result<Authority> {
+        self.validation = crate::dcv::Validation::new(settings)?;
+        Ok(self)
     }
 
     /// The store (for health checks and the jobs that share it).

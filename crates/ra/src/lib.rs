@@ -13,6 +13,7 @@ mod authority;
 pub mod clock;
 mod committer;
 pub mod coverage;
+pub mod dcv;
 pub mod domains;
 mod download;
 mod error;

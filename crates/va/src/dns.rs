@@ -17,6 +17,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
@@ -24,7 +25,6 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
-use hickory_resolver::TokioResolver;
 
 use crate::error::{Error, Result};
 use crate::names;
@@ -292,8 +292,14 @@ impl Resolver {
                 if answers.is_empty() {
                     transcript.push(format!("  no {rtype} records"));
                 }
+                // No TTL: the resolver clamps it to zero (no cache), so it would mislead.
                 for record in &answers {
-                    transcript.push(format!("  answer: {record}"));
+                    transcript.push(format!(
+                        "  answer: {} {} {}",
+                        record.name,
+                        record.record_type(),
+                        record.data
+                    ));
                 }
                 Ok(answers)
             }
@@ -306,14 +312,33 @@ impl Resolver {
                 Ok(Vec::new())
             }
             Err(e) => {
-                transcript.push(format!("  failed: {e}"));
+                let reason = failure(&e);
+                transcript.push(format!("  failed: {reason}"));
                 Err(Error::LookupFailed {
                     query,
-                    reason: e.to_string(),
+                    reason,
                     transcript: transcript.clone(),
                 })
             }
         }
+    }
+}
+
+/// Why a question got no answer, in the words of `dig` (SERVFAIL, REFUSED), which is what an
+/// administrator will search for.
+fn failure(error: &NetError) -> String {
+    match error {
+        NetError::Dns(DnsError::ResponseCode(code)) => {
+            let name = match *code {
+                ResponseCode::ServFail => "SERVFAIL".to_owned(),
+                ResponseCode::Refused => "REFUSED".to_owned(),
+                ResponseCode::FormErr => "FORMERR".to_owned(),
+                ResponseCode::NotImp => "NOTIMP".to_owned(),
+                other => other.to_string(),
+            };
+            format!("the DNS server answered {name}")
+        }
+        other => other.to_string(),
     }
 }
 

@@ -39,5 +39,7 @@ pub(crate) fn fqdn(name: &str) -> Result<Name> {
 /// The parent of a normalised name (`a.b.c` → `b.c`), or `None` for a single label: CAA
 /// climbing stops below the root.
 pub(crate) fn parent(name: &str) -> Option<&str> {
-    name.split_once('.').map(|(_, rest)| rest).filter(|rest| !rest.is_empty())
+    name.split_once('.')
+        .map(|(_, rest)| rest)
+        .filter(|rest| !rest.is_empty())
 }

@@ -3,6 +3,7 @@
 //! `web` never touches SQL or keys: every handler calls `ra`. It serves `GET /health` and
 //! the SCM-compatible REST API; the portal and the OCSP/CRL/AIA endpoints join it here.
 
+mod dcv_email;
 mod health;
 mod listener;
 mod scm;
@@ -28,6 +29,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(scm::routes())
+        .merge(dcv_email::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))

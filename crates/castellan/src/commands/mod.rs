@@ -85,7 +85,8 @@ pub async fn load_authority(
         Arc::new(castellan_pki::rand::SystemRng),
     )
     .await
-    .context("cannot load the certificate authority")?;
+    .context("cannot load the certificate authority")?
+    .with_validation(config.validation_settings())?;
     Ok((config, Arc::new(authority)))
 }
 

@@ -84,6 +84,7 @@ pub async fn run(dir: &Path, args: ServeArgs) -> Result<()> {
     let config = super::read_config(dir, args.database_url.as_deref())?;
     super::init_logging(&config.log);
     let (_, authority) = super::load_authority(dir, args.database_url.as_deref()).await?;
+    spawn_jobs(&authority, &config)?;
     let listen = args.listen.clone().unwrap_or_else(|| config.listen.clone());
     let listener = Listener::bind(&listen)?;
     let addr = listener.local_addr()?;
@@ -128,6 +129,45 @@ pub async fn run(dir: &Path, args: ServeArgs) -> Result<()> {
     let app = castellan_web::router(authority.clone());
     castellan_web::serve(listener, tls, app, shutdown_signal()).await?;
     authority.store().close().await;
+    Ok(())
+}
+
+/// The background jobs: DCV re-checks, and the outbox worker when a mail server is set.
+fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Config) -> Result<()> {
+    let dcv = authority.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = dcv.recheck_dcv().await {
+                tracing::warn!(error = %e, "DCV re-check round failed");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        }
+    });
+    if config.smtp.host.is_empty() {
+        tracing::warn!(
+            "no smtp.host configured: e-mail stays queued in the outbox until one is set"
+        );
+        return Ok(());
+    }
+    let settings = castellan_notify::SmtpSettings {
+        host: config.smtp.host.clone(),
+        port: config.smtp.port,
+        security: castellan_notify::Security::parse(&config.smtp.security)
+            .unwrap_or(castellan_notify::Security::StartTls),
+        username: config.smtp.username.clone(),
+        password: config.smtp.password.clone(),
+        from: config.smtp.from.clone(),
+    };
+    let mailer = castellan_notify::Mailer::new(&settings)?;
+    let store = authority.store().clone();
+    let clock = authority.clock().clone();
+    tokio::spawn(castellan_notify::run_worker(
+        store,
+        mailer,
+        std::time::Duration::from_secs(5),
+        move || clock.now().unix_timestamp(),
+        std::future::pending::<()>(),
+    ));
     Ok(())
 }
 

@@ -11,14 +11,14 @@ use zeroize::Zeroizing;
 
 use CertificateType::{Smime, Ssl};
 
-struct World {
-    mrao: Actor,
-    rao: Actor,
-    drao: Actor,
-    drao_sibling: Actor,
-    camford: OrgId,
-    physics: OrgId,
-    chemistry: OrgId,
+pub(crate) struct World {
+    pub(crate) mrao: Actor,
+    pub(crate) rao: Actor,
+    pub(crate) drao: Actor,
+    pub(crate) drao_sibling: Actor,
+    pub(crate) camford: OrgId,
+    pub(crate) physics: OrgId,
+    pub(crate) chemistry: OrgId,
 }
 
 async fn actor(a: &Authority, login: &str) -> Actor {
@@ -26,7 +26,7 @@ async fn actor(a: &Authority, login: &str) -> Actor {
     Actor::admin(&record, AccessMethod::RestApi, "192.0.2.1")
 }
 
-async fn world(a: &Authority) -> World {
+pub(crate) async fn world(a: &Authority) -> World {
     let mrao = actor(a, "admin").await;
     let named = |n: &str| OrganizationPatch {
         name: Some(n.into()),

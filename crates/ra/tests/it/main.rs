@@ -26,6 +26,7 @@ macro_rules! on_both {
 
 mod authority;
 mod coverage;
+mod dcv;
 mod domains;
 mod registration;
 mod support;

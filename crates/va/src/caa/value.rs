@@ -83,7 +83,9 @@ fn parse_parameter(parameter: &str) -> Result<(String, String), String> {
         .bytes()
         .all(|b| matches!(b, 0x21..=0x3A | 0x3C..=0x7E))
     {
-        return Err(format!("the value of {tag} has a character a value may not have"));
+        return Err(format!(
+            "the value of {tag} has a character a value may not have"
+        ));
     }
     Ok((tag.to_ascii_lowercase(), value.to_owned()))
 }
@@ -95,7 +97,9 @@ fn is_label(label: &str) -> bool {
         (Some(first), Some(last)) => {
             first.is_ascii_alphanumeric()
                 && last.is_ascii_alphanumeric()
-                && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
         }
         _ => false,
     }

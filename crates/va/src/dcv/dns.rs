@@ -50,7 +50,9 @@ pub async fn check_txt(resolver: &Resolver, host: &str, expected_value: &str) ->
         Ok(found) => found,
         Err(e) => {
             return Check::fail(
-                format!("the TXT records of {host} could not be checked ({e}); they will be checked again"),
+                format!(
+                    "the TXT records of {host} could not be checked ({e}); they will be checked again"
+                ),
                 e.transcript().to_vec(),
             );
         }

@@ -48,8 +48,8 @@ pub async fn check_http(
             return Check::fail(format!("{url} could not be fetched: {reason}"), transcript);
         }
     };
-    let shown = String::from_utf8_lossy(&fetched.body[..fetched.body.len().min(BODY_SHOWN)])
-        .into_owned();
+    let shown =
+        String::from_utf8_lossy(&fetched.body[..fetched.body.len().min(BODY_SHOWN)]).into_owned();
     transcript.push(format!("  body (first {BODY_SHOWN} bytes): {shown:?}"));
 
     let from = if fetched.final_url == url {
@@ -79,7 +79,9 @@ pub async fn check_http(
         format!("\"{}\"", found.chars().take(BODY_SHOWN).collect::<String>())
     };
     Check::fail(
-        format!("{from} does not hold the expected content: expected \"{expected}\", found {found}"),
+        format!(
+            "{from} does not hold the expected content: expected \"{expected}\", found {found}"
+        ),
         transcript,
     )
 }

@@ -223,10 +223,7 @@ fn from_reqwest(url: &str, error: &reqwest::Error) -> Error {
         source = cause.source();
     }
     let reason = if error.is_timeout() {
-        format!(
-            "no complete answer within {} s",
-            TOTAL_TIMEOUT.as_secs()
-        )
+        format!("no complete answer within {} s", TOTAL_TIMEOUT.as_secs())
     } else {
         chain(error)
     };

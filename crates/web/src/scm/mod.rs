@@ -5,6 +5,7 @@
 mod admins;
 mod auth;
 mod body;
+mod dcv;
 mod domains;
 mod error;
 mod oauth;
@@ -70,6 +71,15 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/domain/v1/{id}/delegation/approve", post(domains::approve))
         .route("/domain/v1/{id}/delegation/reject", post(domains::reject))
+        .route("/dcv/v1/validation", get(dcv::search))
+        .route("/dcv/v1/validation/status", post(dcv::status))
+        .route("/dcv/v2/validation/status", post(dcv::status))
+        .route("/dcv/v1/validation/start/domain/{method}", post(dcv::start))
+        .route(
+            "/dcv/v1/validation/submit/domain/{method}",
+            post(dcv::submit),
+        )
+        .route("/dcv/v1/validation/clear", post(dcv::clear))
         .route("/report/v1/{*name}", post(reports::report))
         .fallback(not_found);
     Router::new()
