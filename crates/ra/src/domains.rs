@@ -609,7 +609,21 @@ impl Authority {
             };
             let dcv = best_dcv(&name, &dcvs, now);
             match dcv_status(dcv, now) {
-                DcvStatus::Validated => {}
+                DcvStatus::Validated => {
+                    // CAA is a hard rule at issuance (RFC 8659): checked now, not at DCV time.
+                    let caa = castellan_va::check_caa(
+                        &self.validation.resolver,
+                        &name,
+                        name.starts_with("*."),
+                        &self.validation.settings.caa_identities,
+                        None,
+                        None,
+                    )
+                    .await;
+                    if !caa.allowed {
+                        refused.push((name.clone(), caa.reason));
+                    }
+                }
                 status => refused.push((
                     name.clone(),
                     format!(

@@ -15,15 +15,9 @@ use std::time::Duration;
 
 fn settings(dns: &TestDns, http_port: u16) -> ValidationSettings {
     ValidationSettings {
-        dns_servers: vec![dns.addr()],
-        dns_timeout: Duration::from_secs(2),
-        allow_private_targets: true,
         http_port,
         https_port: http_port,
-        dcv_zone: "dcv.castellan.test".into(),
-        caa_identities: vec!["castellan.test".into()],
-        base_url: "https://certs.camford.ac.uk".into(),
-        ..ValidationSettings::default()
+        ..validation(dns)
     }
 }
 
@@ -43,28 +37,20 @@ async fn web(path: String, body: String) -> u16 {
     port
 }
 
+/// The fixture's authority, validating with `settings`; the fixture keeps the database,
+/// clock and DNS server alive.
 async fn authority(fx: Fixture, settings: ValidationSettings) -> (Authority, Fixture) {
-    let Fixture {
-        authority,
-        store,
-        kek_text,
-        clock,
-    } = fx;
-    let a = authority.with_validation(settings).unwrap();
-    let rest = Fixture {
-        authority: load(
-            &store,
-            &kek_text,
-            clock.clone(),
-            std::sync::Arc::new(castellan_pki::rand::SystemRng),
-        )
-        .await
-        .unwrap(),
-        store,
-        kek_text,
-        clock,
-    };
-    (a, rest)
+    let a = load(
+        &fx.store,
+        &fx.kek_text,
+        fx.clock.clone(),
+        std::sync::Arc::new(castellan_pki::rand::SystemRng),
+    )
+    .await
+    .unwrap()
+    .with_validation(settings)
+    .unwrap();
+    (a, fx)
 }
 
 #[tokio::test]

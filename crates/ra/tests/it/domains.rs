@@ -346,6 +346,28 @@ on_both!(
          www.camford.ac.uk. www.camford.ac.uk: domain *.camford.ac.uk is suspended"
         );
         a.set_domain_active(&w.rao, wild, true).await.unwrap();
+        // CAA is a hard rule at issuance: a record for another CA blocks, and says what to add.
+        fx.dns
+            .add_caa("camford.ac.uk", 0, "issue", "letsencrypt.org")
+            .await;
+        let caa = refusal(
+            a.check_names(w.physics, Ssl, &names(&["www.camford.ac.uk"]))
+                .await,
+        );
+        assert!(
+            caa.starts_with(
+                "You cannot order certificates for the following or additional domains: \
+             www.camford.ac.uk. www.camford.ac.uk: CAA record at camford.ac.uk"
+            ) && caa.contains("letsencrypt.org")
+                && caa.contains("add: camford.ac.uk. CAA 0 issue \"castellan.test\""),
+            "{caa}"
+        );
+        fx.dns
+            .add_caa("camford.ac.uk", 0, "issue", "castellan.test")
+            .await;
+        a.check_names(w.physics, Ssl, &names(&["www.camford.ac.uk"]))
+            .await
+            .unwrap();
         // A year and a day later the validation has expired: Action Required again.
         fx.clock.set(fx.clock.now() + time::Duration::days(366));
         assert_eq!(

@@ -43,6 +43,21 @@ pub struct Fixture {
     pub store: Store,
     pub kek_text: String,
     pub clock: Arc<FixedClock>,
+    /// The DNS server validation asks (CAA at issuance, DCV): real, on loopback, empty.
+    pub dns: Arc<castellan_testkit::dns::TestDns>,
+}
+
+/// Validation settings that ask `dns` and allow loopback targets.
+pub fn validation(dns: &castellan_testkit::dns::TestDns) -> castellan_ra::dcv::ValidationSettings {
+    castellan_ra::dcv::ValidationSettings {
+        dns_servers: vec![dns.addr()],
+        dns_timeout: std::time::Duration::from_secs(2),
+        allow_private_targets: true,
+        dcv_zone: "dcv.castellan.test".into(),
+        caa_identities: vec!["castellan.test".into()],
+        base_url: "https://certs.camford.ac.uk".into(),
+        ..castellan_ra::dcv::ValidationSettings::default()
+    }
 }
 
 pub async fn fixture_with(db: &TestDb, rng: Arc<dyn Rng>) -> Fixture {
@@ -54,12 +69,18 @@ pub async fn fixture_with(db: &TestDb, rng: Arc<dyn Rng>) -> Fixture {
     castellan_ra::setup::initialise(&store, &kek, &params(), clock.as_ref(), &SystemRng)
         .await
         .unwrap();
-    let authority = load(&store, &text, clock.clone(), rng).await.unwrap();
+    let dns = Arc::new(castellan_testkit::dns::TestDns::start().await);
+    let authority = load(&store, &text, clock.clone(), rng)
+        .await
+        .unwrap()
+        .with_validation(validation(&dns))
+        .unwrap();
     Fixture {
         authority,
         store,
         kek_text: text.to_string(),
         clock,
+        dns,
     }
 }
 
