@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Drives Castellan's domains with the public SCM python client's `Domain` class, unchanged:
+"""Drives Castellan's domains with the public SCM python client's `Domain` and
+`DomainControlValidation` classes, unchanged. Domain:
 create (201 + Location), all, find, count, get, suspend/activate, delegate and remove a
 delegation (a DELETE with a JSON body), approve on a delegation that is not requested
 (refused), duplicate names (refused with SCM's text) and delete.
 
 Environment: as scm_admin_org.py (CASTELLAN_API_BASE, CASTELLAN_LOGIN, CASTELLAN_PASSWORD,
-CASTELLAN_CUSTOMER_URI, CASTELLAN_EXPECT_ORG, CASTELLAN_EXPECT_DEPT).
+CASTELLAN_CUSTOMER_URI, CASTELLAN_EXPECT_ORG, CASTELLAN_EXPECT_DEPT), plus
+CASTELLAN_DCV_DOMAIN (a domain of the organisation, never validated) and CASTELLAN_DCV_ZONE
+(Castellan's DCV zone). DCV: status, CNAME start and submit (before the record exists),
+search, and an invalid name.
 """
 
 import os
@@ -14,7 +18,7 @@ import sys
 
 try:
     import requests
-    from cert_manager import Domain, Organization
+    from cert_manager import Domain, DomainControlValidation, Organization
 except ImportError as exc:
     print(f"error: cannot import the SCM client ({exc}); run scripts/test", file=sys.stderr)
     sys.exit(2)
@@ -106,6 +110,56 @@ def check_domains(cm, org_id, dept_id):
     return name
 
 
+def check_dcv(cm, domain, zone):
+    dcv = DomainControlValidation(cm)
+    status = dcv.get_validation_status(domain)
+    check(
+        status.get("status") == "NOT_VALIDATED" and status.get("orderStatus") == "NOT_INITIATED",
+        f"status of a new domain: {status!r}",
+    )
+    passed(f"DomainControlValidation.get_validation_status({domain!r}) -> {status!r}")
+
+    started = dcv.start_validation_cname(domain)
+    host, point = started.get("host", ""), started.get("point", "")
+    check(
+        host.startswith("_") and host.endswith(f".{domain}.") and len(host) == 1 + 32 + len(domain) + 2,
+        f"CNAME host {host!r}",
+    )
+    check(point.endswith(f".{zone}."), f"CNAME point {point!r} is not under {zone!r}")
+    passed(f"start_validation_cname -> host {host}, point {point}")
+
+    submitted = dcv.submit_validation_cname(domain)
+    check(
+        submitted.get("status") == "NOT_VALIDATED" and submitted.get("orderStatus") == "SUBMITTED",
+        f"submit before the record exists: {submitted!r}",
+    )
+    check("no CNAME" in submitted.get("message", ""), f"the message says why: {submitted!r}")
+    passed(f"submit_validation_cname -> {submitted['status']} / {submitted['orderStatus']}")
+
+    status = dcv.get_validation_status(domain)
+    check(
+        status.get("orderStatus") == "SUBMITTED" and status.get("host") == host
+        and status.get("point") == point.rstrip(".") and status.get("nextCheck"),
+        f"status after submit: {status!r}",
+    )
+    passed("get_validation_status shows the order, the record to publish and the next check")
+
+    found = dcv.search(domain=domain)
+    check(
+        len(found) == 1 and found[0].get("dcvOrderStatus") == "SUBMITTED"
+        and found[0].get("dcvStatus") == "NOT_VALIDATED",
+        f"DomainControlValidation.search(domain=...) -> {found!r}",
+    )
+    passed("DomainControlValidation.search(domain=...) finds the order")
+
+    try:
+        dcv.start_validation_cname("not a domain")
+        raise CheckFailed("an invalid domain was accepted")
+    except ValueError as exc:
+        check("not" in str(exc).lower(), f"invalid domain -> {exc!r}")
+    passed("start_validation_cname('not a domain') -> ValueError with the reason")
+
+
 def main():
     base = env("CASTELLAN_API_BASE")
     cm = client(base, env("CASTELLAN_CUSTOMER_URI"), env("CASTELLAN_LOGIN"), env("CASTELLAN_PASSWORD"))
@@ -113,6 +167,7 @@ def main():
     org = orgs.find(org_name=env("CASTELLAN_EXPECT_ORG"))[0]
     dept = orgs.find(dept_name=env("CASTELLAN_EXPECT_DEPT"))[0]
     check_domains(cm, org["id"], dept["id"])
+    check_dcv(cm, env("CASTELLAN_DCV_DOMAIN"), env("CASTELLAN_DCV_ZONE"))
     print("all checks passed", flush=True)
 
 

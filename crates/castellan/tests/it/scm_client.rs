@@ -14,6 +14,8 @@ const INITIAL_PASSWORD: &str = "correct horse battery";
 const NEW_PASSWORD: &str = "a new password for the SCM client";
 const ORG: &str = "University of Camford";
 const DEPT: &str = "Physics";
+const DCV_DOMAIN: &str = "camford.ac.uk";
+const DCV_ZONE: &str = "dcv.castellan.test";
 
 /// The python that can import `cert_manager`: scripts/test's venv (CASTELLAN_TOOLS_BIN),
 /// else `python3` on PATH. Without it the test fails: a silent pass would hide that the
@@ -101,6 +103,8 @@ fn run_script(python: &Path, base: &str, name: &str) -> std::process::Output {
         .env("CASTELLAN_CUSTOMER_URI", CUSTOMER_URI)
         .env("CASTELLAN_EXPECT_ORG", ORG)
         .env("CASTELLAN_EXPECT_DEPT", DEPT)
+        .env("CASTELLAN_DCV_DOMAIN", DCV_DOMAIN)
+        .env("CASTELLAN_DCV_ZONE", DCV_ZONE)
         // requests honours proxy variables; loopback must never go through one.
         .env("NO_PROXY", "127.0.0.1,localhost")
         .env("no_proxy", "127.0.0.1,localhost")
@@ -108,17 +112,29 @@ fn run_script(python: &Path, base: &str, name: &str) -> std::process::Output {
         .unwrap()
 }
 
-#[tokio::test]
+// Several threads: the in-process DNS server must answer while the python client runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scm_python_client_manages_organizations_admins_and_reports() {
     // Before any server work: a missing client is a set-up problem, said first.
     let python = python_with_cert_manager();
     let ws = Workspace::new();
     ok(ws.init("data", &["--customer-uri", CUSTOMER_URI]));
+    // Validation asks a real DNS server on loopback, whose records this test sets.
+    let dns = castellan_testkit::dns::TestDns::start().await;
+    let dns_servers = dns.addr().to_string();
     let server = Server::start(
         &ws.path("data"),
         &["--http", "--listen", "127.0.0.1:0"],
-        // The most talkative log, to show that even it carries no secret.
-        &[("RUST_LOG", "debug")],
+        &[
+            // The most talkative log, to show that even it carries no secret.
+            ("RUST_LOG", "debug"),
+            ("CASTELLAN_DNS_SERVERS", &dns_servers),
+            ("CASTELLAN_VALIDATION__DCV_ZONE", DCV_ZONE),
+            (
+                "CASTELLAN_VALIDATION__CAA_IDENTITIES",
+                "[\"castellan.test\"]",
+            ),
+        ],
     );
     let base = format!("http://127.0.0.1:{}", server.port);
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -161,9 +177,25 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
     )
     .await;
     assert_ne!(dept_id, org_id, "a department has an id of its own");
+    let (status, _, text) = send(
+        scm(http.post(format!("{base}/api/domain/v1")), NEW_PASSWORD).json(&serde_json::json!({
+            "name": DCV_DOMAIN,
+            "delegations": [{"orgId": org_id, "certTypes": ["SSL"]}],
+        })),
+    )
+    .await;
+    assert_eq!(
+        status,
+        201,
+        "POST /api/domain/v1 -> {text}\n{}",
+        server.log()
+    );
 
     for script in ["scm_admin_org.py", "scm_domains.py"] {
-        let out = run_script(&python, &base, script);
+        let (python, base_url) = (python.clone(), base.clone());
+        let out = tokio::task::spawn_blocking(move || run_script(&python, &base_url, script))
+            .await
+            .unwrap();
         assert!(
             out.status.success(),
             "tests/python/{script} failed ({}):\n{}{}\nserver log:\n{}",
@@ -174,6 +206,38 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
         );
         println!("{}", stdout(&out));
     }
+    // The order the python client submitted passes once the record is published.
+    let (_, _, text) = send(
+        scm(
+            http.post(format!("{base}/api/dcv/v1/validation/status")),
+            NEW_PASSWORD,
+        )
+        .json(&serde_json::json!({"domain": DCV_DOMAIN})),
+    )
+    .await;
+    let order: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let host = order["host"].as_str().unwrap().trim_end_matches('.');
+    dns.add_cname(host, order["point"].as_str().unwrap()).await;
+    let (status, _, text) = send(
+        scm(
+            http.post(format!("{base}/api/dcv/v1/validation/submit/domain/cname")),
+            NEW_PASSWORD,
+        )
+        .json(&serde_json::json!({"domain": DCV_DOMAIN})),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let submitted: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(submitted["status"], "VALIDATED", "{text}\n{}", server.log());
+    let (_, _, text) = send(scm(
+        http.post(format!("{base}/api/report/v1/domains")),
+        NEW_PASSWORD,
+    ))
+    .await;
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["reports"][0]["name"], DCV_DOMAIN, "{text}");
+    assert_eq!(report["reports"][0]["dcvStatus"], "Validated", "{text}");
+
     let log = server.log();
     for secret in [INITIAL_PASSWORD, NEW_PASSWORD, "$argon2id$"] {
         assert!(
