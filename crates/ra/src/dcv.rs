@@ -187,18 +187,26 @@ impl Authority {
         let name = crate::domains::normalize_domain(raw.trim_start_matches("*."))?;
         let tree = OrgTree::load(&self.store).await?;
         let domains = self.store.domains().await?;
-        let mine = domains.iter().any(|d| {
-            dcv_name(&d.name) == name
-                && (actor.is_mrao()
-                    || d.delegations
-                        .iter()
-                        .any(|g| actor.covers(&tree, g.org_id, None)))
-        });
-        if !mine {
+        let entries: Vec<_> = domains
+            .iter()
+            .filter(|d| dcv_name(&d.name) == name)
+            .collect();
+        if entries.is_empty() {
             return Err(RaError::NotFound {
-                what: "domain among yours",
+                what: "domain",
                 key: name,
             });
+        }
+        let mine = entries.iter().any(|d| {
+            actor.is_mrao()
+                || d.delegations
+                    .iter()
+                    .any(|g| actor.covers(&tree, g.org_id, None))
+        });
+        if !mine {
+            return Err(RaError::NotAllowed(format!(
+                "domain {name} is not delegated to your organizations or departments"
+            )));
         }
         Ok(name)
     }

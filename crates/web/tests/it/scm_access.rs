@@ -110,13 +110,19 @@ async fn world() -> World {
         .await
         .unwrap();
     let rao_privileges = vec![
+        Privilege::AllowManageDomains,
+        Privilege::ApproveDomainDelegation,
         Privilege::AllowCreate,
         Privilege::AllowEdit,
         Privilege::AllowDelete,
         Privilege::AddDepartments,
         Privilege::EditDepartments,
     ];
-    let drao_privileges = vec![Privilege::AllowCreate, Privilege::AllowEdit];
+    let drao_privileges = vec![
+        Privilege::AllowCreate,
+        Privilege::AllowEdit,
+        Privilege::AllowManageDomains,
+    ];
     for (login, role, scope, privileges, admin_type) in [
         (
             "rao",
@@ -474,6 +480,88 @@ async fn every_endpoint_checks_role_and_scope() {
         }
     })
     .await;
+    let physics_domain = a
+        .create_domain(
+            &system,
+            "physics.camford.ac.uk",
+            "",
+            &[(OrgId(physics), vec![CertificateType::Ssl])],
+            true,
+        )
+        .await
+        .unwrap();
+    check_row(
+        &w,
+        "GET domain",
+        expect([A, F, A, F, A, U, U, A]),
+        |_| async move {
+            (
+                Method::GET,
+                format!("/api/domain/v1/{physics_domain}"),
+                None,
+            )
+        },
+    )
+    .await;
+    check_row(
+        &w,
+        "POST domain for the organisation",
+        expect([C, F, F, F, F, U, U, C]),
+        |c| async move {
+            (
+                Method::POST,
+                "/api/domain/v1".into(),
+                Some(json!({"name": format!("org-{c}.camford.ac.uk"),
+                        "delegations": [{"orgId": camford, "certTypes": ["SSL"]}]})),
+            )
+        },
+    )
+    .await;
+    check_row(
+        &w,
+        "POST domain for the department",
+        expect([C, F, C, F, F, U, U, C]),
+        |c| async move {
+            (
+                Method::POST,
+                "/api/domain/v1".into(),
+                Some(json!({"name": format!("dept-{c}.camford.ac.uk"),
+                        "delegations": [{"orgId": physics, "certTypes": ["SSL"]}]})),
+            )
+        },
+    )
+    .await;
+    check_row(&w, "DELETE domain", expect([F, F, F, F, F, U, U, N]), |c| {
+        let a = a.clone();
+        let system = system.clone();
+        async move {
+            let id = a
+                .create_domain(
+                    &system,
+                    &format!("doomed-{c}.camford.ac.uk"),
+                    "",
+                    &[(OrgId(camford), vec![CertificateType::Ssl])],
+                    true,
+                )
+                .await
+                .unwrap();
+            (Method::DELETE, format!("/api/domain/v1/{id}"), None)
+        }
+    })
+    .await;
+    check_row(
+        &w,
+        "POST dcv status",
+        expect([A, F, A, F, F, U, U, A]),
+        |_| async {
+            (
+                Method::POST,
+                "/api/dcv/v1/validation/status".into(),
+                Some(json!({"domain": "physics.camford.ac.uk"})),
+            )
+        },
+    )
+    .await;
     check_row(
         &w,
         "POST activity report",
@@ -693,4 +781,82 @@ async fn a_new_admin_must_change_the_password_first() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_email_dcv_link_validates_only_on_confirm() {
+    let w = world().await;
+    let system = Actor::system(AccessMethod::Cli);
+    let a = &w.authority;
+    a.create_domain(
+        &system,
+        "camford.ac.uk",
+        "",
+        &[(w.camford, vec![CertificateType::Ssl])],
+        true,
+    )
+    .await
+    .unwrap();
+    let mrao = a.store().admin_by_login("mrao").await.unwrap().unwrap();
+    let mrao = Actor::admin(&mrao, AccessMethod::RestApi, "");
+    a.dcv_submit(
+        &mrao,
+        "camford.ac.uk",
+        castellan_ra::dcv::DcvMethod::Email,
+        Some("postmaster@camford.ac.uk"),
+    )
+    .await
+    .unwrap();
+    let mail = &a.store().emails(1).await.unwrap()[0];
+    assert_eq!(mail.email.recipient, "postmaster@camford.ac.uk");
+    let start = mail
+        .email
+        .body_text
+        .find("/customer/camford/dcv/email/")
+        .unwrap();
+    let path: String = mail.email.body_text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let page = |method: Method| {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path.clone())
+            .body(Body::empty())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 10], 40000))));
+        let app = w.app.clone();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    // Opening the link (as a mail scanner would) validates nothing.
+    let (status, html) = page(Method::GET).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("<form method=\"post\"") && html.contains("Confirm"),
+        "{html}"
+    );
+    let (record, status) = a.dcv_state(&mrao, "camford.ac.uk").await.unwrap();
+    assert_eq!(status.as_str(), "NOT_VALIDATED");
+    assert_eq!(record.order_status, "SUBMITTED");
+    // The button does.
+    let (status, html) = page(Method::POST).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("Control of <b>camford.ac.uk</b> is validated"),
+        "{html}"
+    );
+    let (_, status) = a.dcv_state(&mrao, "camford.ac.uk").await.unwrap();
+    assert_eq!(status.as_str(), "VALIDATED");
+    let (status, html) = page(Method::POST).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("unknown, already used"), "{html}");
 }
