@@ -36,7 +36,7 @@ except ImportError as exc:
     )
     sys.exit(2)
 
-from scmcheck import CheckFailed, check, client, die, env, http_error, is_int, json_body, passed
+from scmcheck import CheckFailed, check, client, die, env, http_error, is_int, json_body, passed, run
 
 
 def check_organizations(cm, org_name, dept_name):
@@ -224,22 +224,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except CheckFailed as exc:
-        die(f"FAIL: {exc}", 1)
-    except requests.HTTPError as exc:
-        response = exc.response
-        die(
-            f"FAIL: unexpected HTTP error: {response.request.method} {response.url} -> "
-            f"{response.status_code} {response.text!r}",
-            1,
-        )
-    except requests.ConnectionError as exc:
-        die(f"error: cannot reach Castellan at {os.environ.get('CASTELLAN_API_BASE')}: {exc}", 2)
-    except AdminCreationResponseError as exc:
-        die(f"FAIL: Admin.create: {exc}", 1)
-    except ValueError as exc:
-        # The library turns a 400 into ValueError(description); a non-JSON success body is a
-        # ValueError too (requests.JSONDecodeError).
-        die(f"FAIL: {type(exc).__name__}: {exc}", 1)
+    run(main, AdminCreationResponseError)

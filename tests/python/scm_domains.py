@@ -23,7 +23,7 @@ except ImportError as exc:
     print(f"error: cannot import the SCM client ({exc}); run scripts/test", file=sys.stderr)
     sys.exit(2)
 
-from scmcheck import CheckFailed, check, client, die, env, http_error, is_int, json_body, passed
+from scmcheck import CheckFailed, check, client, die, env, http_error, is_int, json_body, passed, run
 
 
 def check_domains(cm, org_id, dept_id):
@@ -172,18 +172,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except CheckFailed as exc:
-        die(f"FAIL: {exc}", 1)
-    except requests.HTTPError as exc:
-        response = exc.response
-        die(
-            f"FAIL: unexpected HTTP error: {response.request.method} {response.url} -> "
-            f"{response.status_code} {response.text!r}",
-            1,
-        )
-    except requests.ConnectionError as exc:
-        die(f"error: cannot reach Castellan at {os.environ.get('CASTELLAN_API_BASE')}: {exc}", 2)
-    except ValueError as exc:
-        die(f"FAIL: {type(exc).__name__}: {exc}", 1)
+    run(main)

@@ -66,3 +66,28 @@ def json_body(response):
             f"{response.request.method} {response.url} -> {response.status_code}: body is not "
             f"JSON ({exc}): {response.text!r}"
         ) from exc
+
+
+def run(main, *handled):
+    """Runs `main`, turning failures into the exit statuses the scripts promise: 1 for a
+    failed check (or an exception in `handled`, the library's own error types), 2 when the
+    server cannot be reached."""
+    try:
+        main()
+    except CheckFailed as exc:
+        die(f"FAIL: {exc}", 1)
+    except requests.HTTPError as exc:
+        response = exc.response
+        die(
+            f"FAIL: unexpected HTTP error: {response.request.method} {response.url} -> "
+            f"{response.status_code} {response.text!r}",
+            1,
+        )
+    except requests.ConnectionError as exc:
+        die(f"error: cannot reach Castellan at {os.environ.get('CASTELLAN_API_BASE')}: {exc}", 2)
+    except handled as exc:
+        die(f"FAIL: {type(exc).__name__}: {exc}", 1)
+    except ValueError as exc:
+        # The library turns a 400 into ValueError(description); a non-JSON success body is a
+        # ValueError too (requests.JSONDecodeError).
+        die(f"FAIL: {type(exc).__name__}: {exc}", 1)

@@ -229,17 +229,26 @@ pub(crate) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+async fn set_active(
+    state: AppState,
+    actor: castellan_ra::Actor,
+    id: i64,
+    active: bool,
+) -> ScmResult<StatusCode> {
+    state
+        .authority
+        .set_domain_active(&actor, DomainId(id), active)
+        .await
+        .map_err(domain_error)?;
+    Ok(StatusCode::OK)
+}
+
 pub(crate) async fn activate(
     State(state): State<AppState>,
     ScmActor(actor): ScmActor,
     Path(id): Path<i64>,
 ) -> ScmResult<StatusCode> {
-    state
-        .authority
-        .set_domain_active(&actor, DomainId(id), true)
-        .await
-        .map_err(domain_error)?;
-    Ok(StatusCode::OK)
+    set_active(state, actor, id, true).await
 }
 
 pub(crate) async fn suspend(
@@ -247,12 +256,7 @@ pub(crate) async fn suspend(
     ScmActor(actor): ScmActor,
     Path(id): Path<i64>,
 ) -> ScmResult<StatusCode> {
-    state
-        .authority
-        .set_domain_active(&actor, DomainId(id), false)
-        .await
-        .map_err(domain_error)?;
-    Ok(StatusCode::OK)
+    set_active(state, actor, id, false).await
 }
 
 pub(crate) async fn delegate(
