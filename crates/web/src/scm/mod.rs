@@ -11,6 +11,7 @@ mod error;
 mod oauth;
 mod organizations;
 mod reports;
+mod ssl;
 
 pub use error::ScmError;
 
@@ -80,6 +81,10 @@ pub(crate) fn routes() -> Router<AppState> {
             post(dcv::submit),
         )
         .route("/dcv/v1/validation/clear", post(dcv::clear))
+        .route("/ssl/v1/types", get(ssl::types))
+        .route("/ssl/v2/types", get(ssl::types))
+        .route("/ssl/v1/customFields", get(ssl::custom_fields))
+        .route("/ssl/v2/customFields", get(ssl::custom_fields))
         .route("/report/v1/{*name}", post(reports::report))
         .fallback(not_found);
     Router::new()

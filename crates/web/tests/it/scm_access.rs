@@ -564,6 +564,13 @@ async fn every_endpoint_checks_role_and_scope() {
     .await;
     check_row(
         &w,
+        "GET ssl types",
+        expect([A, A, A, A, A, U, U, A]),
+        |_| async { (Method::GET, "/api/ssl/v1/types".into(), None) },
+    )
+    .await;
+    check_row(
+        &w,
         "POST activity report",
         expect([A, A, A, A, A, U, U, A]),
         |_| async {
