@@ -167,14 +167,17 @@ impl Authority {
             );
         }
         let checked = self.check_request(&profile, &cmd).await?;
-        self.sign_and_store(&profile, &cmd, checked).await
+        self.sign_and_store(&profile, &cmd, checked, None).await
     }
 
+    /// Signs and stores: with a new request row (`existing` none), or for a request already
+    /// stored and approved, which is then marked Issued in the same transaction.
     pub(crate) async fn sign_and_store(
         &self,
         profile: &Profile,
         cmd: &IssueCommand,
         checked: CheckedRequest,
+        existing: Option<RequestId>,
     ) -> Result<IssuedCertificate> {
         let hierarchy = profile.hierarchy_for(checked.public_key.key_type);
         let issuer = self
@@ -203,47 +206,55 @@ impl Authority {
                 )?),
                 None => None,
             };
-            let stored = self
-                .committer
-                .commit(
-                    NewRequest {
-                        renew_id: renew_id(
-                            self.rng.as_ref(),
-                            now.unix_timestamp_nanos() / 1_000_000,
-                        )?,
-                        profile_id: profile.id,
-                        status: CertificateStatus::Issued,
-                        requested_via: cmd.requested_via.clone(),
-                        requester: cmd.requester.clone(),
-                        term_days: i64::from(cmd.term_days),
-                        common_name: checked.names.common_name.clone(),
-                        requested_names: requested_names.clone(),
-                        csr_der: checked.csr_der.clone(),
-                        key_generated: checked.private_key.is_some(),
-                        created_at: now.unix_timestamp(),
-                    },
-                    NewCertificate {
-                        request_id: None,
-                        issuer_ca_id: issuer.id,
-                        profile_id: profile.id,
-                        serial: serial.to_hex(),
-                        status: CertificateStatus::Issued,
-                        subject: leaf.subject.clone(),
-                        common_name: checked.names.common_name.clone(),
-                        key_type: leaf.key_type.to_string(),
-                        spki_sha256: leaf.spki_sha256.clone(),
-                        not_before: leaf.not_before,
-                        not_after: leaf.not_after,
-                        sha256_fingerprint: leaf.sha256_fingerprint.clone(),
-                        sha1_fingerprint: leaf.sha1_fingerprint.clone(),
-                        der: leaf.der.clone(),
-                        encrypted_private_key,
-                        issued_at: now.unix_timestamp(),
-                        dns_names: checked.names.dns_names.clone(),
-                        emails: checked.names.emails.clone(),
-                    },
-                )
-                .await?;
+            let certificate = NewCertificate {
+                request_id: None,
+                issuer_ca_id: issuer.id,
+                profile_id: profile.id,
+                serial: serial.to_hex(),
+                status: CertificateStatus::Issued,
+                subject: leaf.subject.clone(),
+                common_name: checked.names.common_name.clone(),
+                key_type: leaf.key_type.to_string(),
+                spki_sha256: leaf.spki_sha256.clone(),
+                not_before: leaf.not_before,
+                not_after: leaf.not_after,
+                sha256_fingerprint: leaf.sha256_fingerprint.clone(),
+                sha1_fingerprint: leaf.sha1_fingerprint.clone(),
+                der: leaf.der.clone(),
+                encrypted_private_key,
+                issued_at: now.unix_timestamp(),
+                dns_names: checked.names.dns_names.clone(),
+                emails: checked.names.emails.clone(),
+            };
+            let stored = match existing {
+                None => {
+                    self.committer
+                        .commit(
+                            NewRequest {
+                                renew_id: renew_id(
+                                    self.rng.as_ref(),
+                                    now.unix_timestamp_nanos() / 1_000_000,
+                                )?,
+                                profile_id: profile.id,
+                                status: CertificateStatus::Issued,
+                                requested_via: cmd.requested_via.clone(),
+                                requester: cmd.requester.clone(),
+                                term_days: i64::from(cmd.term_days),
+                                common_name: checked.names.common_name.clone(),
+                                requested_names: requested_names.clone(),
+                                csr_der: checked.csr_der.clone(),
+                                key_generated: checked.private_key.is_some(),
+                                created_at: now.unix_timestamp(),
+                            },
+                            certificate,
+                        )
+                        .await?
+                }
+                Some(request_id) => {
+                    self.store_for_request(request_id, certificate, now.unix_timestamp())
+                        .await?
+                }
+            };
             match stored {
                 Some((request_id, id)) => {
                     tracing::info!(
@@ -269,6 +280,35 @@ impl Authority {
         Err(RaError::Internal(format!(
             "{SERIAL_ATTEMPTS} serial numbers in a row were already taken; the random generator is broken"
         )))
+    }
+}
+
+impl Authority {
+    /// Stores a certificate for an approved request and marks the request Issued, in one
+    /// transaction; `None` when the serial is already taken (nothing is stored then).
+    async fn store_for_request(
+        &self,
+        request_id: RequestId,
+        mut certificate: NewCertificate,
+        now: i64,
+    ) -> Result<Option<(RequestId, CertificateId)>> {
+        certificate.request_id = Some(request_id);
+        let mut tx = self.store.begin().await?;
+        match tx.insert_certificate(&certificate).await {
+            Ok(id) => {
+                tx.attach_certificate(request_id, id, now).await?;
+                tx.commit().await?;
+                Ok(Some((request_id, id)))
+            }
+            Err(castellan_store::StoreError::Duplicate {
+                what: "certificate serial",
+                ..
+            }) => {
+                tx.rollback().await?;
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod domains;
 mod download;
 mod error;
 mod issuance;
+pub mod orders;
 pub mod organizations;
 pub mod password;
 pub mod scope;

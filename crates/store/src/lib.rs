@@ -20,6 +20,7 @@ mod certificates;
 mod domains;
 mod error;
 mod issued;
+mod orders;
 mod organizations;
 mod outbox;
 mod records;

@@ -493,3 +493,33 @@ pub struct EmailRecord {
     /// When it was sent.
     pub sent_at: Option<i64>,
 }
+
+/// What an order adds to a request: for whom, by whom, and the decision.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrderDetails {
+    /// The organisation or department.
+    pub org_id: Option<OrgId>,
+    /// The administrator who asked.
+    pub requester_admin_id: Option<AdminId>,
+    /// E-mail addresses of people outside Castellan who asked.
+    pub external_requester: String,
+    /// Comments.
+    pub comments: String,
+    /// Who approved or declined.
+    pub decided_by: Option<AdminId>,
+    /// When.
+    pub decided_at: Option<i64>,
+    /// The decliner's message.
+    pub decision_message: String,
+    /// The certificate issued for it.
+    pub certificate_id: Option<CertificateId>,
+}
+
+/// A stored order: the request and its details.
+#[derive(Clone, Debug)]
+pub struct OrderRecord {
+    /// The request.
+    pub request: RequestRecord,
+    /// The order's details.
+    pub details: OrderDetails,
+}

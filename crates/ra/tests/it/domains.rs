@@ -103,7 +103,7 @@ fn refusal<T: std::fmt::Debug>(r: castellan_ra::Result<T>) -> String {
 }
 
 /// A validation of `domain` that passed at `at` and lasts a year.
-async fn validated(a: &Authority, domain: &str, at: i64) {
+pub(crate) async fn validated(a: &Authority, domain: &str, at: i64) {
     let mut tx = a.store().begin().await.unwrap();
     tx.save_dcv(&DcvRecord {
         domain: domain.into(),

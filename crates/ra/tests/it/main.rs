@@ -12,12 +12,16 @@ macro_rules! on_both {
             #[tokio::test]
             async fn sqlite() {
                 let (fx, _db) = crate::support::sqlite_fixture().await;
+                // The body may capture only some fields of the fixture; keep the DNS server
+                // running until it is done.
+                let _dns = fx.dns.clone();
                 ($body)(fx).await;
             }
 
             #[tokio::test]
             async fn postgres() {
                 let (fx, _db) = crate::support::postgres_fixture().await;
+                let _dns = fx.dns.clone();
                 ($body)(fx).await;
             }
         }
@@ -28,5 +32,6 @@ mod authority;
 mod coverage;
 mod dcv;
 mod domains;
+mod orders;
 mod registration;
 mod support;

@@ -1,0 +1,391 @@
+//! SSL certificate orders (guide section 7): request, approve or decline, issue. Every
+//! front door that orders an SSL certificate — the SCM API now; the portal, ACME and
+//! enrolment forms later — calls [`Authority::request_certificate`], so each rule is checked
+//! once: the caller's role, privilege and scope; the organisation validated and enabled for
+//! SSL; the profile and term; the CSR and key; every name delegated, validated and allowed by
+//! CAA; and the CSR's subject matching the organisation's registered details.
+
+use crate::actor::Actor;
+use crate::audit::{self, Change};
+use crate::issuance::{IssueCommand, KeySource, renew_id};
+use crate::scope::OrgTree;
+use crate::{Authority, RaError, Result};
+use castellan_model::{
+    CertificateId, CertificateStatus, CertificateType, OrgId, OrganizationDetails, Privilege,
+    RequestId,
+};
+use castellan_pki::csr;
+use castellan_store::{NewRequest, OrderDetails, OrderRecord};
+
+/// An SSL order as the front doors hand it over.
+#[derive(Clone, Debug)]
+pub struct SslOrder {
+    /// The organisation or department.
+    pub org_id: OrgId,
+    /// Profile name or id.
+    pub profile: String,
+    /// Term in days.
+    pub term_days: u32,
+    /// The CSR (PEM, base64 or DER).
+    pub csr: Vec<u8>,
+    /// Names beyond the CSR's.
+    pub subject_alt_names: Vec<String>,
+    /// E-mail addresses of people outside Castellan who asked.
+    pub external_requester: String,
+    /// Comments.
+    pub comments: String,
+}
+
+/// What an order became.
+#[derive(Clone, Debug)]
+pub struct OrderOutcome {
+    /// The order (SCM `sslId`).
+    pub id: RequestId,
+    /// SCM `renewId`.
+    pub renew_id: String,
+    /// Its status now (Requested, or Issued when approved automatically).
+    pub status: CertificateStatus,
+    /// The certificate, when issued.
+    pub certificate_id: Option<CertificateId>,
+}
+
+/// Compares the CSR's subject with the organisation's registered details (guide 11.1).
+fn check_subject(info: &csr::CsrInfo, org: &OrganizationDetails) -> Result<()> {
+    let registered = [
+        ("C", "country", Some(org.country.as_str())),
+        ("ST", "state or province", org.state.as_deref()),
+        ("L", "city", org.locality.as_deref()),
+        ("O", "name", Some(org.name.as_str())),
+    ];
+    for (label, field, ours) in registered {
+        if let Some(theirs) = info.subject_value(label) {
+            let matches = ours.is_some_and(|o| o.trim().eq_ignore_ascii_case(theirs.trim()));
+            if !matches {
+                return Err(RaError::InvalidInput {
+                    field: "csr",
+                    reason: format!(
+                        "Anchor Certificate address details are different: the CSR says \
+                         {label}={theirs}, but the organization's registered {field} is {}. \
+                         Make the CSR's subject match the organization's details (or leave \
+                         {label} out of the CSR)",
+                        ours.filter(|o| !o.is_empty())
+                            .map(|o| format!("'{o}'"))
+                            .unwrap_or_else(|| "empty".into())
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Authority {
+    /// Orders an SSL certificate. Approved at once (and issued) when the requester holds
+    /// `autoApproveCertificates` and the profile allows it; otherwise it waits Requested.
+    pub async fn request_certificate(
+        &self,
+        actor: &Actor,
+        order: SslOrder,
+    ) -> Result<OrderOutcome> {
+        let profile = self.profile(&order.profile)?.clone();
+        if profile.certificate_type != CertificateType::Ssl {
+            return Err(RaError::InvalidInput {
+                field: "certType",
+                reason: format!("'{}' is not an SSL profile", profile.name),
+            });
+        }
+        if profile.second_approval_required {
+            return Err(RaError::NotAllowed(format!(
+                "'{}' needs the EV anchor and a second administrator's approval; EV orders are \
+                 not accepted yet",
+                profile.name
+            )));
+        }
+        let tree = OrgTree::load(&self.store).await?;
+        if tree.get(order.org_id).is_none() {
+            return Err(RaError::NotFound {
+                what: "organization or department",
+                key: order.org_id.to_string(),
+            });
+        }
+        if !actor.covers(&tree, order.org_id, Some(CertificateType::Ssl)) {
+            return Err(RaError::NotAllowed(format!(
+                "you cannot order SSL certificates for {}: it is outside your SSL roles",
+                tree.describe(order.org_id)
+            )));
+        }
+        actor.require(Privilege::SslRequest, "order SSL certificates")?;
+        let organization = self
+            .issuing_organization(order.org_id, CertificateType::Ssl)
+            .await?;
+        let info = csr::parse(&order.csr)?;
+        check_subject(&info, &organization)?;
+        let cmd = IssueCommand {
+            profile: profile.name.clone(),
+            key: KeySource::Csr(order.csr.clone()),
+            term_days: order.term_days,
+            extra_names: order.subject_alt_names.clone(),
+            organization_id: None,
+            organization: Some(organization.clone()),
+            person: None,
+            requested_via: requested_via(actor),
+            requester: actor.login.clone(),
+        };
+        let checked = self.check_request(&profile, &cmd).await?;
+        castellan_pki::issue::check_request(&castellan_pki::issue::LeafRequest {
+            profile: &profile,
+            public_key: &checked.public_key,
+            names: &checked.names,
+            organization: Some(&organization),
+            person: None,
+            term_days: order.term_days,
+            not_before: self.clock.now(),
+        })?;
+        let names: Vec<String> = checked.names.all().map(str::to_owned).collect();
+        self.check_names(order.org_id, CertificateType::Ssl, &names)
+            .await?;
+
+        let now = self.now();
+        let renew = renew_id(
+            self.rng.as_ref(),
+            self.clock.now().unix_timestamp_nanos() / 1_000_000,
+        )?;
+        let mut tx = self.store.begin().await?;
+        let id = tx
+            .insert_order(
+                &NewRequest {
+                    renew_id: renew.clone(),
+                    profile_id: profile.id,
+                    status: CertificateStatus::Requested,
+                    requested_via: cmd.requested_via.clone(),
+                    requester: actor.login.clone(),
+                    term_days: i64::from(order.term_days),
+                    common_name: checked.names.common_name.clone(),
+                    requested_names: names.clone(),
+                    csr_der: checked.csr_der.clone(),
+                    key_generated: false,
+                    created_at: now,
+                },
+                &OrderDetails {
+                    org_id: Some(order.org_id),
+                    requester_admin_id: actor.admin_id,
+                    external_requester: order.external_requester.trim().to_owned(),
+                    comments: order.comments.trim().to_owned(),
+                    ..OrderDetails::default()
+                },
+            )
+            .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            Change {
+                action: "ssl.request",
+                object_type: "ssl",
+                object_id: id.to_string(),
+                org_id: Some(order.org_id),
+                description: format!(
+                    "SSL certificate requested ({}, {} days) for {}",
+                    profile.name,
+                    order.term_days,
+                    names.join(", ")
+                ),
+            },
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        let auto = actor.has(Privilege::AutoApproveCertificates) && !profile.approval_required;
+        if auto {
+            let certificate_id = self.approve_and_issue(actor, id, true).await?;
+            return Ok(OrderOutcome {
+                id,
+                renew_id: renew,
+                status: CertificateStatus::Issued,
+                certificate_id: Some(certificate_id),
+            });
+        }
+        Ok(OrderOutcome {
+            id,
+            renew_id: renew,
+            status: CertificateStatus::Requested,
+            certificate_id: None,
+        })
+    }
+
+    /// An order the actor may see.
+    pub async fn order(&self, actor: &Actor, id: RequestId) -> Result<OrderRecord> {
+        let order = self.store.order(id).await?.ok_or(RaError::NotFound {
+            what: "SSL certificate",
+            key: id.to_string(),
+        })?;
+        let tree = OrgTree::load(&self.store).await?;
+        let visible = actor.is_mrao()
+            || order
+                .details
+                .org_id
+                .is_some_and(|org| actor.covers(&tree, org, Some(CertificateType::Ssl)));
+        if !visible {
+            return Err(RaError::NotAllowed(format!(
+                "SSL certificate {id} is outside your organizations and departments"
+            )));
+        }
+        Ok(order)
+    }
+
+    /// Approves a Requested order and issues its certificate (`sslApprove`, in scope).
+    /// Two approvers racing issue one certificate: only one moves it out of Requested.
+    pub async fn approve_request(&self, actor: &Actor, id: RequestId) -> Result<CertificateId> {
+        self.approve_and_issue(actor, id, false).await
+    }
+
+    async fn approve_and_issue(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+        auto: bool,
+    ) -> Result<CertificateId> {
+        let order = self.order(actor, id).await?;
+        if !auto {
+            actor.require(Privilege::SslApprove, "approve SSL certificates")?;
+        }
+        let org_id = order.details.org_id.ok_or_else(|| {
+            RaError::Conflict(format!(
+                "SSL certificate {id} was not ordered for an organization"
+            ))
+        })?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .transition_request(
+                id,
+                CertificateStatus::Requested,
+                CertificateStatus::Approved,
+                actor.admin_id,
+                now,
+                "",
+            )
+            .await?
+        {
+            return Err(self.not_requested(id, "approved").await);
+        }
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            Change {
+                action: if auto {
+                    "ssl.auto-approve"
+                } else {
+                    "ssl.approve"
+                },
+                object_type: "ssl",
+                object_id: id.to_string(),
+                org_id: Some(org_id),
+                description: format!("SSL certificate {id} approved"),
+            },
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        // Everything is checked again at issuance: the domain, its DCV and CAA may have
+        // changed since the request.
+        let request = &order.request.request;
+        let profile = self
+            .profiles
+            .find(&request.profile_id.0.to_string())
+            .ok_or_else(|| RaError::Internal(format!("profile {} is gone", request.profile_id)))?
+            .clone();
+        let organization = self
+            .issuing_organization(org_id, CertificateType::Ssl)
+            .await?;
+        self.check_names(org_id, CertificateType::Ssl, &request.requested_names)
+            .await?;
+        let csr_der = request.csr_der.clone().unwrap_or_default();
+        let cmd = IssueCommand {
+            profile: profile.name.clone(),
+            key: KeySource::Csr(csr_der.clone()),
+            term_days: u32::try_from(request.term_days).unwrap_or(0),
+            extra_names: Vec::new(),
+            organization_id: None,
+            organization: Some(organization),
+            person: None,
+            requested_via: request.requested_via.clone(),
+            requester: request.requester.clone(),
+        };
+        // The names were settled (profile rules applied) when the order was taken; the key
+        // is read again from the stored CSR.
+        let info = csr::parse(&csr_der)?;
+        let checked = crate::issuance::CheckedRequest {
+            public_key: info.public_key,
+            names: castellan_pki::names::CertificateNames {
+                common_name: request.common_name.clone(),
+                dns_names: request.requested_names.clone(),
+                emails: Vec::new(),
+                ip_addresses: Vec::new(),
+            },
+            csr_der: Some(csr_der),
+            private_key: None,
+        };
+        let issued = self
+            .sign_and_store(&profile, &cmd, checked, Some(id))
+            .await?;
+        Ok(issued.id)
+    }
+
+    /// The refusal for an order that is no longer Requested, with its status now.
+    async fn not_requested(&self, id: RequestId, verb: &str) -> RaError {
+        let status = match self.store.request_by_id(id).await {
+            Ok(Some(r)) => r.request.status.to_string(),
+            _ => "gone".into(),
+        };
+        RaError::Conflict(format!(
+            "SSL certificate {id} is {status}, not Requested; only requested certificates can \
+             be {verb}"
+        ))
+    }
+
+    /// Declines a Requested order with a message for the requester.
+    pub async fn decline_request(&self, actor: &Actor, id: RequestId, message: &str) -> Result<()> {
+        let order = self.order(actor, id).await?;
+        actor.require(Privilege::SslApprove, "decline SSL certificates")?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .transition_request(
+                id,
+                CertificateStatus::Requested,
+                CertificateStatus::Declined,
+                actor.admin_id,
+                now,
+                message.trim(),
+            )
+            .await?
+        {
+            return Err(self.not_requested(id, "declined").await);
+        }
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            Change {
+                action: "ssl.decline",
+                object_type: "ssl",
+                object_id: id.to_string(),
+                org_id: order.details.org_id,
+                description: format!("SSL certificate {id} declined: {}", message.trim()),
+            },
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn requested_via(actor: &Actor) -> String {
+    actor.access_method.as_str().to_owned()
+}

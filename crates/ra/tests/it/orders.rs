@@ -1,0 +1,285 @@
+//! SSL orders: request, approve, decline, auto-approval, and every refusal word for word.
+
+use crate::domains::{validated, world};
+use crate::support::*;
+use castellan_model::CertificateType::Ssl;
+use castellan_model::{
+    AccessMethod, AdminRole, CertificateStatus, Credential, KeyType, OrgId, Privilege,
+};
+use castellan_ra::admins::NewAdministrator;
+use castellan_ra::clock::Clock;
+use castellan_ra::orders::SslOrder;
+use castellan_ra::organizations::OrganizationPatch;
+use castellan_ra::{Actor, Authority};
+use castellan_testkit::tools::{openssl, run};
+use zeroize::Zeroizing;
+
+fn order(org: OrgId, csr: Vec<u8>) -> SslOrder {
+    SslOrder {
+        org_id: org,
+        profile: "OV SSL".into(),
+        term_days: 90,
+        csr,
+        subject_alt_names: vec![],
+        external_requester: String::new(),
+        comments: "for the portal".into(),
+    }
+}
+
+/// A CSR made by the openssl CLI with the given subject.
+fn openssl_csr(subject: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let csr = dir.path().join("req.csr");
+    let key = dir.path().join("req.key");
+    run(openssl().args([
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        csr.to_str().unwrap(),
+        "-subj",
+        subject,
+    ]));
+    std::fs::read(csr).unwrap()
+}
+
+fn refusal<T: std::fmt::Debug>(r: castellan_ra::Result<T>) -> String {
+    match r {
+        Err(e) => e.to_string(),
+        Ok(v) => panic!("expected a refusal, got {v:?}"),
+    }
+}
+
+/// The world of the domains tests, with Camford validated, `*.camford.ac.uk` delegated to
+/// it for SSL and validated, and two SSL requesters/approvers.
+async fn ready(a: &Authority, now: i64) -> (crate::domains::World, Actor, Actor) {
+    let w = world(a).await;
+    a.update_organization(
+        &w.mrao,
+        w.camford,
+        OrganizationPatch {
+            validated: Some(true),
+            city: Some("Camford".into()),
+            ..OrganizationPatch::default()
+        },
+    )
+    .await
+    .unwrap();
+    a.create_domain(
+        &w.mrao,
+        "*.camford.ac.uk",
+        "",
+        &[(w.camford, vec![Ssl])],
+        true,
+    )
+    .await
+    .unwrap();
+    validated(a, "camford.ac.uk", now).await;
+    for login in ["requester", "approver"] {
+        a.create_admin(
+            &w.mrao,
+            NewAdministrator {
+                login: login.into(),
+                email: format!("{login}@camford.ac.uk"),
+                password: Some(Zeroizing::new("a long enough password".into())),
+                credentials: vec![Credential {
+                    role: AdminRole::RaoSsl,
+                    scope: w.camford,
+                }],
+                privileges: vec![Privilege::SslRequest, Privilege::SslApprove],
+                ..NewAdministrator::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let get = |login: &'static str| async move {
+        let r = a.store().admin_by_login(login).await.unwrap().unwrap();
+        Actor::admin(&r, AccessMethod::RestApi, "192.0.2.3")
+    };
+    let requester = get("requester").await;
+    let approver = get("approver").await;
+    (w, requester, approver)
+}
+
+on_both!(
+    an_order_waits_for_approval_then_issues_once,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let (w, requester, approver) = ready(a, fx.clock.now().unix_timestamp()).await;
+        let portal = csr(KeyType::EcP256, "portal.camford.ac.uk", &[]);
+        let outcome = a
+            .request_certificate(&requester, order(w.camford, portal))
+            .await
+            .unwrap();
+        assert_eq!(outcome.status, CertificateStatus::Requested);
+        assert_eq!(outcome.renew_id.len(), 20);
+        let stored = a.order(&approver, outcome.id).await.unwrap();
+        assert_eq!(
+            stored.request.request.requested_names,
+            ["portal.camford.ac.uk", "www.portal.camford.ac.uk"],
+            "OV SSL adds www. to a single name"
+        );
+        assert_eq!(stored.details.comments, "for the portal");
+        assert_eq!(stored.details.requester_admin_id, requester.admin_id);
+
+        // Two approvals at once: one certificate.
+        let (first, second) = tokio::join!(
+            a.approve_request(&approver, outcome.id),
+            a.approve_request(&requester, outcome.id)
+        );
+        let (ok, err) = match (first, second) {
+            (Ok(id), Err(e)) | (Err(e), Ok(id)) => (id, e.to_string()),
+            other => panic!("exactly one approval must win: {other:?}"),
+        };
+        assert!(
+            err.ends_with("not Requested; only requested certificates can be approved"),
+            "{err}"
+        );
+        let stored = a.order(&approver, outcome.id).await.unwrap();
+        assert_eq!(stored.request.request.status, CertificateStatus::Issued);
+        assert_eq!(stored.details.certificate_id, Some(ok));
+        let record = a
+            .certificate(&castellan_ra::CertificateSelector::Id(ok))
+            .await
+            .unwrap();
+        assert_eq!(record.certificate.request_id, Some(outcome.id));
+        assert!(
+            record
+                .certificate
+                .subject
+                .contains("O=University of Camford")
+        );
+        assert_eq!(
+            refusal(a.decline_request(&approver, outcome.id, "too late").await),
+            format!(
+                "SSL certificate {} is Issued, not Requested; only requested certificates can be \
+             declined",
+                outcome.id
+            )
+        );
+
+        // Declined orders stay declined, with the message.
+        let other = csr(KeyType::EcP256, "other.camford.ac.uk", &[]);
+        let declined = a
+            .request_certificate(&requester, order(w.camford, other))
+            .await
+            .unwrap();
+        a.decline_request(&approver, declined.id, "not ours")
+            .await
+            .unwrap();
+        let stored = a.order(&approver, declined.id).await.unwrap();
+        assert_eq!(stored.request.request.status, CertificateStatus::Declined);
+        assert_eq!(stored.details.decision_message, "not ours");
+
+        // An administrator with autoApproveCertificates gets the certificate at once.
+        let fast = csr(KeyType::EcP256, "fast.camford.ac.uk", &[]);
+        let auto = a
+            .request_certificate(&w.mrao, order(w.camford, fast))
+            .await
+            .unwrap();
+        assert_eq!(auto.status, CertificateStatus::Issued);
+        assert!(auto.certificate_id.is_some());
+    }
+);
+
+on_both!(
+    orders_are_refused_with_the_rule_and_the_fix,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let (w, requester, _) = ready(a, fx.clock.now().unix_timestamp()).await;
+        assert_eq!(
+            refusal(
+                a.request_certificate(
+                    &requester,
+                    order(
+                        w.camford,
+                        openssl_csr(
+                            "/C=GB/L=Oxford/O=University of Camford/CN=portal.camford.ac.uk"
+                        )
+                    )
+                )
+                .await
+            ),
+            "invalid csr: Anchor Certificate address details are different: the CSR says L=Oxford, \
+         but the organization's registered city is 'Camford'. Make the CSR's subject match the \
+         organization's details (or leave L out of the CSR)"
+        );
+        // A matching subject is fine.
+        a.request_certificate(
+            &requester,
+            order(
+                w.camford,
+                openssl_csr("/C=GB/L=Camford/O=University of Camford/CN=portal.camford.ac.uk"),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            refusal(
+                a.request_certificate(
+                    &requester,
+                    order(w.camford, csr(KeyType::EcP256, "www.oxbridge.ac.uk", &[]))
+                )
+                .await
+            ),
+            "You cannot order certificates for the following or additional domains: \
+         www.oxbridge.ac.uk, www.www.oxbridge.ac.uk. www.oxbridge.ac.uk: no domain covers it; \
+         add www.oxbridge.ac.uk (or a wildcard above it) under Domains; www.www.oxbridge.ac.uk: \
+         no domain covers it; add www.www.oxbridge.ac.uk (or a wildcard above it) under Domains"
+                .replace("www.www.oxbridge.ac.uk", "oxbridge.ac.uk")
+        );
+        assert_eq!(
+            refusal(
+                a.request_certificate(
+                    &w.drao,
+                    order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[]))
+                )
+                .await
+            ),
+            "you cannot order SSL certificates for organization 'University of Camford' (id 1): it \
+         is outside your SSL roles"
+        );
+        let mut long = order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[]));
+        long.term_days = 365;
+        assert_eq!(
+            refusal(a.request_certificate(&requester, long).await),
+            "profile 'OV SSL' (term): a term of 365 days is not allowed; allowed terms: 90, 199 days"
+        );
+        let mut ev = order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[]));
+        ev.profile = "EV SSL".into();
+        assert_eq!(
+            refusal(a.request_certificate(&requester, ev).await),
+            "'EV SSL' needs the EV anchor and a second administrator's approval; EV orders are not \
+         accepted yet"
+        );
+        a.update_organization(
+            &w.mrao,
+            w.camford,
+            OrganizationPatch {
+                validated: Some(false),
+                ..OrganizationPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            refusal(
+                a.request_certificate(
+                    &requester,
+                    order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[]))
+                )
+                .await
+            ),
+            "organization 'University of Camford' is Pending validation: nothing can be issued for \
+         it until the operator (MRAO) validates it"
+        );
+        let _ = w.physics;
+    }
+);
