@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
 """Drives Castellan's SSL profiles with the public SCM python client's `SSL` class,
-unchanged: `types` (the profiles by name, with ids and terms, as `enroll` looks them up) and
-`custom_fields` (what `enroll` validates against).
+unchanged: `types` (the profiles by name, with ids and terms, as `enroll` looks them up),
+`custom_fields` (what `enroll` validates against), `enroll` (auto-approved for the MRAO),
+`collect` in every text format with the right number of certificates, `get`, and a refused
+order.
 
-Environment: CASTELLAN_API_BASE, CASTELLAN_LOGIN, CASTELLAN_PASSWORD, CASTELLAN_CUSTOMER_URI.
+Environment: CASTELLAN_API_BASE, CASTELLAN_LOGIN, CASTELLAN_PASSWORD, CASTELLAN_CUSTOMER_URI,
+CASTELLAN_EXPECT_ORG (a validated organisation with *.camford.ac.uk delegated and validated)
+and CASTELLAN_CSR_FILE (a CSR for portal.camford.ac.uk).
 """
 
 import sys
 
 try:
-    from cert_manager import SSL
+    import requests
+    from cert_manager import SSL, Organization
 except ImportError as exc:
     print(f"error: cannot import the SCM client ({exc}); run scripts/test", file=sys.stderr)
     sys.exit(2)
 
-from scmcheck import check, client, env, is_int, passed, run
+from scmcheck import CheckFailed, check, client, env, is_int, passed, run
 
 
 def main():
@@ -36,6 +41,51 @@ def main():
     fields = ssl.custom_fields
     check(fields == [], f"SSL.custom_fields: {fields!r}")
     passed("SSL.custom_fields -> [] (no custom fields defined)")
+
+    org_id = Organization(cm).find(org_name=env("CASTELLAN_EXPECT_ORG"))[0]["id"]
+    with open(env("CASTELLAN_CSR_FILE")) as f:
+        csr = f.read()
+    enrolled = ssl.enroll(cert_type_name="OV SSL", csr=csr, term=90, org_id=org_id,
+                          external_requester="webmaster@camford.ac.uk")
+    ssl_id = enrolled.get("sslId")
+    check(is_int(ssl_id) and len(enrolled.get("renewId", "")) == 20, f"SSL.enroll -> {enrolled!r}")
+    passed(f"SSL.enroll(OV SSL, 90 days) -> sslId {ssl_id} (types -> customFields -> enroll)")
+
+    for fmt in ["x509", "x509CO", "x509IO", "x509IOR", "base64", "pem", "pemco", "pemia"]:
+        text = ssl.collect(ssl_id, fmt)
+        label = "PKCS7" if fmt == "base64" else "CERTIFICATE"
+        check(text.startswith(f"-----BEGIN {label}-----"), f"collect {fmt}: {text[:60]!r}")
+        blocks = text.count("-----BEGIN CERTIFICATE-----")
+        expected = {"x509": 3, "x509CO": 1, "x509IO": 2, "x509IOR": 2, "base64": 0, "pem": 3,
+                    "pemco": 1, "pemia": 2}[fmt]
+        check(blocks == expected, f"collect {fmt}: {blocks} certificates, expected {expected}")
+    passed("SSL.collect in x509, x509CO, x509IO, x509IOR, base64, pem, pemco, pemia")
+
+    details = ssl.get(ssl_id)
+    check(
+        details.get("status") == "Issued"
+        and details.get("commonName") == "portal.camford.ac.uk"
+        and details.get("subjectAlternativeNames") == ["portal.camford.ac.uk", "www.portal.camford.ac.uk"]
+        and details.get("externalRequester") == "webmaster@camford.ac.uk"
+        and ":" in details.get("serialNumber", ""),
+        f"SSL.get -> {details!r}",
+    )
+    passed(f"SSL.get -> Issued, serial {details['serialNumber']}, names {details['subjectAlternativeNames']}")
+
+    try:
+        ssl.enroll(cert_type_name="OV Multi-Domain SSL", csr=csr, term=90, org_id=org_id,
+                   subject_alt_names=["www.oxbridge.ac.uk"])
+        raise CheckFailed("an order for a foreign domain was accepted")
+    except requests.HTTPError as exc:
+        body = exc.response.json()
+        check(
+            exc.response.status_code == 400
+            and body.get("description", "").startswith(
+                "You cannot order certificates for the following or additional domains:"),
+            f"foreign domain -> {exc.response.status_code} {body!r}",
+        )
+    passed("SSL.enroll (multi-domain) with a name not delegated -> 400 'You cannot order "
+           "certificates for the following or additional domains: ...'")
     print("all checks passed", flush=True)
 
 

@@ -91,12 +91,12 @@ async fn create_organization(
         .unwrap_or_else(|_| panic!("Location {location} does not end in an id"))
 }
 
-fn run_script(python: &Path, base: &str, name: &str) -> std::process::Output {
+fn script_command(python: &Path, base: &str, name: &str) -> Command {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/python")
         .join(name);
-    Command::new(python)
-        .arg(&script)
+    let mut cmd = Command::new(python);
+    cmd.arg(&script)
         .env("CASTELLAN_API_BASE", format!("{base}/api"))
         .env("CASTELLAN_LOGIN", LOGIN)
         .env("CASTELLAN_PASSWORD", NEW_PASSWORD)
@@ -107,9 +107,12 @@ fn run_script(python: &Path, base: &str, name: &str) -> std::process::Output {
         .env("CASTELLAN_DCV_ZONE", DCV_ZONE)
         // requests honours proxy variables; loopback must never go through one.
         .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .output()
-        .unwrap()
+        .env("no_proxy", "127.0.0.1,localhost");
+    cmd
+}
+
+fn run_script(python: &Path, base: &str, name: &str) -> std::process::Output {
+    script_command(python, base, name).output().unwrap()
 }
 
 // Several threads: the in-process DNS server must answer while the python client runs.
@@ -191,7 +194,7 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
         server.log()
     );
 
-    for script in ["scm_admin_org.py", "scm_domains.py", "scm_ssl.py"] {
+    for script in ["scm_admin_org.py", "scm_domains.py"] {
         let (python, base_url) = (python.clone(), base.clone());
         let out = tokio::task::spawn_blocking(move || run_script(&python, &base_url, script))
             .await
@@ -237,6 +240,60 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(report["reports"][0]["name"], DCV_DOMAIN, "{text}");
     assert_eq!(report["reports"][0]["dcvStatus"], "Validated", "{text}");
+
+    // SSL orders: the organisation validated, *.camford.ac.uk delegated (its DCV passed
+    // above), and the python client's SSL class end to end.
+    let (status, _, text) = send(
+        scm(
+            http.put(format!("{base}/api/organization/v1/{org_id}")),
+            NEW_PASSWORD,
+        )
+        .json(&serde_json::json!({"validationStatus": "Validated"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let (status, _, text) = send(
+        scm(http.post(format!("{base}/api/domain/v1")), NEW_PASSWORD).json(&serde_json::json!({
+            "name": format!("*.{DCV_DOMAIN}"),
+            "delegations": [{"orgId": org_id, "certTypes": ["SSL"]}],
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let csr = ws.path("portal.csr");
+    castellan_testkit::tools::run(castellan_testkit::tools::openssl().args([
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        ws.path("portal.key").to_str().unwrap(),
+        "-out",
+        csr.to_str().unwrap(),
+        "-subj",
+        "/CN=portal.camford.ac.uk",
+    ]));
+    let (python2, base_url) = (python.clone(), base.clone());
+    let csr_path = csr.to_str().unwrap().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = script_command(&python2, &base_url, "scm_ssl.py");
+        cmd.env("CASTELLAN_CSR_FILE", csr_path);
+        cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "tests/python/scm_ssl.py failed ({}):\n{}{}\nserver log:\n{}",
+        out.status,
+        stdout(&out),
+        stderr(&out),
+        server.log()
+    );
+    println!("{}", stdout(&out));
 
     let log = server.log();
     for secret in [INITIAL_PASSWORD, NEW_PASSWORD, "$argon2id$"] {

@@ -1,12 +1,22 @@
-//! `/ssl/{v1,v2}` (spec §2): the certificate profiles (`types`) and the customer's custom
-//! fields. Requests, approval and collection arrive with the SSL lifecycle.
+//! `/ssl/{v1,v2}` (spec §2, §4): the certificate profiles (`types`), the customer's custom
+//! fields, enrolment, details, approval and decline, and collection in every format.
 
 use super::auth::ScmActor;
+use super::body::{Lenient, LooseInt};
+use super::error::{ScmError, ScmResult};
 use crate::AppState;
 use axum::Json;
-use axum::extract::State;
-use castellan_model::{CertificateType, KeyType};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use castellan_model::{
+    CertificateStatus, CertificateType, DownloadFormat, KeyType, OrgId, RequestId,
+};
+use castellan_ra::CertificateSelector;
+use castellan_ra::orders::SslOrder;
+use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// The SSL profiles, as SCM's `GET /ssl/v1/types` lists them: id, name, terms, key types.
 pub(crate) async fn types(
@@ -61,4 +71,264 @@ pub(crate) async fn types(
 /// empty — which SCM clients read as "no field is mandatory".
 pub(crate) async fn custom_fields(ScmActor(_actor): ScmActor) -> Json<Vec<Value>> {
     Json(Vec::new())
+}
+
+/// The body of `POST /ssl/v1/enroll`, as the python client sends it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct EnrollBody {
+    org_id: Option<LooseInt>,
+    csr: Option<String>,
+    subj_alt_names: Option<String>,
+    cert_type: Option<LooseInt>,
+    term: Option<LooseInt>,
+    comments: Option<String>,
+    external_requester: Option<String>,
+}
+
+/// SCM's codes for order refusals (spec §0.4).
+fn order_error(e: castellan_ra::RaError) -> ScmError {
+    use castellan_pki::PkiError;
+    use castellan_ra::RaError;
+    let code = match &e {
+        RaError::Pki(PkiError::ProfileRule { rule: "term", .. }) => -36,
+        RaError::UnknownProfile { .. } => -39,
+        RaError::Pki(PkiError::MalformedCsr { .. } | PkiError::CsrSignatureInvalid) => -10,
+        RaError::Pki(PkiError::KeyPolicy { .. }) => -13,
+        RaError::NotFound {
+            what: "SSL certificate",
+            ..
+        } => {
+            return ScmError {
+                status: StatusCode::NOT_FOUND,
+                code: -124,
+                description: format!("Wrong SSL certificate id: {e}"),
+            };
+        }
+        _ => return e.into(),
+    };
+    ScmError {
+        status: StatusCode::BAD_REQUEST,
+        code,
+        description: e.to_string(),
+    }
+}
+
+pub(crate) async fn enroll(
+    State(state): State<AppState>,
+    ScmActor(actor): ScmActor,
+    Lenient(body): Lenient<EnrollBody>,
+) -> ScmResult<Json<Value>> {
+    let missing = |f: &str| ScmError {
+        status: StatusCode::BAD_REQUEST,
+        code: -7,
+        description: format!("{f} is required but missing"),
+    };
+    let order = SslOrder {
+        org_id: OrgId(body.org_id.ok_or_else(|| missing("orgId"))?.0),
+        profile: body
+            .cert_type
+            .ok_or_else(|| missing("certType"))?
+            .0
+            .to_string(),
+        term_days: u32::try_from(body.term.ok_or_else(|| missing("term"))?.0)
+            .map_err(|_| ScmError::bad_request("term must be a positive number of days"))?,
+        csr: body.csr.ok_or_else(|| missing("csr"))?.into_bytes(),
+        subject_alt_names: body
+            .subj_alt_names
+            .unwrap_or_default()
+            .split(',')
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .collect(),
+        external_requester: body.external_requester.unwrap_or_default(),
+        comments: body.comments.unwrap_or_default(),
+    };
+    let outcome = state
+        .authority
+        .request_certificate(&actor, order)
+        .await
+        .map_err(order_error)?;
+    Ok(Json(
+        json!({"sslId": outcome.id.0, "renewId": outcome.renew_id}),
+    ))
+}
+
+fn day(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => format!("{:02}/{:02}/{:04}", u8::from(t.month()), t.day(), t.year()),
+        Err(_) => String::new(),
+    }
+}
+
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    ScmActor(actor): ScmActor,
+    Path(id): Path<i64>,
+) -> ScmResult<Json<Value>> {
+    let order = state
+        .authority
+        .order(&actor, RequestId(id))
+        .await
+        .map_err(order_error)?;
+    let request = &order.request.request;
+    let mut v = json!({
+        "id": id,
+        "sslId": id,
+        "commonName": request.common_name,
+        "orgId": order.details.org_id.map(|o| o.0),
+        "status": request.status.as_str(),
+        "certType": {"id": request.profile_id.0},
+        "term": request.term_days,
+        "requester": request.requester,
+        "requestedVia": request.requested_via,
+        "externalRequester": order.details.external_requester,
+        "comments": order.details.comments,
+        "requested": day(request.created_at),
+        "subjectAlternativeNames": request.requested_names,
+        "renewId": request.renew_id,
+    });
+    if let Some(at) = order.details.decided_at {
+        let key = if request.status == CertificateStatus::Declined {
+            "declined"
+        } else {
+            "approved"
+        };
+        v[key] = json!(day(at));
+    }
+    if !order.details.decision_message.is_empty() {
+        v["declineMessage"] = json!(order.details.decision_message);
+    }
+    if let Some(cert) = order.details.certificate_id {
+        let record = state
+            .authority
+            .certificate(&CertificateSelector::Id(cert))
+            .await?;
+        let c = &record.certificate;
+        v["issued"] = json!(day(c.issued_at));
+        v["expires"] = json!(day(c.not_after));
+        v["serialNumber"] = json!(colon_hex(&c.serial));
+        v["keyType"] = json!(c.key_type);
+        v["backendCertId"] = json!(cert.0.to_string());
+        v["certificateDetails"] = json!({"subject": c.subject, "sha1Hash": c.sha1_fingerprint});
+    }
+    Ok(Json(v))
+}
+
+fn colon_hex(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(2)
+        .map(|c| String::from_utf8_lossy(c).to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct DeclineBody {
+    message: Option<String>,
+}
+
+pub(crate) async fn approve(
+    State(state): State<AppState>,
+    ScmActor(actor): ScmActor,
+    Path(id): Path<i64>,
+) -> ScmResult<StatusCode> {
+    state
+        .authority
+        .approve_request(&actor, RequestId(id))
+        .await
+        .map_err(order_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn decline(
+    State(state): State<AppState>,
+    ScmActor(actor): ScmActor,
+    Path(id): Path<i64>,
+    Lenient(body): Lenient<DeclineBody>,
+) -> ScmResult<StatusCode> {
+    state
+        .authority
+        .decline_request(
+            &actor,
+            RequestId(id),
+            body.message.as_deref().unwrap_or_default(),
+        )
+        .await
+        .map_err(order_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /ssl/v1/collect/{id}/{format}`.
+pub(crate) async fn collect_path(
+    State(state): State<AppState>,
+    ScmActor(actor): ScmActor,
+    Path((id, format)): Path<(i64, String)>,
+) -> ScmResult<Response> {
+    collect(state, actor, id, &format).await
+}
+
+/// `GET /ssl/v1/collect/{id}?format=`.
+pub(crate) async fn collect_query(
+    State(state): State<AppState>,
+    ScmActor(actor): ScmActor,
+    Path(id): Path<i64>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ScmResult<Response> {
+    let format = q.get("format").cloned().unwrap_or_else(|| "base64".into());
+    collect(state, actor, id, &format).await
+}
+
+async fn collect(
+    state: AppState,
+    actor: castellan_ra::Actor,
+    id: i64,
+    format: &str,
+) -> ScmResult<Response> {
+    let format = DownloadFormat::from_scm_name(format)
+        .filter(|f| !f.needs_private_key())
+        .ok_or_else(|| ScmError {
+            status: StatusCode::BAD_REQUEST,
+            code: -126,
+            description: format!("Unknown or unsupported certificate format requested: {format}"),
+        })?;
+    let order = state
+        .authority
+        .order(&actor, RequestId(id))
+        .await
+        .map_err(order_error)?;
+    let status = order.request.request.status;
+    let Some(certificate) = order.details.certificate_id else {
+        return Err(match status {
+            CertificateStatus::Declined
+            | CertificateStatus::Rejected
+            | CertificateStatus::Invalid => ScmError {
+                status: StatusCode::BAD_REQUEST,
+                code: -130,
+                description: format!("SSL state is not 'ISSUED' but '{status}'"),
+            },
+            _ => ScmError {
+                status: StatusCode::BAD_REQUEST,
+                code: 0,
+                description: "Being processed by Sectigo".into(),
+            },
+        });
+    };
+    let download = state
+        .authority
+        .download(&CertificateSelector::Id(certificate), format, None)
+        .await?;
+    let mut response = download.bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream;charset=UTF-8"),
+    );
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("attachment; filename=\"{}\"", download.file_name))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
 }
