@@ -290,6 +290,35 @@ impl Authority {
         )
         .await?;
         tx.commit().await?;
+        let issued = self.issue_approved(id, org_id, &order).await;
+        match issued {
+            Ok(certificate) => Ok(certificate),
+            Err(e) if e.is_refusal() => {
+                // SCM marks such orders Invalid, with the reason (guide 11.1).
+                let mut tx = self.store.begin().await?;
+                tx.transition_request(
+                    id,
+                    CertificateStatus::Approved,
+                    CertificateStatus::Invalid,
+                    actor.admin_id,
+                    self.now(),
+                    &e.to_string(),
+                )
+                .await?;
+                tx.commit().await?;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Issues the certificate of an approved order.
+    async fn issue_approved(
+        &self,
+        id: RequestId,
+        org_id: OrgId,
+        order: &OrderRecord,
+    ) -> Result<CertificateId> {
         // Everything is checked again at issuance: the domain, its DCV and CAA may have
         // changed since the request.
         let request = &order.request.request;

@@ -47,9 +47,12 @@ struct World {
     camford: OrgId,
     physics: OrgId,
     _db: TestDb,
+    /// The DNS server validation asks (CAA at issuance): real, on loopback, empty.
+    _dns: castellan_testkit::dns::TestDns,
 }
 
 async fn world() -> World {
+    let dns = castellan_testkit::dns::TestDns::start().await;
     let db = TestDb::new_sqlite();
     let store = db.open().await;
     let (kek, kek_text) = Kek::generate(&SystemRng).unwrap();
@@ -83,6 +86,12 @@ async fn world() -> World {
             Arc::new(SystemRng),
         )
         .await
+        .unwrap()
+        .with_validation(castellan_ra::dcv::ValidationSettings {
+            dns_servers: vec![dns.addr()],
+            caa_identities: vec!["castellan.test".into()],
+            ..castellan_ra::dcv::ValidationSettings::default()
+        })
         .unwrap(),
     );
     let a = &authority;
@@ -207,6 +216,7 @@ async fn world() -> World {
         camford,
         physics,
         _db: db,
+        _dns: dns,
     }
 }
 
@@ -866,4 +876,220 @@ async fn the_email_dcv_link_validates_only_on_confirm() {
     let (status, html) = page(Method::POST).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("unknown, already used"), "{html}");
+}
+
+/// Camford validated, `*.camford.ac.uk` delegated to it for SSL with a current DCV.
+async fn ready_for_ssl(w: &World) {
+    let system = Actor::system(AccessMethod::Cli);
+    let a = &w.authority;
+    a.update_organization(
+        &system,
+        w.camford,
+        OrganizationPatch {
+            validated: Some(true),
+            ..OrganizationPatch::default()
+        },
+    )
+    .await
+    .unwrap();
+    a.create_domain(
+        &system,
+        "*.camford.ac.uk",
+        "",
+        &[(w.camford, vec![CertificateType::Ssl])],
+        true,
+    )
+    .await
+    .unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut tx = a.store().begin().await.unwrap();
+    tx.save_dcv(&castellan_store::DcvRecord {
+        domain: "camford.ac.uk".into(),
+        order_status: "NOT_INITIATED".into(),
+        validated_method: "CNAME".into(),
+        validated_at: Some(now),
+        expires_at: Some(now + 86_400),
+        updated_at: now,
+        ..castellan_store::DcvRecord::default()
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+fn csr_pem(cn: &str) -> String {
+    let key = castellan_pki::keys::generate(castellan_model::KeyType::EcP256).unwrap();
+    let signer = castellan_pki::signer::SoftwareSigner::from_pkcs8(&key.pkcs8).unwrap();
+    let der = castellan_pki::csr::create(&signer, cn, &[]).unwrap();
+    castellan_pki::encode::pem_encode("CERTIFICATE REQUEST", &der)
+}
+
+#[tokio::test]
+async fn an_order_is_pending_until_approved_then_collectable() {
+    let w = world().await;
+    ready_for_ssl(&w).await;
+    let system = Actor::system(AccessMethod::Cli);
+    let rao = w
+        .authority
+        .store()
+        .admin_by_login("rao")
+        .await
+        .unwrap()
+        .unwrap();
+    w.authority
+        .update_admin(
+            &system,
+            rao.id,
+            castellan_ra::admins::AdministratorPatch {
+                privileges: Some(vec![Privilege::SslRequest]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (status, body) = call(
+        &w.app,
+        "rao",
+        Method::POST,
+        "/api/ssl/v1/enroll",
+        Some(json!({"orgId": w.camford.0, "certType": 1, "term": 90,
+                    "csr": csr_pem("portal.camford.ac.uk"), "numberServers": 1,
+                    "serverType": -1, "subjAltNames": null})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = body["sslId"].as_i64().unwrap();
+    let collect = format!("/api/ssl/v1/collect/{id}/x509CO");
+    let (status, body) = call(&w.app, "rao", Method::GET, &collect, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"code": 0, "description": "Being processed by Sectigo"})
+    );
+
+    //                                        rao rao-o drao drao-s api susp none mrao
+    check_row(
+        &w,
+        "GET ssl order",
+        expect([A, F, F, F, A, U, U, A]),
+        |_| async move { (Method::GET, format!("/api/ssl/v1/{id}"), None) },
+    )
+    .await;
+    let (status, body) = call(
+        &w.app,
+        "rao",
+        Method::POST,
+        &format!("/api/ssl/v1/approve/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(
+        body["description"],
+        "you need the privilege sslApprove to approve SSL certificates; ask an administrator who \
+         holds it"
+    );
+    // Camford has no city: the approved order fails the OV lint and is marked Invalid, with
+    // the reason, as SCM does.
+    let approve = |id: i64| {
+        let path = format!("/api/ssl/v1/approve/{id}");
+        let app = w.app.clone();
+        async move { call(&app, "mrao", Method::POST, &path, None).await }
+    };
+    let (status, body) = approve(id).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["description"],
+        "pre-issuance lint e_ov_subject_missing_locality_or_state failed: an \
+         organisation-validated subject needs L or ST; fill in the organisation's city or state"
+    );
+    let (_, order) = call(
+        &w.app,
+        "rao",
+        Method::GET,
+        &format!("/api/ssl/v1/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(order["status"], "Invalid");
+    let (status, body) = call(&w.app, "rao", Method::GET, &collect, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"code": -130, "description": "SSL state is not 'ISSUED' but 'Invalid'"})
+    );
+
+    // With the city filled in, a new order is issued on approval.
+    w.authority
+        .update_organization(
+            &system,
+            w.camford,
+            OrganizationPatch {
+                city: Some("Camford".into()),
+                validated: Some(true),
+                ..OrganizationPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (status, body) = call(
+        &w.app,
+        "rao",
+        Method::POST,
+        "/api/ssl/v1/enroll",
+        Some(json!({"orgId": w.camford.0, "certType": 1, "term": 90,
+                    "csr": csr_pem("portal.camford.ac.uk")})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = body["sslId"].as_i64().unwrap();
+    let (status, body) = approve(id).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    let mut request = Request::builder()
+        .uri(format!("/api/ssl/v1/collect/{id}?format=pemia"))
+        .header("login", "rao")
+        .header("password", changed("rao"))
+        .header("customerUri", CUSTOMER)
+        .body(Body::empty())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 10], 40000))));
+    let response = w.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/octet-stream;charset=UTF-8"
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(text.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert_eq!(
+        text.matches("-----BEGIN CERTIFICATE-----").count(),
+        2,
+        "leaf and issuing CA"
+    );
+    let (status, body) = call(
+        &w.app,
+        "rao",
+        Method::GET,
+        &format!("/api/ssl/v1/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "Issued");
+    let (status, body) = call(
+        &w.app,
+        "rao",
+        Method::GET,
+        "/api/ssl/v1/collect/999/x509CO",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], -124);
 }
