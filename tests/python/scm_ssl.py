@@ -2,8 +2,8 @@
 """Drives Castellan's SSL profiles with the public SCM python client's `SSL` class,
 unchanged: `types` (the profiles by name, with ids and terms, as `enroll` looks them up),
 `custom_fields` (what `enroll` validates against), `enroll` (auto-approved for the MRAO),
-`collect` in every text format with the right number of certificates, `get`, and a refused
-order.
+`collect` in every text format with the right number of certificates, `get`, a refused
+order, and `revoke`.
 
 Environment: CASTELLAN_API_BASE, CASTELLAN_LOGIN, CASTELLAN_PASSWORD, CASTELLAN_CUSTOMER_URI,
 CASTELLAN_EXPECT_ORG (a validated organisation with *.camford.ac.uk delegated and validated)
@@ -15,6 +15,7 @@ import sys
 try:
     import requests
     from cert_manager import SSL, Organization
+    from cert_manager._certificates import PendingError
 except ImportError as exc:
     print(f"error: cannot import the SCM client ({exc}); run scripts/test", file=sys.stderr)
     sys.exit(2)
@@ -86,6 +87,15 @@ def main():
         )
     passed("SSL.enroll (multi-domain) with a name not delegated -> 400 'You cannot order "
            "certificates for the following or additional domains: ...'")
+
+    ssl.revoke(ssl_id, reason="the server was decommissioned")
+    check(ssl.get(ssl_id).get("status") == "Revoked", "SSL.revoke did not revoke")
+    try:
+        ssl.collect(ssl_id, "x509CO")
+        raise CheckFailed("a revoked certificate was collected")
+    except PendingError:
+        pass
+    passed("SSL.revoke -> Revoked; collecting it fails")
     print("all checks passed", flush=True)
 
 

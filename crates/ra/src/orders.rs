@@ -418,3 +418,85 @@ impl Authority {
 fn requested_via(actor: &Actor) -> String {
     actor.access_method.as_str().to_owned()
 }
+
+/// The revocation reasons an SSL revoke accepts (RFC 5280 codes, the Mozilla Root Store
+/// Policy subset SCM accepts): unspecified, keyCompromise, affiliationChanged, superseded,
+/// cessationOfOperation.
+pub const REVOCATION_REASONS: [(i64, &str); 5] = [
+    (0, "unspecified"),
+    (1, "keyCompromise"),
+    (3, "affiliationChanged"),
+    (4, "superseded"),
+    (5, "cessationOfOperation"),
+];
+
+impl Authority {
+    /// Revokes the certificate of an order (`sslRevoke`, in scope) with a reason code and the
+    /// requester's words.
+    pub async fn revoke_order(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+        reason_code: i64,
+        reason: &str,
+    ) -> Result<()> {
+        let order = self.order(actor, id).await?;
+        actor.require(Privilege::SslRevoke, "revoke SSL certificates")?;
+        let Some((_, reason_name)) = REVOCATION_REASONS.iter().find(|(c, _)| *c == reason_code)
+        else {
+            return Err(RaError::InvalidInput {
+                field: "reasonCode",
+                reason: format!(
+                    "{reason_code} is not accepted; use {}",
+                    REVOCATION_REASONS
+                        .iter()
+                        .map(|(c, n)| format!("{c} ({n})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        };
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 512 {
+            return Err(RaError::InvalidInput {
+                field: "reason",
+                reason: "say why, in 1 to 512 characters".into(),
+            });
+        }
+        let Some(certificate) = order.details.certificate_id else {
+            return Err(RaError::Conflict(
+                "Only issued certificates could be revoked".into(),
+            ));
+        };
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .revoke_certificate(certificate, now, reason_code, reason, actor.admin_id)
+            .await?
+        {
+            let status = order.request.request.status;
+            return Err(RaError::Conflict(if status == CertificateStatus::Revoked {
+                "Your certificate already revoked".into()
+            } else {
+                "Only issued certificates could be revoked".into()
+            }));
+        }
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            Change {
+                action: "ssl.revoke",
+                object_type: "ssl",
+                object_id: id.to_string(),
+                org_id: order.details.org_id,
+                description: format!("SSL certificate {id} revoked ({reason_name}): {reason}"),
+            },
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

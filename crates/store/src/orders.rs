@@ -74,6 +74,46 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// Revokes an Issued certificate and marks its request Revoked; `false` when the
+    /// certificate was not Issued (already revoked, say).
+    pub async fn revoke_certificate(
+        &mut self,
+        id: CertificateId,
+        at: i64,
+        reason_code: i64,
+        text: &str,
+        by: Option<AdminId>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE certificates SET status = $1, revoked_at = $2, revocation_reason = $3, \
+             revocation_text = $4, revoked_by = $5 WHERE id = $6 AND status = $7",
+        )
+        .bind(CertificateStatus::Revoked.as_str())
+        .bind(at)
+        .bind(reason_code)
+        .bind(text)
+        .bind(by.map(|a| a.0))
+        .bind(id.0)
+        .bind(CertificateStatus::Issued.as_str())
+        .execute(self.conn())
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE certificate_requests SET status = $1, updated_at = $2 \
+             WHERE id = (SELECT request_id FROM certificates WHERE id = $3)",
+        )
+        .bind(CertificateStatus::Revoked.as_str())
+        .bind(at)
+        .bind(id.0)
+        .execute(self.conn())
+        .await?;
+        Ok(true)
+    }
+}
+
 impl Store {
     /// A request with its order details.
     pub async fn order(&self, id: RequestId) -> Result<Option<OrderRecord>> {

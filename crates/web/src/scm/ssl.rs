@@ -299,6 +299,13 @@ async fn collect(
         .await
         .map_err(order_error)?;
     let status = order.request.request.status;
+    if status == CertificateStatus::Revoked {
+        return Err(ScmError {
+            status: StatusCode::BAD_REQUEST,
+            code: -110,
+            description: "Certificate has been revoked and cannot be downloaded".into(),
+        });
+    }
     let Some(certificate) = order.details.certificate_id else {
         return Err(match status {
             CertificateStatus::Declined
@@ -331,4 +338,41 @@ async fn collect(
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(response)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct RevokeBody {
+    reason: Option<String>,
+    reason_code: Option<LooseInt>,
+}
+
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    ScmActor(actor): ScmActor,
+    Path(id): Path<i64>,
+    Lenient(body): Lenient<RevokeBody>,
+) -> ScmResult<StatusCode> {
+    let result = state
+        .authority
+        .revoke_order(
+            &actor,
+            RequestId(id),
+            body.reason_code.map(|c| c.0).unwrap_or(0),
+            body.reason.as_deref().unwrap_or_default(),
+        )
+        .await;
+    match result {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(castellan_ra::RaError::Conflict(message)) => Err(ScmError {
+            status: StatusCode::BAD_REQUEST,
+            code: if message.contains("already") {
+                -159
+            } else {
+                -102
+            },
+            description: message,
+        }),
+        Err(e) => Err(order_error(e)),
+    }
 }

@@ -1092,4 +1092,74 @@ async fn an_order_is_pending_until_approved_then_collectable() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], -124);
+
+    // Revocation: a reason code SCM accepts, sslRevoke, once.
+    let revoke = format!("/api/ssl/v1/revoke/{id}");
+    let (status, body) = call(
+        &w.app,
+        "mrao",
+        Method::POST,
+        &revoke,
+        Some(json!({"reason": "key lost", "reasonCode": 2})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["description"],
+        "invalid reasonCode: 2 is not accepted; use 0 (unspecified), 1 (keyCompromise), 3 \
+         (affiliationChanged), 4 (superseded), 5 (cessationOfOperation)"
+    );
+    let (status, body) = call(
+        &w.app,
+        "rao",
+        Method::POST,
+        &revoke,
+        Some(json!({"reason": "key lost", "reasonCode": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = call(
+        &w.app,
+        "mrao",
+        Method::POST,
+        &revoke,
+        Some(json!({"reason": "key lost", "reasonCode": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, order) = call(
+        &w.app,
+        "rao",
+        Method::GET,
+        &format!("/api/ssl/v1/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(order["status"], "Revoked");
+    let (status, body) = call(
+        &w.app,
+        "rao",
+        Method::GET,
+        &format!("/api/ssl/v1/collect/{id}/x509CO"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"code": -110, "description": "Certificate has been revoked and cannot be downloaded"})
+    );
+    let (status, body) = call(
+        &w.app,
+        "mrao",
+        Method::POST,
+        &revoke,
+        Some(json!({"reason": "again"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"code": -159, "description": "Your certificate already revoked"})
+    );
 }
