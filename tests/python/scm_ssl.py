@@ -73,6 +73,14 @@ def main():
     )
     passed(f"SSL.get -> Issued, serial {details['serialNumber']}, names {details['subjectAlternativeNames']}")
 
+    listed = list(ssl.list())
+    check(any(c.get("sslId") == ssl_id for c in listed), f"SSL.list() lacks {ssl_id}: {listed!r}")
+    found = list(ssl.list(commonName="portal.camford.ac.uk"))
+    check([c.get("sslId") for c in found] == [ssl_id], f"SSL.list(commonName=...) -> {found!r}")
+    check(ssl.count(status="Issued") == 1, f"SSL.count(status='Issued') -> {ssl.count(status='Issued')}")
+    check(ssl.count(status="Revoked") == 0, "SSL.count(status='Revoked') is not 0")
+    passed("SSL.list (paged), SSL.list(commonName=...), SSL.count(status=...) (HEAD)")
+
     try:
         ssl.enroll(cert_type_name="OV Multi-Domain SSL", csr=csr, term=90, org_id=org_id,
                    subject_alt_names=["www.oxbridge.ac.uk"])

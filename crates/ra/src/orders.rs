@@ -15,7 +15,7 @@ use castellan_model::{
     RequestId,
 };
 use castellan_pki::csr;
-use castellan_store::{NewRequest, OrderDetails, OrderRecord};
+use castellan_store::{NewRequest, OrderDetails, OrderFilter, OrderRecord, OrderSummary};
 
 /// An SSL order as the front doors hand it over.
 #[derive(Clone, Debug)]
@@ -498,5 +498,28 @@ impl Authority {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl Authority {
+    /// A page of the SSL orders the actor may see (all for the operator; otherwise those of
+    /// the organisations and departments their SSL roles reach), and how many match.
+    pub async fn orders(
+        &self,
+        actor: &Actor,
+        mut filter: OrderFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<OrderSummary>, i64)> {
+        if !actor.is_mrao() {
+            let tree = OrgTree::load(&self.store).await?;
+            let mut scope: Vec<OrgId> = tree
+                .ids()
+                .filter(|id| actor.covers(&tree, *id, Some(CertificateType::Ssl)))
+                .collect();
+            scope.sort();
+            filter.scope = Some(scope);
+        }
+        Ok(self.store.order_page(&filter, offset, limit).await?)
     }
 }

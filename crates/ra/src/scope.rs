@@ -49,6 +49,11 @@ impl OrgTree {
         }
     }
 
+    /// Every organisation and department id.
+    pub fn ids(&self) -> impl Iterator<Item = OrgId> + '_ {
+        self.nodes.keys().copied()
+    }
+
     /// The node, if it exists.
     pub fn get(&self, id: OrgId) -> Option<&OrgNode> {
         self.nodes.get(&id)

@@ -1,7 +1,10 @@
 //! Certificate orders: a request stored before it is approved, its decision, and the
 //! certificate it led to.
 
-use crate::{NewRequest, OrderDetails, OrderRecord, Result, Store, Tx};
+use crate::bind::{Bind, Params};
+use crate::{
+    NewRequest, OrderDetails, OrderFilter, OrderRecord, OrderSummary, Result, Store, StoreError, Tx,
+};
 use castellan_model::{AdminId, CertificateId, CertificateStatus, OrgId, RequestId};
 use sqlx::Row;
 
@@ -153,5 +156,108 @@ impl Store {
                 certificate_id,
             },
         }))
+    }
+}
+
+impl Store {
+    /// A page of orders matching `filter`, by id, and the total that match.
+    pub async fn order_page(
+        &self,
+        filter: &OrderFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<OrderSummary>, i64)> {
+        let mut params = Params::new(self.kind());
+        let mut clauses: Vec<String> = Vec::new();
+        if let Some(scope) = &filter.scope {
+            if scope.is_empty() {
+                return Ok((Vec::new(), 0));
+            }
+            let ids: Vec<String> = scope.iter().map(|o| params.push(Bind::Int(o.0))).collect();
+            clauses.push(format!("r.org_id IN ({})", ids.join(", ")));
+        }
+        if let Some(v) = &filter.common_name {
+            clauses.push(format!(
+                "lower(r.common_name) = lower({})",
+                params.push(Bind::Text(v.clone()))
+            ));
+        }
+        if let Some(v) = &filter.subject_alt_name {
+            clauses.push(format!(
+                "('\n' || lower(r.requested_names) || '\n') LIKE ('%\n' || lower({}) || '\n%')",
+                params.push(Bind::Text(v.clone()))
+            ));
+        }
+        if let Some(v) = filter.status {
+            clauses.push(format!(
+                "r.status = {}",
+                params.push(Bind::Text(v.as_str().to_owned()))
+            ));
+        }
+        if let Some(v) = filter.profile_id {
+            clauses.push(format!("r.profile_id = {}", params.push(Bind::Int(v.0))));
+        }
+        if let Some(v) = filter.org_id {
+            clauses.push(format!("r.org_id = {}", params.push(Bind::Int(v.0))));
+        }
+        if let Some(v) = &filter.serial {
+            clauses.push(format!("c.serial = {}", params.push(Bind::Text(v.clone()))));
+        }
+        if let Some(v) = &filter.requester {
+            clauses.push(format!(
+                "r.requester = {}",
+                params.push(Bind::Text(v.clone()))
+            ));
+        }
+        if let Some(v) = &filter.external_requester {
+            clauses.push(format!(
+                "lower(r.external_requester) LIKE ('%' || lower({}) || '%')",
+                params.push(Bind::Text(v.clone()))
+            ));
+        }
+        if let Some(v) = &filter.requested_via {
+            clauses.push(format!(
+                "r.requested_via = {}",
+                params.push(Bind::Text(v.clone()))
+            ));
+        }
+        let where_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let from = "FROM certificate_requests r LEFT JOIN certificates c ON c.request_id = r.id";
+        let total: i64 = params
+            .bind_all(sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) AS n {from} {where_sql}"
+            ))))
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?;
+        let limit_p = params.push(Bind::Int(limit));
+        let offset_p = params.push(Bind::Int(offset));
+        let rows = params
+            .bind_all(sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT r.id, r.common_name, r.requested_names, r.status, c.serial {from} \
+                 {where_sql} ORDER BY r.id LIMIT {limit_p} OFFSET {offset_p}"
+            ))))
+            .fetch_all(self.pool())
+            .await?;
+        let out = rows
+            .iter()
+            .map(|row| {
+                let status: String = row.try_get("status")?;
+                let names: String = row.try_get("requested_names")?;
+                Ok(OrderSummary {
+                    id: RequestId(row.try_get("id")?),
+                    common_name: row.try_get("common_name")?,
+                    names: names.lines().map(str::to_owned).collect(),
+                    status: CertificateStatus::parse(&status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("status '{status}'")))?,
+                    serial: row.try_get("serial")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((out, total))
     }
 }

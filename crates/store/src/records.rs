@@ -523,3 +523,43 @@ pub struct OrderRecord {
     /// The order's details.
     pub details: OrderDetails,
 }
+
+/// Filters of the certificate list (SCM `GET /ssl/v1`); `None` does not filter.
+#[derive(Clone, Debug, Default)]
+pub struct OrderFilter {
+    /// Only these organisations and departments (`None`: all, orders without one included).
+    pub scope: Option<Vec<OrgId>>,
+    /// Common name (case-insensitive).
+    pub common_name: Option<String>,
+    /// A name among the order's names (case-insensitive).
+    pub subject_alt_name: Option<String>,
+    /// Status.
+    pub status: Option<CertificateStatus>,
+    /// Profile id.
+    pub profile_id: Option<ProfileId>,
+    /// Organisation or department.
+    pub org_id: Option<OrgId>,
+    /// Certificate serial, lower-case hex.
+    pub serial: Option<String>,
+    /// Requester login.
+    pub requester: Option<String>,
+    /// External requester (contains).
+    pub external_requester: Option<String>,
+    /// Front door.
+    pub requested_via: Option<String>,
+}
+
+/// One row of the certificate list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderSummary {
+    /// The order (SCM `sslId`).
+    pub id: RequestId,
+    /// Common name.
+    pub common_name: Option<String>,
+    /// Names.
+    pub names: Vec<String>,
+    /// Status.
+    pub status: CertificateStatus,
+    /// Serial of the issued certificate, lower-case hex.
+    pub serial: Option<String>,
+}

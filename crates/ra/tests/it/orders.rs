@@ -186,6 +186,48 @@ on_both!(
             .unwrap();
         assert_eq!(auto.status, CertificateStatus::Issued);
         assert!(auto.certificate_id.is_some());
+
+        // The list, its filters and its scope.
+        use castellan_store::OrderFilter;
+        let (all, total) = a
+            .orders(&approver, OrderFilter::default(), 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(total, 3);
+        assert_eq!(
+            all.iter().map(|o| o.id).collect::<Vec<_>>(),
+            [outcome.id, declined.id, auto.id]
+        );
+        assert!(all[0].serial.is_some() && all[1].serial.is_none());
+        let (page, total) = a
+            .orders(&approver, OrderFilter::default(), 1, 1)
+            .await
+            .unwrap();
+        assert_eq!((page.len(), total), (1, 3));
+        assert_eq!(page[0].id, declined.id);
+        let by_status = OrderFilter {
+            status: Some(CertificateStatus::Declined),
+            ..OrderFilter::default()
+        };
+        assert_eq!(a.orders(&approver, by_status, 0, 10).await.unwrap().1, 1);
+        let by_name = OrderFilter {
+            subject_alt_name: Some("WWW.portal.camford.ac.uk".into()),
+            ..OrderFilter::default()
+        };
+        let (found, _) = a.orders(&approver, by_name, 0, 10).await.unwrap();
+        assert_eq!(found.iter().map(|o| o.id).collect::<Vec<_>>(), [outcome.id]);
+        let by_serial = OrderFilter {
+            serial: all[0].serial.clone(),
+            ..OrderFilter::default()
+        };
+        assert_eq!(a.orders(&approver, by_serial, 0, 10).await.unwrap().1, 1);
+        assert_eq!(
+            a.orders(&w.drao, OrderFilter::default(), 0, 10)
+                .await
+                .unwrap()
+                .1,
+            0
+        );
     }
 );
 

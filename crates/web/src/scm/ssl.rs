@@ -376,3 +376,101 @@ pub(crate) async fn revoke(
         Err(e) => Err(order_error(e)),
     }
 }
+
+fn order_filter(q: &HashMap<String, String>) -> ScmResult<castellan_store::OrderFilter> {
+    let get = |k: &str| {
+        q.get(k)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let int = |k: &str| -> ScmResult<Option<i64>> {
+        get(k)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| ScmError::bad_request(format!("{k} '{v}' is not a number")))
+            })
+            .transpose()
+    };
+    Ok(castellan_store::OrderFilter {
+        scope: None,
+        common_name: get("commonName"),
+        subject_alt_name: get("subjectAlternativeName"),
+        status: match get("status") {
+            None => None,
+            Some(s) => Some(CertificateStatus::parse(&s).ok_or_else(|| {
+                ScmError::bad_request(format!("status '{s}' is not an SSL certificate status"))
+            })?),
+        },
+        profile_id: int("sslTypeId")?.map(castellan_model::ProfileId),
+        org_id: int("orgId")?.map(OrgId),
+        serial: get("serialNumber").map(|s| {
+            s.chars()
+                .filter(|c| *c != ':')
+                .collect::<String>()
+                .to_ascii_lowercase()
+                .trim_start_matches('0')
+                .to_owned()
+        }),
+        requester: get("requester"),
+        external_requester: get("externalRequester"),
+        requested_via: get("requestedVia"),
+    })
+}
+
+fn paging(q: &HashMap<String, String>) -> ScmResult<(i64, i64)> {
+    let number = |k: &str, default: i64| -> ScmResult<i64> {
+        match q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            None => Ok(default),
+            Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                ScmError::bad_request(format!("{k} '{v}' is not a non-negative integer"))
+            }),
+        }
+    };
+    Ok((number("position", 0)?, number("size", 200)?.min(10_000)))
+}
+
+/// `GET /ssl/v1`: a page of orders with `X-Total-Count`.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    ScmActor(actor): ScmActor,
+    Query(q): Query<HashMap<String, String>>,
+) -> ScmResult<Response> {
+    let (offset, limit) = paging(&q)?;
+    let (rows, total) = state
+        .authority
+        .orders(&actor, order_filter(&q)?, offset, limit)
+        .await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "sslId": r.id.0,
+                "commonName": r.common_name,
+                "subjectAlternativeNames": r.names,
+                "serialNumber": r.serial.as_deref().map(colon_hex),
+                "status": r.status.as_str(),
+            })
+        })
+        .collect();
+    Ok(super::with_total(
+        Json(items),
+        usize::try_from(total).unwrap_or(0),
+    ))
+}
+
+/// `HEAD /ssl/v1`: the count alone.
+pub(crate) async fn count(
+    State(state): State<AppState>,
+    ScmActor(actor): ScmActor,
+    Query(q): Query<HashMap<String, String>>,
+) -> ScmResult<Response> {
+    let (_, total) = state
+        .authority
+        .orders(&actor, order_filter(&q)?, 0, 0)
+        .await?;
+    Ok(super::with_total(
+        StatusCode::OK,
+        usize::try_from(total).unwrap_or(0),
+    ))
+}
