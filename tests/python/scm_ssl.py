@@ -81,6 +81,18 @@ def main():
     check(ssl.count(status="Revoked") == 0, "SSL.count(status='Revoked') is not 0")
     passed("SSL.list (paged), SSL.list(commonName=...), SSL.count(status=...) (HEAD)")
 
+    renewed = ssl.renew(ssl_id)
+    new_id = renewed.get("sslId")
+    check(is_int(new_id) and new_id != ssl_id, f"SSL.renew -> {renewed!r}")
+    again = ssl.get(new_id)
+    check(
+        again.get("status") == "Issued"
+        and again.get("subjectAlternativeNames") == details["subjectAlternativeNames"]
+        and again.get("serialNumber") != details["serialNumber"],
+        f"the renewal: {again!r}",
+    )
+    passed(f"SSL.renew({ssl_id}) -> new sslId {new_id}, same names, new serial")
+
     try:
         ssl.enroll(cert_type_name="OV Multi-Domain SSL", csr=csr, term=90, org_id=org_id,
                    subject_alt_names=["www.oxbridge.ac.uk"])

@@ -523,3 +523,65 @@ impl Authority {
         Ok(self.store.order_page(&filter, offset, limit).await?)
     }
 }
+
+impl Authority {
+    /// Renews an order: a new order (new `sslId`) for the same organisation, profile, term
+    /// and names, with the stored CSR unless a new one is given. It goes through every check
+    /// of [`Authority::request_certificate`] again, and the same approval rules.
+    pub async fn renew_order(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+        new_csr: Option<Vec<u8>>,
+    ) -> Result<OrderOutcome> {
+        let order = self.order(actor, id).await?;
+        actor.require(Privilege::SslRenew, "renew SSL certificates")?;
+        let request = &order.request.request;
+        let org_id = order.details.org_id.ok_or_else(|| {
+            RaError::Conflict(format!(
+                "SSL certificate {id} was not ordered for an organization and cannot be renewed \
+                 here"
+            ))
+        })?;
+        let profile = self
+            .profiles
+            .find(&request.profile_id.0.to_string())
+            .ok_or_else(|| RaError::Internal(format!("profile {} is gone", request.profile_id)))?
+            .clone();
+        let csr = match new_csr {
+            Some(csr) => csr,
+            None => request.csr_der.clone().ok_or_else(|| {
+                RaError::Conflict(format!(
+                    "SSL certificate {id} has no stored CSR; renew it with a new CSR"
+                ))
+            })?,
+        };
+        let info = csr::parse(&csr)?;
+        // The profile adds its own names (OV SSL's www.) again; only the others are carried.
+        let extra: Vec<String> = if profile.names.add_www {
+            Vec::new()
+        } else {
+            request
+                .requested_names
+                .iter()
+                .filter(|n| {
+                    info.common_name.as_deref() != Some(n.as_str()) && !info.dns_names.contains(n)
+                })
+                .cloned()
+                .collect()
+        };
+        self.request_certificate(
+            actor,
+            SslOrder {
+                org_id,
+                profile: profile.name.clone(),
+                term_days: u32::try_from(request.term_days).unwrap_or(0),
+                csr,
+                subject_alt_names: extra,
+                external_requester: order.details.external_requester.clone(),
+                comments: format!("Renewal of SSL certificate {id}"),
+            },
+        )
+        .await
+    }
+}

@@ -325,3 +325,36 @@ on_both!(
         let _ = w.physics;
     }
 );
+
+on_both!(
+    renewal_keeps_the_names_and_needs_ssl_renew,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let (w, requester, _) = ready(a, fx.clock.now().unix_timestamp()).await;
+        let multi = SslOrder {
+            profile: "OV Multi-Domain SSL".into(),
+            subject_alt_names: vec!["a.camford.ac.uk".into(), "b.camford.ac.uk".into()],
+            ..order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[]))
+        };
+        let first = a.request_certificate(&w.mrao, multi).await.unwrap();
+        assert_eq!(first.status, CertificateStatus::Issued);
+        assert_eq!(
+            refusal(a.renew_order(&requester, first.id, None).await),
+            "you need the privilege sslRenew to renew SSL certificates; ask an administrator who \
+         holds it"
+        );
+        let renewed = a.renew_order(&w.mrao, first.id, None).await.unwrap();
+        assert_ne!(renewed.id, first.id);
+        assert_eq!(renewed.status, CertificateStatus::Issued);
+        let before = a.order(&w.mrao, first.id).await.unwrap();
+        let after = a.order(&w.mrao, renewed.id).await.unwrap();
+        assert_eq!(
+            after.request.request.requested_names,
+            before.request.request.requested_names
+        );
+        assert_eq!(
+            after.details.comments,
+            format!("Renewal of SSL certificate {}", first.id)
+        );
+    }
+);

@@ -90,6 +90,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ssl/v1/approve/{id}", post(ssl::approve))
         .route("/ssl/v1/decline/{id}", post(ssl::decline))
         .route("/ssl/v1/revoke/{id}", post(ssl::revoke))
+        .route("/ssl/v1/renewById/{id}", post(ssl::renew_by_id))
+        .route("/ssl/v2/renewById/{id}", post(ssl::renew_by_id))
         .route("/ssl/v2/revoke/{id}", post(ssl::revoke))
         .route("/ssl/v1/collect/{id}", get(ssl::collect_query))
         .route("/ssl/v2/collect/{id}", get(ssl::collect_query))

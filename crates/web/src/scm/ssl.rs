@@ -474,3 +474,25 @@ pub(crate) async fn count(
         usize::try_from(total).unwrap_or(0),
     ))
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RenewBody {
+    csr: Option<String>,
+}
+
+/// `POST /ssl/v1/renewById/{id}`: the python client sends the JSON literal `""`, which the
+/// lenient body reads as "no options".
+pub(crate) async fn renew_by_id(
+    State(state): State<AppState>,
+    ScmActor(actor): ScmActor,
+    Path(id): Path<i64>,
+    Lenient(body): Lenient<RenewBody>,
+) -> ScmResult<Json<Value>> {
+    let outcome = state
+        .authority
+        .renew_order(&actor, RequestId(id), body.csr.map(String::into_bytes))
+        .await
+        .map_err(order_error)?;
+    Ok(Json(json!({"sslId": outcome.id.0})))
+}
