@@ -37,3 +37,26 @@ pub fn run(cmd: &mut Command) -> String {
 pub fn openssl() -> Command {
     Command::new(tool("openssl"))
 }
+
+/// Makes a P-256 key and a CSR for `subject` (e.g. `/CN=www.example.com`) with the openssl
+/// CLI in `dir`; returns the paths of the CSR and the key (PEM, PKCS#8).
+pub fn openssl_csr(dir: &Path, name: &str, subject: &str) -> (PathBuf, PathBuf) {
+    let csr = dir.join(format!("{name}.csr"));
+    let key = dir.join(format!("{name}.key"));
+    run(openssl().args([
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &key.to_string_lossy(),
+        "-out",
+        &csr.to_string_lossy(),
+        "-subj",
+        subject,
+    ]));
+    (csr, key)
+}

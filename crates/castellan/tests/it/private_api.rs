@@ -3,7 +3,7 @@
 //! certificate, replaces the password.
 
 use crate::support::*;
-use castellan_testkit::tools::{openssl, run};
+use castellan_testkit::tools::{openssl, openssl_csr, run};
 use serde_json::{Value, json};
 
 fn client(data: &std::path::Path, identity: Option<reqwest::Identity>) -> reqwest::Client {
@@ -24,23 +24,7 @@ async fn a_client_certificate_signs_in_on_the_private_api() {
     let data = ws.path("data");
 
     // A client certificate for the administrator, issued by Castellan itself.
-    let key = ws.path("admin.key");
-    let csr = ws.path("admin.csr");
-    run(openssl().args([
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        csr.to_str().unwrap(),
-        "-subj",
-        "/CN=Admin",
-    ]));
+    let (csr, key) = openssl_csr(ws.dir.path(), "admin", "/CN=Admin");
     std::fs::write(
         ws.path("org.toml"),
         "name = \"University of Camford\"\ncountry = \"GB\"\norganization_identifier = \"LEIXG-213800ABCDEFGHIJ1234\"\n",

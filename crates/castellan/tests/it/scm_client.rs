@@ -260,22 +260,8 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
     )
     .await;
     assert_eq!(status, 201, "{text}");
-    let csr = ws.path("portal.csr");
-    castellan_testkit::tools::run(castellan_testkit::tools::openssl().args([
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        ws.path("portal.key").to_str().unwrap(),
-        "-out",
-        csr.to_str().unwrap(),
-        "-subj",
-        "/CN=portal.camford.ac.uk",
-    ]));
+    let (csr, _key) =
+        castellan_testkit::tools::openssl_csr(ws.dir.path(), "portal", "/CN=portal.camford.ac.uk");
     let (python2, base_url) = (python.clone(), base.clone());
     let csr_path = csr.to_str().unwrap().to_owned();
     let out = tokio::task::spawn_blocking(move || {

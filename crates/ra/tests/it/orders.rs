@@ -11,7 +11,7 @@ use castellan_ra::clock::Clock;
 use castellan_ra::orders::SslOrder;
 use castellan_ra::organizations::OrganizationPatch;
 use castellan_ra::{Actor, Authority};
-use castellan_testkit::tools::{openssl, run};
+use castellan_testkit::tools;
 use zeroize::Zeroizing;
 
 fn order(org: OrgId, csr: Vec<u8>) -> SslOrder {
@@ -29,23 +29,7 @@ fn order(org: OrgId, csr: Vec<u8>) -> SslOrder {
 /// A CSR made by the openssl CLI with the given subject.
 fn openssl_csr(subject: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
-    let csr = dir.path().join("req.csr");
-    let key = dir.path().join("req.key");
-    run(openssl().args([
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        csr.to_str().unwrap(),
-        "-subj",
-        subject,
-    ]));
+    let (csr, _key) = tools::openssl_csr(dir.path(), "req", subject);
     std::fs::read(csr).unwrap()
 }
 
