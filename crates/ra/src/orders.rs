@@ -585,3 +585,40 @@ impl Authority {
         .await
     }
 }
+
+impl Authority {
+    /// The order a `renewId` names (SCM `/renew/{renewId}`).
+    pub async fn order_by_renew_id(&self, actor: &Actor, renew_id: &str) -> Result<OrderRecord> {
+        let id = self
+            .store
+            .request_id_by_renew_id(renew_id)
+            .await?
+            .ok_or_else(|| RaError::NotFound {
+                what: "SSL certificate",
+                key: format!("with renewId {renew_id}"),
+            })?;
+        self.order(actor, id).await
+    }
+
+    /// The order whose certificate has `serial` (hex, colons allowed).
+    pub async fn order_by_serial(&self, actor: &Actor, serial: &str) -> Result<OrderRecord> {
+        let record = self
+            .certificate(&crate::CertificateSelector::Serial(serial.to_owned()))
+            .await
+            .map_err(|e| match e {
+                RaError::NotFound { key, .. } => RaError::NotFound {
+                    what: "SSL certificate",
+                    key,
+                },
+                other => other,
+            })?;
+        let id = record
+            .certificate
+            .request_id
+            .ok_or_else(|| RaError::NotFound {
+                what: "SSL certificate",
+                key: format!("with serial {serial}"),
+            })?;
+        self.order(actor, id).await
+    }
+}

@@ -118,6 +118,18 @@ impl Tx {
 }
 
 impl Store {
+    /// The request a `renewId` names.
+    pub async fn request_id_by_renew_id(&self, renew_id: &str) -> Result<Option<RequestId>> {
+        Ok(
+            sqlx::query("SELECT id FROM certificate_requests WHERE renew_id = $1")
+                .bind(renew_id)
+                .fetch_optional(self.pool())
+                .await?
+                .map(|r| r.try_get::<i64, _>("id").map(RequestId))
+                .transpose()?,
+        )
+    }
+
     /// A request with its order details.
     pub async fn order(&self, id: RequestId) -> Result<Option<OrderRecord>> {
         let Some(request) = self.request_by_id(id).await? else {

@@ -91,6 +91,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ssl/v1/decline/{id}", post(ssl::decline))
         .route("/ssl/v1/revoke/{id}", post(ssl::revoke))
         .route("/ssl/v1/renewById/{id}", post(ssl::renew_by_id))
+        .route("/ssl/v1/renew/{renew_id}", post(ssl::renew_by_renew_id))
+        .route(
+            "/ssl/v1/revoke/serial/{serial}",
+            post(ssl::revoke_by_serial),
+        )
         .route("/ssl/v2/renewById/{id}", post(ssl::renew_by_id))
         .route("/ssl/v2/revoke/{id}", post(ssl::revoke))
         .route("/ssl/v1/collect/{id}", get(ssl::collect_query))

@@ -353,11 +353,35 @@ pub(crate) async fn revoke(
     Path(id): Path<i64>,
     Lenient(body): Lenient<RevokeBody>,
 ) -> ScmResult<StatusCode> {
+    revoke_order(state, actor, RequestId(id), body).await
+}
+
+/// `POST /ssl/v1/revoke/serial/{serialNumber}`.
+pub(crate) async fn revoke_by_serial(
+    State(state): State<AppState>,
+    ScmActor(actor): ScmActor,
+    Path(serial): Path<String>,
+    Lenient(body): Lenient<RevokeBody>,
+) -> ScmResult<StatusCode> {
+    let order = state
+        .authority
+        .order_by_serial(&actor, &serial)
+        .await
+        .map_err(order_error)?;
+    revoke_order(state, actor, order.request.id, body).await
+}
+
+async fn revoke_order(
+    state: AppState,
+    actor: castellan_ra::Actor,
+    id: RequestId,
+    body: RevokeBody,
+) -> ScmResult<StatusCode> {
     let result = state
         .authority
         .revoke_order(
             &actor,
-            RequestId(id),
+            id,
             body.reason_code.map(|c| c.0).unwrap_or(0),
             body.reason.as_deref().unwrap_or_default(),
         )
@@ -495,4 +519,24 @@ pub(crate) async fn renew_by_id(
         .await
         .map_err(order_error)?;
     Ok(Json(json!({"sslId": outcome.id.0})))
+}
+
+/// `POST /ssl/v1/renew/{renewId}` (optional `{"csr"}`): renews and answers 204.
+pub(crate) async fn renew_by_renew_id(
+    State(state): State<AppState>,
+    ScmActor(actor): ScmActor,
+    Path(renew_id): Path<String>,
+    Lenient(body): Lenient<RenewBody>,
+) -> ScmResult<StatusCode> {
+    let order = state
+        .authority
+        .order_by_renew_id(&actor, &renew_id)
+        .await
+        .map_err(order_error)?;
+    state
+        .authority
+        .renew_order(&actor, order.request.id, body.csr.map(String::into_bytes))
+        .await
+        .map_err(order_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }

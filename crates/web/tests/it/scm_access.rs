@@ -1162,4 +1162,64 @@ async fn an_order_is_pending_until_approved_then_collectable() {
         body,
         json!({"code": -159, "description": "Your certificate already revoked"})
     );
+
+    // Renewal by renewId (a new order, auto-approved for the operator), then revocation of
+    // the renewal by its serial number.
+    let (_, order) = call(
+        &w.app,
+        "mrao",
+        Method::GET,
+        &format!("/api/ssl/v1/{id}"),
+        None,
+    )
+    .await;
+    let renew_id = order["renewId"].as_str().unwrap().to_owned();
+    let (status, body) = call(
+        &w.app,
+        "mrao",
+        Method::POST,
+        &format!("/api/ssl/v1/renew/{renew_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, list) = call(
+        &w.app,
+        "mrao",
+        Method::GET,
+        "/api/ssl/v1?status=Issued",
+        None,
+    )
+    .await;
+    let renewed = &list.as_array().unwrap()[0];
+    assert_ne!(renewed["sslId"], json!(id));
+    let serial = renewed["serialNumber"].as_str().unwrap().to_owned();
+    let (status, body) = call(
+        &w.app,
+        "mrao",
+        Method::POST,
+        &format!("/api/ssl/v1/revoke/serial/{serial}"),
+        Some(json!({"reason": "superseded", "reasonCode": 4})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, list) = call(
+        &w.app,
+        "mrao",
+        Method::GET,
+        "/api/ssl/v1?status=Issued",
+        None,
+    )
+    .await;
+    assert_eq!(list, json!([]));
+    let (status, body) = call(
+        &w.app,
+        "mrao",
+        Method::POST,
+        "/api/ssl/v1/revoke/serial/0A:0B",
+        Some(json!({"reason": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["code"], -124);
 }
