@@ -60,3 +60,51 @@ pub fn openssl_csr(dir: &Path, name: &str, subject: &str) -> (PathBuf, PathBuf) 
     ]));
     (csr, key)
 }
+
+/// Runs the pkilint linter `linter` (with `extra` arguments) on a DER certificate; returns the
+/// findings at WARNING or above as `(severity, code)` and panics on ERROR or FATAL.
+pub fn pkilint(dir: &Path, linter: &str, extra: &[&str], der: &[u8]) -> Vec<(String, String)> {
+    let path = dir.join(format!("{linter}.der"));
+    std::fs::write(&path, der).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let out = Command::new(tool(linter))
+        .arg("lint")
+        .args(extra)
+        .args(["-s", "WARNING", "-f", "JSON", "--document-format", "DER"])
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("{linter}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "{linter} did not print JSON ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let mut findings = Vec::new();
+    collect_findings(&json, &mut findings);
+    let fatal: Vec<_> = findings
+        .iter()
+        .filter(|(sev, _)| sev == "ERROR" || sev == "FATAL")
+        .collect();
+    assert!(
+        fatal.is_empty(),
+        "{linter} reports {fatal:?}\nfull output: {stdout}"
+    );
+    findings
+}
+
+fn collect_findings(value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let (Some(sev), Some(code)) = (map.get("severity"), map.get("code")) {
+                out.push((
+                    sev.as_str().unwrap_or_default().to_owned(),
+                    code.as_str().unwrap_or_default().to_owned(),
+                ));
+            }
+            map.values().for_each(|v| collect_findings(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_findings(v, out)),
+        _ => {}
+    }
+}

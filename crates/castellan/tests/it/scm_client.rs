@@ -281,6 +281,70 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
     );
     println!("{}", stdout(&out));
 
+    // The renewal the python client made (sslId 2, still valid) chains to Castellan's root
+    // under `openssl verify -x509_strict` and passes pkilint's server-auth linter.
+    let collect = |format: &str| {
+        scm(
+            http.get(format!("{base}/api/ssl/v1/collect/2/{format}")),
+            NEW_PASSWORD,
+        )
+    };
+    let (status, _, leaf) = send(collect("x509CO")).await;
+    assert_eq!(status, 200, "{leaf}");
+    let (_, _, chain) = send(collect("x509IO")).await;
+    let blocks: Vec<String> = chain
+        .split_inclusive("-----END CERTIFICATE-----")
+        .map(|b| b.trim().to_owned())
+        .filter(|b| !b.is_empty())
+        .collect();
+    assert_eq!(blocks.len(), 2, "root then issuing CA: {chain}");
+    for (name, text) in [
+        ("leaf.pem", &leaf),
+        ("root.pem", &blocks[0]),
+        ("issuing.pem", &blocks[1]),
+    ] {
+        std::fs::write(ws.path(name), text).unwrap();
+    }
+    let path = |n: &str| ws.path(n).to_str().unwrap().to_owned();
+    let verified = castellan_testkit::tools::run(castellan_testkit::tools::openssl().args([
+        "verify",
+        "-x509_strict",
+        "-purpose",
+        "sslserver",
+        "-CAfile",
+        &path("root.pem"),
+        "-untrusted",
+        &path("issuing.pem"),
+        &path("leaf.pem"),
+    ]));
+    assert!(verified.trim_end().ends_with(": OK"), "{verified}");
+    castellan_testkit::tools::run(castellan_testkit::tools::openssl().args([
+        "x509",
+        "-in",
+        &path("leaf.pem"),
+        "-outform",
+        "DER",
+        "-out",
+        &path("leaf.der"),
+    ]));
+    let der = std::fs::read(ws.path("leaf.der")).unwrap();
+    let findings = castellan_testkit::tools::pkilint(
+        ws.dir.path(),
+        "lint_cabf_serverauth_cert",
+        &["-d"],
+        &der,
+    );
+    let documented = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/profiles.md"),
+    )
+    .unwrap();
+    for (severity, code) in &findings {
+        assert!(
+            documented.contains(&format!("`{code}`")),
+            "pkilint {severity} {code} is not among the accepted findings in docs/profiles.md"
+        );
+    }
+
     let log = server.log();
     for secret in [INITIAL_PASSWORD, NEW_PASSWORD, "$argon2id$"] {
         assert!(

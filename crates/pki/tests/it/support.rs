@@ -9,7 +9,6 @@ use castellan_pki::rand::SystemRng;
 use castellan_pki::serial::Serial;
 use castellan_pki::signer::{Signer, SoftwareSigner};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use time::OffsetDateTime;
 
@@ -204,90 +203,15 @@ pub fn openssl_verify(dir: &Path, leaf: &[u8], chain: &[Vec<u8>], purpose: Optio
     assert!(out.trim_end().ends_with(": OK"), "openssl verify: {out}");
 }
 
-/// Runs a pkilint linter on a DER certificate; returns the findings at WARNING or above as
-/// `(severity, code)` and panics on ERROR or FATAL.
+/// Runs a pkilint linter (with `-d`, document type detection) on a DER certificate; returns
+/// the findings at WARNING or above and panics on ERROR or FATAL.
 pub fn pkilint(dir: &Path, linter: &str, der: &[u8]) -> Vec<(String, String)> {
-    let path = dir.join("lint.der");
-    std::fs::write(&path, der).unwrap();
-    let out = Command::new(tool(linter))
-        .args([
-            "lint",
-            "-d",
-            "-s",
-            "WARNING",
-            "-f",
-            "JSON",
-            "--document-format",
-            "DER",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "{linter} did not print JSON ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let mut findings = Vec::new();
-    collect_findings(&json, &mut findings);
-    let fatal: Vec<_> = findings
-        .iter()
-        .filter(|(sev, _)| sev == "ERROR" || sev == "FATAL")
-        .collect();
-    assert!(
-        fatal.is_empty(),
-        "{linter} reports {fatal:?}\nfull output: {stdout}"
-    );
-    findings
-}
-
-fn collect_findings(value: &serde_json::Value, out: &mut Vec<(String, String)>) {
-    match value {
-        serde_json::Value::Object(map) => {
-            if let (Some(sev), Some(code)) = (map.get("severity"), map.get("code")) {
-                out.push((
-                    sev.as_str().unwrap_or_default().to_owned(),
-                    code.as_str().unwrap_or_default().to_owned(),
-                ));
-            }
-            map.values().for_each(|v| collect_findings(v, out));
-        }
-        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_findings(v, out)),
-        _ => {}
-    }
+    castellan_testkit::tools::pkilint(dir, linter, &["-d"], der)
 }
 
 /// `lint_pkix_cert` (RFC 5280 only), for profiles outside the CA/B Forum linters.
 pub fn pkilint_pkix(dir: &Path, der: &[u8]) -> Vec<(String, String)> {
-    pkilint_with(dir, "lint_pkix_cert", &[], der)
-}
-
-fn pkilint_with(dir: &Path, linter: &str, extra: &[&str], der: &[u8]) -> Vec<(String, String)> {
-    let path = dir.join("lint-pkix.der");
-    std::fs::write(&path, der).unwrap();
-    let out = Command::new(tool(linter))
-        .arg("lint")
-        .args(extra)
-        .args(["-s", "WARNING", "-f", "JSON", "--document-format", "DER"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json: serde_json::Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{linter} did not print JSON ({e}): {stdout}"));
-    let mut findings = Vec::new();
-    collect_findings(&json, &mut findings);
-    let fatal: Vec<_> = findings
-        .iter()
-        .filter(|(sev, _)| sev == "ERROR" || sev == "FATAL")
-        .collect();
-    assert!(
-        fatal.is_empty(),
-        "{linter} reports {fatal:?}\nfull output: {stdout}"
-    );
-    findings
+    castellan_testkit::tools::pkilint(dir, "lint_pkix_cert", &[], der)
 }
 
 /// The pkilint warning codes `docs/profiles.md` lists with a reason.
