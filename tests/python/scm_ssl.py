@@ -3,11 +3,11 @@
 unchanged: `types` (the profiles by name, with ids and terms, as `enroll` looks them up),
 `custom_fields` (what `enroll` validates against), `enroll` (auto-approved for the MRAO),
 `collect` in every text format with the right number of certificates, `get`, a refused
-order, and `revoke`.
+order, `renew`, `replace` and `revoke`.
 
 Environment: CASTELLAN_API_BASE, CASTELLAN_LOGIN, CASTELLAN_PASSWORD, CASTELLAN_CUSTOMER_URI,
 CASTELLAN_EXPECT_ORG (a validated organisation with *.camford.ac.uk delegated and validated)
-and CASTELLAN_CSR_FILE (a CSR for portal.camford.ac.uk).
+CASTELLAN_CSR_FILE and CASTELLAN_CSR2_FILE (two CSRs for portal.camford.ac.uk).
 """
 
 import sys
@@ -92,6 +92,19 @@ def main():
         f"the renewal: {again!r}",
     )
     passed(f"SSL.renew({ssl_id}) -> new sslId {new_id}, same names, new serial")
+
+    with open(env("CASTELLAN_CSR2_FILE")) as f:
+        new_csr = f.read()
+    result = ssl.replace(cert_id=new_id, csr=new_csr, common_name="portal.camford.ac.uk",
+                         reason="the key was rotated", subject_alt_names=None)
+    check(result == {}, f"SSL.replace -> {result!r}")
+    replaced = ssl.get(new_id)
+    check(
+        replaced.get("status") == "Issued"
+        and replaced.get("serialNumber") not in (again.get("serialNumber"), details.get("serialNumber")),
+        f"after replace: {replaced!r}",
+    )
+    passed(f"SSL.replace({new_id}) -> the same sslId, Issued again with serial {replaced['serialNumber']}")
 
     try:
         ssl.enroll(cert_type_name="OV Multi-Domain SSL", csr=csr, term=90, org_id=org_id,

@@ -622,3 +622,100 @@ impl Authority {
         self.order(actor, id).await
     }
 }
+
+impl Authority {
+    /// Replaces the certificate of an Issued order with one for a new CSR (and names): the
+    /// same order (`sslId`) goes back to Requested through every check again; when the new
+    /// certificate is issued the old one becomes Replaced. `sslReplace`, in scope.
+    pub async fn replace_order(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+        csr_input: Vec<u8>,
+        subject_alt_names: Vec<String>,
+        reason: &str,
+    ) -> Result<CertificateStatus> {
+        let order = self.order(actor, id).await?;
+        actor.require(Privilege::SslReplace, "replace SSL certificates")?;
+        if reason.chars().count() > 512 {
+            return Err(RaError::InvalidInput {
+                field: "reason",
+                reason: "at most 512 characters".into(),
+            });
+        }
+        let org_id = order.details.org_id.ok_or_else(|| {
+            RaError::Conflict(format!(
+                "SSL certificate {id} was not ordered for an organization and cannot be replaced \
+                 here"
+            ))
+        })?;
+        let request = &order.request.request;
+        let profile = self
+            .profiles
+            .find(&request.profile_id.0.to_string())
+            .ok_or_else(|| RaError::Internal(format!("profile {} is gone", request.profile_id)))?
+            .clone();
+        let organization = self
+            .issuing_organization(org_id, CertificateType::Ssl)
+            .await?;
+        let info = csr::parse(&csr_input)?;
+        check_subject(&info, &organization)?;
+        let cmd = IssueCommand {
+            profile: profile.name.clone(),
+            key: KeySource::Csr(csr_input.clone()),
+            term_days: u32::try_from(request.term_days).unwrap_or(0),
+            extra_names: subject_alt_names,
+            organization_id: None,
+            organization: Some(organization),
+            person: None,
+            requested_via: requested_via(actor),
+            requester: actor.login.clone(),
+        };
+        let checked = self.check_request(&profile, &cmd).await?;
+        let names: Vec<String> = checked.names.all().map(str::to_owned).collect();
+        self.check_names(org_id, CertificateType::Ssl, &names)
+            .await?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .reopen_for_replacement(
+                id,
+                checked.csr_der.as_deref().unwrap_or_default(),
+                checked.names.common_name.as_deref(),
+                &names,
+                now,
+            )
+            .await?
+        {
+            return Err(RaError::Conflict(format!(
+                "SSL certificate {id} is {}, not Issued; only issued certificates can be replaced",
+                request.status
+            )));
+        }
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            Change {
+                action: "ssl.replace",
+                object_type: "ssl",
+                object_id: id.to_string(),
+                org_id: Some(org_id),
+                description: format!(
+                    "SSL certificate {id} to be replaced ({}): {}",
+                    names.join(", "),
+                    reason.trim()
+                ),
+            },
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        if actor.has(Privilege::AutoApproveCertificates) && !profile.approval_required {
+            self.approve_and_issue(actor, id, true).await?;
+            return Ok(CertificateStatus::Issued);
+        }
+        Ok(CertificateStatus::Requested)
+    }
+}

@@ -56,13 +56,52 @@ impl Tx {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Records the certificate issued for a request and marks it Issued.
+    /// Puts an Issued order back to Requested with a new CSR and names (SCM replace); the
+    /// certificate it had stays valid until the replacement is issued. `false` when the order
+    /// was not Issued.
+    pub async fn reopen_for_replacement(
+        &mut self,
+        id: RequestId,
+        csr_der: &[u8],
+        common_name: Option<&str>,
+        names: &[String],
+        now: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE certificate_requests SET status = $1, csr_der = $2, common_name = $3, \
+             requested_names = $4, decided_by = NULL, decided_at = NULL, updated_at = $5 \
+             WHERE id = $6 AND status = $7",
+        )
+        .bind(CertificateStatus::Requested.as_str())
+        .bind(csr_der.to_vec())
+        .bind(common_name.map(str::to_owned))
+        .bind(names.join("\n"))
+        .bind(now)
+        .bind(id.0)
+        .bind(CertificateStatus::Issued.as_str())
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records the certificate issued for a request and marks it Issued; a certificate the
+    /// order had before (a replacement) becomes Replaced.
     pub async fn attach_certificate(
         &mut self,
         id: RequestId,
         certificate: CertificateId,
         now: i64,
     ) -> Result<()> {
+        sqlx::query(
+            "UPDATE certificates SET status = $1 WHERE request_id = $2 AND id <> $3 \
+             AND status = $4",
+        )
+        .bind(CertificateStatus::Replaced.as_str())
+        .bind(id.0)
+        .bind(certificate.0)
+        .bind(CertificateStatus::Issued.as_str())
+        .execute(self.conn())
+        .await?;
         sqlx::query(
             "UPDATE certificate_requests SET status = $1, certificate_id = $2, updated_at = $3 \
              WHERE id = $4",

@@ -264,9 +264,13 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
         castellan_testkit::tools::openssl_csr(ws.dir.path(), "portal", "/CN=portal.camford.ac.uk");
     let (python2, base_url) = (python.clone(), base.clone());
     let csr_path = csr.to_str().unwrap().to_owned();
+    let (csr2, _key2) =
+        castellan_testkit::tools::openssl_csr(ws.dir.path(), "portal2", "/CN=portal.camford.ac.uk");
+    let csr2_path = csr2.to_str().unwrap().to_owned();
     let out = tokio::task::spawn_blocking(move || {
         let mut cmd = script_command(&python2, &base_url, "scm_ssl.py");
         cmd.env("CASTELLAN_CSR_FILE", csr_path);
+        cmd.env("CASTELLAN_CSR2_FILE", csr2_path);
         cmd.output().unwrap()
     })
     .await

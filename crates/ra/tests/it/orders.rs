@@ -342,3 +342,82 @@ on_both!(
         );
     }
 );
+
+on_both!(
+    replacement_reissues_the_order_and_retires_the_old_certificate,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let (w, requester, approver) = ready(a, fx.clock.now().unix_timestamp()).await;
+        let first = a
+            .request_certificate(
+                &w.mrao,
+                order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[])),
+            )
+            .await
+            .unwrap();
+        let old = first.certificate_id.unwrap();
+        assert_eq!(
+            refusal(
+                a.replace_order(
+                    &requester,
+                    first.id,
+                    csr(KeyType::EcP256, "portal.camford.ac.uk", &[]),
+                    vec![],
+                    "rotate"
+                )
+                .await
+            ),
+            "you need the privilege sslReplace to replace SSL certificates; ask an administrator who \
+         holds it"
+        );
+        // Without auto-approval the order waits again; the old certificate stays valid meanwhile.
+        let replacer = {
+            let mut r = approver.clone();
+            r.privileges.insert(Privilege::SslReplace);
+            r
+        };
+        let status = a
+            .replace_order(
+                &replacer,
+                first.id,
+                csr(KeyType::EcP256, "portal.camford.ac.uk", &[]),
+                vec![],
+                "rotate",
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, CertificateStatus::Requested);
+        let old_record = a
+            .certificate(&castellan_ra::CertificateSelector::Id(old))
+            .await
+            .unwrap();
+        assert_eq!(old_record.certificate.status, CertificateStatus::Issued);
+        let new = a.approve_request(&approver, first.id).await.unwrap();
+        assert_ne!(new, old);
+        let old_record = a
+            .certificate(&castellan_ra::CertificateSelector::Id(old))
+            .await
+            .unwrap();
+        assert_eq!(old_record.certificate.status, CertificateStatus::Replaced);
+        let order = a.order(&approver, first.id).await.unwrap();
+        assert_eq!(order.request.request.status, CertificateStatus::Issued);
+        assert_eq!(order.details.certificate_id, Some(new));
+        assert_eq!(
+            refusal(
+                a.replace_order(
+                    &replacer,
+                    first.id,
+                    csr(KeyType::EcP256, "elsewhere.oxbridge.ac.uk", &[]),
+                    vec![],
+                    "x"
+                )
+                .await
+            ),
+            "You cannot order certificates for the following or additional domains: \
+         elsewhere.oxbridge.ac.uk, www.elsewhere.oxbridge.ac.uk. elsewhere.oxbridge.ac.uk: no \
+         domain covers it; add elsewhere.oxbridge.ac.uk (or a wildcard above it) under Domains; \
+         www.elsewhere.oxbridge.ac.uk: no domain covers it; add www.elsewhere.oxbridge.ac.uk (or a \
+         wildcard above it) under Domains"
+        );
+    }
+);

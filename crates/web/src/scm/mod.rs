@@ -92,6 +92,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ssl/v1/revoke/{id}", post(ssl::revoke))
         .route("/ssl/v1/renewById/{id}", post(ssl::renew_by_id))
         .route("/ssl/v1/renew/{renew_id}", post(ssl::renew_by_renew_id))
+        .route("/ssl/v1/replace/{id}", post(ssl::replace))
+        .route("/ssl/v2/replace/{id}", post(ssl::replace))
         .route(
             "/ssl/v1/revoke/serial/{serial}",
             post(ssl::revoke_by_serial),

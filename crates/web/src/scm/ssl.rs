@@ -540,3 +540,37 @@ pub(crate) async fn renew_by_renew_id(
         .map_err(order_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct ReplaceBody {
+    csr: Option<String>,
+    subject_alternative_names: Option<Vec<String>>,
+    reason: Option<String>,
+}
+
+/// `POST /ssl/v1/replace/{id}`: a new CSR for the same order; 204.
+pub(crate) async fn replace(
+    State(state): State<AppState>,
+    ScmActor(actor): ScmActor,
+    Path(id): Path<i64>,
+    Lenient(body): Lenient<ReplaceBody>,
+) -> ScmResult<StatusCode> {
+    let csr = body.csr.ok_or_else(|| ScmError {
+        status: StatusCode::BAD_REQUEST,
+        code: -7,
+        description: "csr is required but missing".into(),
+    })?;
+    state
+        .authority
+        .replace_order(
+            &actor,
+            RequestId(id),
+            csr.into_bytes(),
+            body.subject_alternative_names.unwrap_or_default(),
+            body.reason.as_deref().unwrap_or_default(),
+        )
+        .await
+        .map_err(order_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
