@@ -18,6 +18,9 @@ const MAX_ROWS: i64 = 10_000;
 pub(crate) struct ReportBody {
     from: Option<String>,
     to: Option<String>,
+    /// The whole body, for reports with their own filters.
+    #[serde(flatten)]
+    rest: serde_json::Map<String, Value>,
 }
 
 /// Parses an ISO date (`2026-01-31`, start of day) or date-time (RFC 3339).
@@ -47,13 +50,17 @@ pub(crate) async fn report(
     Path(name): Path<String>,
     Lenient(body): Lenient<ReportBody>,
 ) -> ScmResult<Json<Value>> {
+    if name == "ssl-certificates" {
+        let reports = super::ssl::report_rows(&state, &actor, &Value::Object(body.rest)).await?;
+        return Ok(Json(json!({"statusCode": 0, "reports": reports})));
+    }
     if name == "domains" {
         let reports = super::domains::report_rows(&state, &actor).await?;
         return Ok(Json(json!({"statusCode": 0, "reports": reports})));
     }
     if name != "activity" {
         return Err(ScmError::bad_request(format!(
-            "report '{name}' is not available; available: activity, domains"
+            "report '{name}' is not available; available: activity, domains, ssl-certificates"
         )));
     }
     let from = body

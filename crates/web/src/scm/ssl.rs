@@ -574,3 +574,109 @@ pub(crate) async fn replace(
         .map_err(order_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `POST /report/v1/ssl-certificates` rows (spec §12): the orders the caller may see,
+/// filtered by `organizationIds`, `commonName` and `certificateStatus` (0 any, 1 requested,
+/// 2 issued, 3 revoked, 4 expired).
+pub(crate) async fn report_rows(
+    state: &AppState,
+    actor: &castellan_ra::Actor,
+    body: &Value,
+) -> ScmResult<Vec<Value>> {
+    let mut filter = castellan_store::OrderFilter {
+        common_name: body["commonName"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        ..castellan_store::OrderFilter::default()
+    };
+    let mut expired_only = false;
+    match body["certificateStatus"].as_i64() {
+        None | Some(0) => {}
+        Some(1) => filter.status = Some(CertificateStatus::Requested),
+        Some(2) => filter.status = Some(CertificateStatus::Issued),
+        Some(3) => filter.status = Some(CertificateStatus::Revoked),
+        Some(4) => {
+            filter.status = Some(CertificateStatus::Issued);
+            expired_only = true;
+        }
+        Some(other) => {
+            return Err(ScmError::bad_request(format!(
+                "certificateStatus {other} is not one of 0 (any), 1 (requested), 2 (issued), 3 \
+                 (revoked), 4 (expired)"
+            )));
+        }
+    }
+    let wanted_orgs: Option<Vec<i64>> = body["organizationIds"].as_array().map(|ids| {
+        ids.iter()
+            .filter_map(|v| {
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            })
+            .collect()
+    });
+    let (orders, _) = state.authority.orders(actor, filter, 0, 100_000).await?;
+    let organizations = state.authority.organizations(actor).await?;
+    let org_name = |id: i64| {
+        organizations.iter().find_map(|v| {
+            if v.organization.id.0 == id {
+                return Some(v.organization.data.name.clone());
+            }
+            v.departments
+                .iter()
+                .find(|d| d.id.0 == id)
+                .map(|d| d.data.name.clone())
+        })
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut rows = Vec::new();
+    for summary in orders {
+        let order = state.authority.order(actor, summary.id).await?;
+        let org = order.details.org_id.map(|o| o.0);
+        if let Some(wanted) = &wanted_orgs
+            && !wanted.is_empty()
+            && !org.is_some_and(|o| wanted.contains(&o))
+        {
+            continue;
+        }
+        let request = &order.request.request;
+        let certificate = match order.details.certificate_id {
+            Some(id) => Some(
+                state
+                    .authority
+                    .certificate(&CertificateSelector::Id(id))
+                    .await?,
+            ),
+            None => None,
+        };
+        let expires = certificate.as_ref().map(|c| c.certificate.not_after);
+        if expired_only && !expires.is_some_and(|e| e < now) {
+            continue;
+        }
+        let profile = state
+            .authority
+            .profiles()
+            .iter()
+            .find(|p| p.id == request.profile_id)
+            .map(|p| p.name.clone());
+        rows.push(json!({
+            "id": summary.id.0,
+            "typeId": request.profile_id.0,
+            "type": profile,
+            "orgId": org,
+            "organizationName": org.and_then(org_name),
+            "commonName": request.common_name,
+            "subjAltNames": request.requested_names.join("; "),
+            "status": if expired_only { "Expired" } else { request.status.as_str() },
+            "requester": request.requester,
+            "externalRequester": order.details.external_requester,
+            "requestedVia": request.requested_via,
+            "term": request.term_days,
+            "comments": order.details.comments,
+            "requested": super::iso_time(request.created_at),
+            "expires": expires.map(super::iso_time),
+            "serialNumber": summary.serial.as_deref().map(colon_hex),
+        }));
+    }
+    Ok(rows)
+}

@@ -1222,4 +1222,41 @@ async fn an_order_is_pending_until_approved_then_collectable() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_eq!(body["code"], -124);
+
+    // The SSL report: every order the caller sees, filtered by SCM's status codes.
+    let report = |filter: Value| {
+        let app = w.app.clone();
+        async move {
+            call(
+                &app,
+                "rao",
+                Method::POST,
+                "/api/report/v1/ssl-certificates",
+                Some(filter),
+            )
+            .await
+        }
+    };
+    let (status, all) = report(json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let rows = all["reports"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{all}");
+    assert_eq!(rows[0]["organizationName"], "Camford");
+    assert_eq!(rows[0]["type"], "OV SSL");
+    assert_eq!(
+        rows[0]["subjAltNames"],
+        "portal.camford.ac.uk; www.portal.camford.ac.uk"
+    );
+    let (_, revoked) =
+        report(json!({"certificateStatus": 3, "organizationIds": [w.camford.0]})).await;
+    assert_eq!(revoked["reports"].as_array().unwrap().len(), 2, "{revoked}");
+    let (_, other_org) = report(json!({"organizationIds": [w.camford.0 + 1000]})).await;
+    assert_eq!(other_org["reports"], json!([]));
+    let (status, bad) = report(json!({"certificateStatus": 9})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad["description"],
+        "certificateStatus 9 is not one of 0 (any), 1 (requested), 2 (issued), 3 (revoked), 4 \
+         (expired)"
+    );
 }
