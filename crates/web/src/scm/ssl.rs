@@ -650,7 +650,7 @@ pub(crate) async fn report_rows(
             None => None,
         };
         let expires = certificate.as_ref().map(|c| c.certificate.not_after);
-        if expired_only && !expires.is_some_and(|e| e < now) {
+        if expired_only && expires.is_none_or(|e| e >= now) {
             continue;
         }
         let profile = state
