@@ -570,19 +570,24 @@ impl Authority {
                 .cloned()
                 .collect()
         };
-        self.request_certificate(
-            actor,
-            SslOrder {
-                org_id,
-                profile: profile.name.clone(),
-                term_days: u32::try_from(request.term_days).unwrap_or(0),
-                csr,
-                subject_alt_names: extra,
-                external_requester: order.details.external_requester.clone(),
-                comments: format!("Renewal of SSL certificate {id}"),
-            },
-        )
-        .await
+        let outcome = self
+            .request_certificate(
+                actor,
+                SslOrder {
+                    org_id,
+                    profile: profile.name.clone(),
+                    term_days: u32::try_from(request.term_days).unwrap_or(0),
+                    csr,
+                    subject_alt_names: extra,
+                    external_requester: order.details.external_requester.clone(),
+                    comments: format!("Renewal of SSL certificate {id}"),
+                },
+            )
+            .await?;
+        let mut tx = self.store.begin().await?;
+        tx.mark_renewed(id, outcome.id).await?;
+        tx.commit().await?;
+        Ok(outcome)
     }
 }
 
@@ -717,5 +722,117 @@ impl Authority {
             return Ok(CertificateStatus::Issued);
         }
         Ok(CertificateStatus::Requested)
+    }
+}
+
+impl Authority {
+    /// Sets an order's auto-renewal (guide 7.3): renew `days` before its certificate expires,
+    /// or never (`None`). `sslRenew`, in scope.
+    pub async fn set_auto_renew(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+        days: Option<u32>,
+    ) -> Result<()> {
+        let order = self.order(actor, id).await?;
+        actor.require(Privilege::SslRenew, "schedule automatic renewals")?;
+        if let Some(d) = days
+            && !(1..=180).contains(&d)
+        {
+            return Err(RaError::InvalidInput {
+                field: "daysBeforeExpiration",
+                reason: format!("{d} is not between 1 and 180 days"),
+            });
+        }
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.set_auto_renew(id, days.map(i64::from), now).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            Change {
+                action: "ssl.auto-renew",
+                object_type: "ssl",
+                object_id: id.to_string(),
+                org_id: order.details.org_id,
+                description: match days {
+                    Some(d) => {
+                        format!("SSL certificate {id} renews automatically {d} days before expiry")
+                    }
+                    None => format!("SSL certificate {id} no longer renews automatically"),
+                },
+            },
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The auto-renewal job: renews every order whose window has come, as the service, and
+    /// tells the requester where to collect the new certificate (through the outbox).
+    /// Returns the new orders.
+    pub async fn auto_renew(&self) -> Result<Vec<RequestId>> {
+        let job = Actor::system(castellan_model::AccessMethod::Job);
+        let mut renewed = Vec::new();
+        for id in self.store.due_auto_renewals(self.now()).await? {
+            match self.renew_order(&job, id, None).await {
+                Ok(outcome) => {
+                    self.tell_renewed(id, &outcome).await?;
+                    renewed.push(outcome.id);
+                }
+                Err(e) => tracing::warn!(order = id.0, error = %e, "automatic renewal failed"),
+            }
+        }
+        Ok(renewed)
+    }
+
+    async fn tell_renewed(&self, old: RequestId, outcome: &OrderOutcome) -> Result<()> {
+        let Some(order) = self.store.order(old).await? else {
+            return Ok(());
+        };
+        let mut recipients: Vec<String> = Vec::new();
+        if let Some(admin) = order.details.requester_admin_id
+            && let Some(record) = self.store.admin(admin).await?
+        {
+            recipients.push(record.data.email);
+        }
+        recipients.extend(
+            order
+                .details
+                .external_requester
+                .split(',')
+                .map(|e| e.trim().to_owned())
+                .filter(|e| !e.is_empty()),
+        );
+        let names = order.request.request.requested_names.join(", ");
+        let link = format!(
+            "{}/api/ssl/v1/collect/{}/x509CO",
+            self.validation.settings.base_url.trim_end_matches('/'),
+            outcome.id
+        );
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        for to in recipients {
+            tx.enqueue_email(&castellan_store::NewEmail {
+                idempotency_key: format!("ssl-auto-renewed:{}:{to}", outcome.id),
+                recipient: to.clone(),
+                subject: format!("Certificate renewed: {names}"),
+                body_text: format!(
+                    "The SSL certificate {old} for {names} was renewed automatically before it \
+                     expires.\n\nThe new certificate is {new} ({status}). Collect it here:\n\n  \
+                     {link}\n",
+                    new = outcome.id,
+                    status = outcome.status
+                ),
+                body_html: String::new(),
+                created_at: now,
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -156,7 +156,57 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// Sets (or clears) an order's auto-renewal: renew `days` before its certificate expires.
+    pub async fn set_auto_renew(
+        &mut self,
+        id: RequestId,
+        days: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE certificate_requests SET auto_renew_days = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(days)
+        .bind(now)
+        .bind(id.0)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Records that order `old` was renewed by order `new`; `false` if it already was.
+    pub async fn mark_renewed(&mut self, old: RequestId, new: RequestId) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE certificate_requests SET renewed_by_id = $1 WHERE id = $2 \
+             AND renewed_by_id IS NULL",
+        )
+        .bind(new.0)
+        .bind(old.0)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
 impl Store {
+    /// Issued orders with auto-renewal whose certificate is within its renewal window at
+    /// `now` and that were not renewed yet.
+    pub async fn due_auto_renewals(&self, now: i64) -> Result<Vec<RequestId>> {
+        Ok(sqlx::query(
+            "SELECT r.id FROM certificate_requests r JOIN certificates c ON c.id = r.certificate_id \
+             WHERE r.auto_renew_days IS NOT NULL AND r.renewed_by_id IS NULL \
+             AND r.status = 'Issued' AND c.not_after - r.auto_renew_days * 86400 <= $1 \
+             ORDER BY r.id",
+        )
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64, _>("id").map(RequestId))
+        .collect::<std::result::Result<_, _>>()?)
+    }
+
     /// The request a `renewId` names.
     pub async fn request_id_by_renew_id(&self, renew_id: &str) -> Result<Option<RequestId>> {
         Ok(
@@ -176,7 +226,8 @@ impl Store {
         };
         let row = sqlx::query(
             "SELECT org_id, requester_admin_id, external_requester, comments, decided_by, \
-             decided_at, decision_message, certificate_id FROM certificate_requests WHERE id = $1",
+             decided_at, decision_message, certificate_id, auto_renew_days, renewed_by_id \
+             FROM certificate_requests WHERE id = $1",
         )
         .bind(id.0)
         .fetch_one(self.pool())
@@ -205,6 +256,10 @@ impl Store {
                 decided_at: row.try_get("decided_at")?,
                 decision_message: row.try_get("decision_message")?,
                 certificate_id,
+                auto_renew_days: row.try_get("auto_renew_days")?,
+                renewed_by: row
+                    .try_get::<Option<i64>, _>("renewed_by_id")?
+                    .map(RequestId),
             },
         }))
     }

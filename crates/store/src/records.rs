@@ -513,6 +513,10 @@ pub struct OrderDetails {
     pub decision_message: String,
     /// The certificate issued for it.
     pub certificate_id: Option<CertificateId>,
+    /// Renew this many days before expiry (guide 7.3), if set.
+    pub auto_renew_days: Option<i64>,
+    /// The order that renewed this one.
+    pub renewed_by: Option<RequestId>,
 }
 
 /// A stored order: the request and its details.

@@ -132,13 +132,17 @@ pub async fn run(dir: &Path, args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The background jobs: DCV re-checks, and the outbox worker when a mail server is set.
+/// The background jobs: DCV re-checks and auto-renewal (every minute), and the outbox
+/// worker when a mail server is set.
 fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Config) -> Result<()> {
     let dcv = authority.clone();
     tokio::spawn(async move {
         loop {
             if let Err(e) = dcv.recheck_dcv().await {
                 tracing::warn!(error = %e, "DCV re-check round failed");
+            }
+            if let Err(e) = dcv.auto_renew().await {
+                tracing::warn!(error = %e, "auto-renewal round failed");
             }
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         }

@@ -421,3 +421,76 @@ on_both!(
         );
     }
 );
+
+#[tokio::test]
+async fn auto_renewal_fires_in_its_window_and_mails_the_requester() {
+    let (fx, _db) = sqlite_fixture().await;
+    let a = &fx.authority;
+    let (w, _, _) = ready(a, fx.clock.now().unix_timestamp()).await;
+    let mut first = order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[]));
+    first.external_requester = "webmaster@camford.ac.uk".into();
+    let first = a.request_certificate(&w.mrao, first).await.unwrap();
+    assert_eq!(
+        refusal(a.set_auto_renew(&w.mrao, first.id, Some(365)).await),
+        "invalid daysBeforeExpiration: 365 is not between 1 and 180 days"
+    );
+    a.set_auto_renew(&w.mrao, first.id, Some(30)).await.unwrap();
+    assert!(
+        a.auto_renew().await.unwrap().is_empty(),
+        "not in the window yet"
+    );
+
+    // 61 days later a 90-day certificate has 29 days left: inside the 30-day window.
+    fx.clock.set(fx.clock.now() + time::Duration::days(61));
+    let renewed = a.auto_renew().await.unwrap();
+    assert_eq!(renewed.len(), 1);
+    let new = a.order(&w.mrao, renewed[0]).await.unwrap();
+    assert_eq!(new.request.request.status, CertificateStatus::Issued);
+    assert_eq!(new.request.request.requested_via, "Job");
+    let old = a.order(&w.mrao, first.id).await.unwrap();
+    assert_eq!(old.details.renewed_by, Some(renewed[0]));
+    assert!(
+        a.auto_renew().await.unwrap().is_empty(),
+        "renewed once only"
+    );
+
+    // The requester and the external requester are told, through the outbox.
+    let sink = castellan_testkit::smtp::SmtpSink::start();
+    let mailer = castellan_notify::Mailer::new(&castellan_notify::SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: sink.port,
+        security: castellan_notify::Security::None,
+        username: String::new(),
+        password: String::new(),
+        from: "Castellan <certs@camford.ac.uk>".into(),
+    })
+    .unwrap();
+    let now = fx.clock.now().unix_timestamp();
+    assert_eq!(
+        castellan_notify::deliver_due(a.store(), &mailer, now)
+            .await
+            .unwrap(),
+        2
+    );
+    let mails = sink.wait_for(2, std::time::Duration::from_secs(5));
+    let to: Vec<bool> = ["admin@camford.ac.uk", "webmaster@camford.ac.uk"]
+        .iter()
+        .map(|addr| {
+            mails
+                .iter()
+                .any(|m| m.contains(&format!("X-Envelope-To: {addr}")))
+        })
+        .collect();
+    assert_eq!(to, [true, true], "{mails:?}");
+    let mail = mails[0].replace("=\r\n", "");
+    assert!(
+        mail.contains(
+            "Subject: Certificate renewed: portal.camford.ac.uk, www.portal.camford.ac.uk"
+        ),
+        "{mail}"
+    );
+    assert!(
+        mail.contains(&format!("/api/ssl/v1/collect/{}/x509CO", renewed[0])),
+        "{mail}"
+    );
+}

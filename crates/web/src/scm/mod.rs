@@ -81,7 +81,7 @@ pub(crate) fn routes() -> Router<AppState> {
             post(dcv::submit),
         )
         .route("/dcv/v1/validation/clear", post(dcv::clear))
-        .route("/ssl/v1", get(ssl::list).head(ssl::count))
+        .route("/ssl/v1", get(ssl::list).head(ssl::count).put(ssl::update))
         .route("/ssl/v2", get(ssl::list).head(ssl::count))
         .route("/ssl/v1/enroll", post(ssl::enroll))
         .route("/ssl/v2/enroll", post(ssl::enroll))

@@ -196,6 +196,11 @@ pub(crate) async fn get(
         };
         v[key] = json!(day(at));
     }
+    v["autoRenewDetails"] = match order.details.auto_renew_days {
+        Some(days) => json!({"state": "Scheduled", "daysBeforeExpiration": days}),
+        None => json!({"state": "Not scheduled"}),
+    };
+    v["renewed"] = json!(order.details.renewed_by.is_some());
     if !order.details.decision_message.is_empty() {
         v["declineMessage"] = json!(order.details.decision_message);
     }
@@ -679,4 +684,51 @@ pub(crate) async fn report_rows(
         }));
     }
     Ok(rows)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct AutoRenewBody {
+    state: Option<String>,
+    days_before_expiration: Option<LooseInt>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct UpdateBody {
+    ssl_id: Option<LooseInt>,
+    auto_renew_details: Option<AutoRenewBody>,
+}
+
+/// `PUT /ssl/v1` with `{"sslId", "autoRenewDetails": {"state": "Scheduled" | "Not scheduled",
+/// "daysBeforeExpiration": N}}`: the guide's 7.3 auto-renew setting.
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    ScmActor(actor): ScmActor,
+    Lenient(body): Lenient<UpdateBody>,
+) -> ScmResult<StatusCode> {
+    let id = body
+        .ssl_id
+        .ok_or_else(|| ScmError::bad_request("sslId is required but missing"))?;
+    if let Some(auto) = body.auto_renew_details {
+        let days = match auto
+            .state
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("not scheduled") | Some("off") => None,
+            _ => Some(
+                auto.days_before_expiration
+                    .map(|d| u32::try_from(d.0).unwrap_or(0))
+                    .unwrap_or(30),
+            ),
+        };
+        state
+            .authority
+            .set_auto_renew(&actor, RequestId(id.0), days)
+            .await
+            .map_err(order_error)?;
+    }
+    Ok(StatusCode::OK)
 }
