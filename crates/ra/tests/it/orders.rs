@@ -494,3 +494,94 @@ async fn auto_renewal_fires_in_its_window_and_mails_the_requester() {
         "{mail}"
     );
 }
+
+on_both!(
+    the_guides_scenarios_wildcard_multi_domain_and_drao,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let (w, _, _) = ready(a, fx.clock.now().unix_timestamp()).await;
+        // Wildcard SSL: the CN must be a wildcard, and it is covered by *.camford.ac.uk.
+        let wildcard = SslOrder {
+            profile: "Wildcard SSL".into(),
+            ..order(w.camford, csr(KeyType::EcP256, "*.camford.ac.uk", &[]))
+        };
+        let issued = a.request_certificate(&w.mrao, wildcard).await.unwrap();
+        let stored = a.order(&w.mrao, issued.id).await.unwrap();
+        assert_eq!(stored.request.request.requested_names, ["*.camford.ac.uk"]);
+        let not_wild = SslOrder {
+            profile: "Wildcard SSL".into(),
+            ..order(w.camford, csr(KeyType::EcP256, "www.camford.ac.uk", &[]))
+        };
+        assert_eq!(
+            refusal(a.request_certificate(&w.mrao, not_wild).await),
+            "profile 'Wildcard SSL' (wildcard-required): the common name must be a wildcard such as \
+         *.camford.ac.uk, got 'www.camford.ac.uk'"
+        );
+        // Multi-domain: every name checked.
+        let multi = SslOrder {
+            profile: "OV Multi-Domain SSL".into(),
+            subject_alt_names: vec!["a.camford.ac.uk".into(), "b.camford.ac.uk".into()],
+            ..order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[]))
+        };
+        let issued = a.request_certificate(&w.mrao, multi).await.unwrap();
+        let stored = a.order(&w.mrao, issued.id).await.unwrap();
+        assert_eq!(
+            stored.request.request.requested_names,
+            ["portal.camford.ac.uk", "a.camford.ac.uk", "b.camford.ac.uk"]
+        );
+        // A DRAO orders only within its department's delegations.
+        a.create_admin(
+            &w.mrao,
+            NewAdministrator {
+                login: "drao-orders".into(),
+                email: "drao-orders@camford.ac.uk".into(),
+                password: Some(Zeroizing::new("a long enough password".into())),
+                credentials: vec![Credential {
+                    role: AdminRole::DraoSsl,
+                    scope: w.physics,
+                }],
+                privileges: vec![Privilege::SslRequest],
+                ..NewAdministrator::default()
+            },
+        )
+        .await
+        .unwrap();
+        let record = a
+            .store()
+            .admin_by_login("drao-orders")
+            .await
+            .unwrap()
+            .unwrap();
+        let drao = Actor::admin(&record, AccessMethod::RestApi, "");
+        assert_eq!(
+            refusal(
+                a.request_certificate(
+                    &drao,
+                    order(w.physics, csr(KeyType::EcP256, "lab.camford.ac.uk", &[]))
+                )
+                .await
+            ),
+            "You cannot order certificates for the following or additional domains: \
+         lab.camford.ac.uk, www.lab.camford.ac.uk. lab.camford.ac.uk: *.camford.ac.uk is not \
+         delegated to department 'Physics' of 'University of Camford' (id 2) for SSL \
+         certificates; www.lab.camford.ac.uk: *.camford.ac.uk is not delegated to department \
+         'Physics' of 'University of Camford' (id 2) for SSL certificates"
+        );
+        a.add_delegation(
+            &w.mrao,
+            a.domains(&w.mrao).await.unwrap()[0].domain.id,
+            w.physics,
+            &[castellan_model::CertificateType::Ssl],
+        )
+        .await
+        .unwrap();
+        let outcome = a
+            .request_certificate(
+                &drao,
+                order(w.physics, csr(KeyType::EcP256, "lab.camford.ac.uk", &[])),
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome.status, CertificateStatus::Requested);
+    }
+);
