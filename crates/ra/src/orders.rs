@@ -836,3 +836,46 @@ impl Authority {
         Ok(())
     }
 }
+
+/// How long an order may stay Approved without a certificate before the job issues it.
+pub const STALLED_APPROVAL_SECONDS: i64 = 300;
+
+impl Authority {
+    /// The recovery job: issues the orders left Approved without a certificate (the process
+    /// stopped between approval and signing), so an approval is never lost. Returns the
+    /// certificates issued.
+    pub async fn resume_approved(&self) -> Result<Vec<CertificateId>> {
+        let job = Actor::system(castellan_model::AccessMethod::Job);
+        let mut issued = Vec::new();
+        for id in self
+            .store
+            .stalled_approvals(self.now() - STALLED_APPROVAL_SECONDS)
+            .await?
+        {
+            let Some(order) = self.store.order(id).await? else {
+                continue;
+            };
+            let Some(org_id) = order.details.org_id else {
+                continue;
+            };
+            match self.issue_approved(id, org_id, &order).await {
+                Ok(certificate) => issued.push(certificate),
+                Err(e) if e.is_refusal() => {
+                    let mut tx = self.store.begin().await?;
+                    tx.transition_request(
+                        id,
+                        CertificateStatus::Approved,
+                        CertificateStatus::Invalid,
+                        job.admin_id,
+                        self.now(),
+                        &e.to_string(),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                }
+                Err(e) => tracing::warn!(order = id.0, error = %e, "resuming an approval failed"),
+            }
+        }
+        Ok(issued)
+    }
+}

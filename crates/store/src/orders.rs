@@ -207,6 +207,21 @@ impl Store {
         .collect::<std::result::Result<_, _>>()?)
     }
 
+    /// Orders left Approved without a certificate since before `before` (the process stopped
+    /// between approval and signing).
+    pub async fn stalled_approvals(&self, before: i64) -> Result<Vec<RequestId>> {
+        Ok(sqlx::query(
+            "SELECT id FROM certificate_requests WHERE status = 'Approved' \
+             AND certificate_id IS NULL AND decided_at IS NOT NULL AND decided_at < $1 ORDER BY id",
+        )
+        .bind(before)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64, _>("id").map(RequestId))
+        .collect::<std::result::Result<_, _>>()?)
+    }
+
     /// The request a `renewId` names.
     pub async fn request_id_by_renew_id(&self, renew_id: &str) -> Result<Option<RequestId>> {
         Ok(

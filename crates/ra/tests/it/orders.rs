@@ -585,3 +585,45 @@ on_both!(
         assert_eq!(outcome.status, CertificateStatus::Requested);
     }
 );
+
+on_both!(
+    an_approval_interrupted_before_signing_is_resumed,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let (w, requester, _) = ready(a, fx.clock.now().unix_timestamp()).await;
+        let outcome = a
+            .request_certificate(
+                &requester,
+                order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[])),
+            )
+            .await
+            .unwrap();
+        // The process stops right after the approval was recorded.
+        let now = fx.clock.now().unix_timestamp();
+        let mut tx = fx.store.begin().await.unwrap();
+        assert!(
+            tx.transition_request(
+                outcome.id,
+                CertificateStatus::Requested,
+                CertificateStatus::Approved,
+                w.mrao.admin_id,
+                now,
+                ""
+            )
+            .await
+            .unwrap()
+        );
+        tx.commit().await.unwrap();
+        assert!(
+            a.resume_approved().await.unwrap().is_empty(),
+            "not stalled yet"
+        );
+        fx.clock.set(fx.clock.now() + time::Duration::minutes(6));
+        let issued = a.resume_approved().await.unwrap();
+        assert_eq!(issued.len(), 1);
+        let order = a.order(&w.mrao, outcome.id).await.unwrap();
+        assert_eq!(order.request.request.status, CertificateStatus::Issued);
+        assert_eq!(order.details.certificate_id, Some(issued[0]));
+        assert!(a.resume_approved().await.unwrap().is_empty(), "issued once");
+    }
+);
