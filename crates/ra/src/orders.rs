@@ -294,22 +294,28 @@ impl Authority {
         match issued {
             Ok(certificate) => Ok(certificate),
             Err(e) if e.is_refusal() => {
-                // SCM marks such orders Invalid, with the reason (guide 11.1).
-                let mut tx = self.store.begin().await?;
-                tx.transition_request(
-                    id,
-                    CertificateStatus::Approved,
-                    CertificateStatus::Invalid,
-                    actor.admin_id,
-                    self.now(),
-                    &e.to_string(),
-                )
-                .await?;
-                tx.commit().await?;
+                self.mark_invalid(id, actor, &e).await?;
                 Err(e)
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Marks an approved order Invalid with the refusal that stopped its issuance, as SCM
+    /// does (guide 11.1).
+    async fn mark_invalid(&self, id: RequestId, actor: &Actor, refusal: &RaError) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        tx.transition_request(
+            id,
+            CertificateStatus::Approved,
+            CertificateStatus::Invalid,
+            actor.admin_id,
+            self.now(),
+            &refusal.to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Issues the certificate of an approved order.
@@ -860,19 +866,7 @@ impl Authority {
             };
             match self.issue_approved(id, org_id, &order).await {
                 Ok(certificate) => issued.push(certificate),
-                Err(e) if e.is_refusal() => {
-                    let mut tx = self.store.begin().await?;
-                    tx.transition_request(
-                        id,
-                        CertificateStatus::Approved,
-                        CertificateStatus::Invalid,
-                        job.admin_id,
-                        self.now(),
-                        &e.to_string(),
-                    )
-                    .await?;
-                    tx.commit().await?;
-                }
+                Err(e) if e.is_refusal() => self.mark_invalid(id, &job, &e).await?,
                 Err(e) => tracing::warn!(order = id.0, error = %e, "resuming an approval failed"),
             }
         }

@@ -261,15 +261,7 @@ async fn email_validation_follows_the_link() {
 
     // The outbox worker delivers it to a real SMTP server; the test follows the link.
     let sink = SmtpSink::start();
-    let mailer = castellan_notify::Mailer::new(&castellan_notify::SmtpSettings {
-        host: "127.0.0.1".into(),
-        port: sink.port,
-        security: castellan_notify::Security::None,
-        username: String::new(),
-        password: String::new(),
-        from: "Castellan <certs@camford.ac.uk>".into(),
-    })
-    .unwrap();
+    let mailer = sink_mailer(sink.port);
     let now = fx.clock.now().unix_timestamp();
     assert_eq!(
         castellan_notify::deliver_due(a.store(), &mailer, now)

@@ -456,15 +456,7 @@ async fn auto_renewal_fires_in_its_window_and_mails_the_requester() {
 
     // The requester and the external requester are told, through the outbox.
     let sink = castellan_testkit::smtp::SmtpSink::start();
-    let mailer = castellan_notify::Mailer::new(&castellan_notify::SmtpSettings {
-        host: "127.0.0.1".into(),
-        port: sink.port,
-        security: castellan_notify::Security::None,
-        username: String::new(),
-        password: String::new(),
-        from: "Castellan <certs@camford.ac.uk>".into(),
-    })
-    .unwrap();
+    let mailer = sink_mailer(sink.port);
     let now = fx.clock.now().unix_timestamp();
     assert_eq!(
         castellan_notify::deliver_due(a.store(), &mailer, now)

@@ -159,3 +159,16 @@ impl Rng for ScriptedSerials {
         SystemRng.fill(dest)
     }
 }
+
+/// A mailer that delivers to the SMTP sink on `port` (plain SMTP on loopback).
+pub fn sink_mailer(port: u16) -> castellan_notify::Mailer {
+    castellan_notify::Mailer::new(&castellan_notify::SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        security: castellan_notify::Security::None,
+        username: String::new(),
+        password: String::new(),
+        from: "Castellan <certs@camford.ac.uk>".into(),
+    })
+    .unwrap()
+}
