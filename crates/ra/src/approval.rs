@@ -16,6 +16,10 @@ use castellan_store::{ApprovalRecord, NewApproval, Tx};
 /// A new IdP administrator waits to be approved (guide 4.1.2).
 pub const APPROVE_IDP_ADMIN: &str = "admin.approve-idp";
 
+/// An EV order or EV anchor waits for a second administrator (guide 7.2). Approving it only
+/// records the second pair of eyes; the order is then approved and issued by `ra::orders`.
+pub const APPROVE_EV_ORDER: &str = "ssl.approve-ev";
+
 /// An action to put up for approval.
 pub(crate) struct ApprovalRequest<'a> {
     pub action: &'a str,
@@ -123,6 +127,10 @@ async fn apply(tx: &mut Tx, approval: &ApprovalRecord, now: i64) -> Result<Strin
                 data.login
             ))
         }
+        APPROVE_EV_ORDER => Ok(format!(
+            "EV order {} approved by a second administrator",
+            approval.approval.object_id
+        )),
         other => Err(RaError::Internal(format!(
             "no effect is defined for approvals of '{other}'"
         ))),

@@ -94,13 +94,6 @@ impl Authority {
                 reason: format!("'{}' is not an SSL profile", profile.name),
             });
         }
-        if profile.second_approval_required {
-            return Err(RaError::NotAllowed(format!(
-                "'{}' needs the EV anchor and a second administrator's approval; EV orders are \
-                 not accepted yet",
-                profile.name
-            )));
-        }
         let tree = OrgTree::load(&self.store).await?;
         if tree.get(order.org_id).is_none() {
             return Err(RaError::NotFound {
@@ -132,18 +125,35 @@ impl Authority {
             requester: actor.login.clone(),
         };
         let checked = self.check_request(&profile, &cmd).await?;
-        castellan_pki::issue::check_request(&castellan_pki::issue::LeafRequest {
-            profile: &profile,
-            public_key: &checked.public_key,
-            names: &checked.names,
-            organization: Some(&organization),
-            person: None,
-            term_days: order.term_days,
-            not_before: self.clock.now(),
-        })?;
+        if profile.validation_only {
+            // An EV anchor records names; it is never signed, so only its term and key count.
+            profile.check_term(order.term_days)?;
+            profile.check_key(checked.public_key.key_type)?;
+        } else {
+            castellan_pki::issue::check_request(&castellan_pki::issue::LeafRequest {
+                profile: &profile,
+                public_key: &checked.public_key,
+                names: &checked.names,
+                organization: Some(&organization),
+                person: None,
+                term_days: order.term_days,
+                not_before: self.clock.now(),
+            })?;
+        }
         let names: Vec<String> = checked.names.all().map(str::to_owned).collect();
         self.check_names(order.org_id, CertificateType::Ssl, &names)
             .await?;
+        if profile.validation_only {
+            if let Some(anchor) = self.active_anchor(order.org_id).await? {
+                return Err(RaError::Conflict(format!(
+                    "the organization already has an active EV anchor (sslId {}); replace it to \
+                     change its domains",
+                    anchor.request.id
+                )));
+            }
+        } else if profile.second_approval_required {
+            self.check_ev(order.org_id, &organization, &names).await?;
+        }
 
         let now = self.now();
         let renew = renew_id(
@@ -195,15 +205,37 @@ impl Authority {
             None,
         )
         .await?;
+        if profile.second_approval_required {
+            crate::approval::request(
+                &mut tx,
+                actor,
+                now,
+                crate::approval::ApprovalRequest {
+                    action: crate::approval::APPROVE_EV_ORDER,
+                    object_type: "ssl",
+                    object_id: id.0,
+                    scope: order.org_id,
+                    area: Some(CertificateType::Ssl),
+                    privilege: Some(Privilege::SslApprove),
+                    description: format!(
+                        "{} order {id} awaits a second administrator's approval",
+                        profile.name
+                    ),
+                },
+            )
+            .await?;
+        }
         tx.commit().await?;
-        let auto = actor.has(Privilege::AutoApproveCertificates) && !profile.approval_required;
+        let auto = actor.has(Privilege::AutoApproveCertificates)
+            && !profile.approval_required
+            && !profile.second_approval_required;
         if auto {
             let certificate_id = self.approve_and_issue(actor, id, true).await?;
             return Ok(OrderOutcome {
                 id,
                 renew_id: renew,
                 status: CertificateStatus::Issued,
-                certificate_id: Some(certificate_id),
+                certificate_id,
             });
         }
         Ok(OrderOutcome {
@@ -236,7 +268,14 @@ impl Authority {
 
     /// Approves a Requested order and issues its certificate (`sslApprove`, in scope).
     /// Two approvers racing issue one certificate: only one moves it out of Requested.
-    pub async fn approve_request(&self, actor: &Actor, id: RequestId) -> Result<CertificateId> {
+    /// Returns the certificate issued, or `None` for an EV anchor, which records names and
+    /// is never signed. EV orders and anchors need a second administrator: the approval is
+    /// decided through `ra::approval` (never by the requester) before the order moves on.
+    pub async fn approve_request(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+    ) -> Result<Option<CertificateId>> {
         self.approve_and_issue(actor, id, false).await
     }
 
@@ -245,7 +284,7 @@ impl Authority {
         actor: &Actor,
         id: RequestId,
         auto: bool,
-    ) -> Result<CertificateId> {
+    ) -> Result<Option<CertificateId>> {
         let order = self.order(actor, id).await?;
         if !auto {
             actor.require(Privilege::SslApprove, "approve SSL certificates")?;
@@ -255,6 +294,36 @@ impl Authority {
                 "SSL certificate {id} was not ordered for an organization"
             ))
         })?;
+        let profile = self
+            .profiles
+            .find(&order.request.request.profile_id.0.to_string())
+            .ok_or_else(|| {
+                RaError::Internal(format!(
+                    "profile {} is gone",
+                    order.request.request.profile_id
+                ))
+            })?
+            .clone();
+        if profile.second_approval_required {
+            if order.request.request.status != CertificateStatus::Requested {
+                return Err(self.not_requested(id, "approved").await);
+            }
+            let pending = self
+                .store
+                .pending_approvals()
+                .await?
+                .into_iter()
+                .find(|a| {
+                    a.approval.action == crate::approval::APPROVE_EV_ORDER
+                        && a.approval.object_id == id.0
+                })
+                .ok_or_else(|| {
+                    RaError::Conflict(format!(
+                        "SSL certificate {id} has no pending second approval"
+                    ))
+                })?;
+            self.decide_approval(actor, pending.id, true, "").await?;
+        }
         let now = self.now();
         let mut tx = self.store.begin().await?;
         if !tx
@@ -289,10 +358,24 @@ impl Authority {
             None,
         )
         .await?;
+        if profile.validation_only {
+            // An EV anchor is a record of names, complete once approved.
+            tx.transition_request(
+                id,
+                CertificateStatus::Approved,
+                CertificateStatus::Issued,
+                actor.admin_id,
+                now,
+                "",
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(None);
+        }
         tx.commit().await?;
         let issued = self.issue_approved(id, org_id, &order).await;
         match issued {
-            Ok(certificate) => Ok(certificate),
+            Ok(certificate) => Ok(Some(certificate)),
             Err(e) if e.is_refusal() => {
                 self.mark_invalid(id, actor, &e).await?;
                 Err(e)
@@ -722,8 +805,31 @@ impl Authority {
             None,
         )
         .await?;
+        if profile.second_approval_required {
+            crate::approval::request(
+                &mut tx,
+                actor,
+                now,
+                crate::approval::ApprovalRequest {
+                    action: crate::approval::APPROVE_EV_ORDER,
+                    object_type: "ssl",
+                    object_id: id.0,
+                    scope: org_id,
+                    area: Some(CertificateType::Ssl),
+                    privilege: Some(Privilege::SslApprove),
+                    description: format!(
+                        "replacement of {} order {id} awaits a second administrator's approval",
+                        profile.name
+                    ),
+                },
+            )
+            .await?;
+        }
         tx.commit().await?;
-        if actor.has(Privilege::AutoApproveCertificates) && !profile.approval_required {
+        if actor.has(Privilege::AutoApproveCertificates)
+            && !profile.approval_required
+            && !profile.second_approval_required
+        {
             self.approve_and_issue(actor, id, true).await?;
             return Ok(CertificateStatus::Issued);
         }
@@ -871,5 +977,72 @@ impl Authority {
             }
         }
         Ok(issued)
+    }
+}
+
+impl Authority {
+    /// The organisation's active EV anchor (the anchor of a department's organisation counts
+    /// for the department), if any.
+    pub async fn active_anchor(&self, org: OrgId) -> Result<Option<OrderRecord>> {
+        let Some(anchor_profile) = self.profiles.iter().find(|p| p.validation_only) else {
+            return Ok(None);
+        };
+        let tree = OrgTree::load(&self.store).await?;
+        for candidate in [org, tree.organization_of(org)] {
+            let filter = OrderFilter {
+                org_id: Some(candidate),
+                profile_id: Some(anchor_profile.id),
+                status: Some(CertificateStatus::Issued),
+                ..OrderFilter::default()
+            };
+            let (rows, _) = self.store.order_page(&filter, 0, 1).await?;
+            if let Some(row) = rows.first() {
+                return Ok(self.store.order(row.id).await?);
+            }
+        }
+        Ok(None)
+    }
+
+    /// EV needs the organisation's EV details and an active anchor covering every name.
+    async fn check_ev(
+        &self,
+        org: OrgId,
+        organization: &OrganizationDetails,
+        names: &[String],
+    ) -> Result<()> {
+        if organization.ev.is_none() {
+            return Err(RaError::NotAllowed(
+                "EV certificates need the organization's EV details (business category, \
+                 jurisdiction, registration number), which the operator (MRAO) enters"
+                    .into(),
+            ));
+        }
+        let Some(anchor) = self.active_anchor(org).await? else {
+            return Err(RaError::NotAllowed(
+                "EV certificates need an issued EV anchor covering their domains; order an \
+                 'EV Anchor (Validation Only)' for the organization first"
+                    .into(),
+            ));
+        };
+        let covered = &anchor.request.request.requested_names;
+        let missing: Vec<&str> = names
+            .iter()
+            .filter(|n| {
+                !covered
+                    .iter()
+                    .any(|a| a == *n || crate::coverage::covers_normalized(a, n))
+            })
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(RaError::NotAllowed(format!(
+                "not covered by the organization's EV anchor (sslId {}): {}; replace the anchor \
+                 to add them",
+                anchor.request.id,
+                missing.join(", ")
+            )))
+        }
     }
 }

@@ -119,7 +119,7 @@ on_both!(
             a.approve_request(&requester, outcome.id)
         );
         let (ok, err) = match (first, second) {
-            (Ok(id), Err(e)) | (Err(e), Ok(id)) => (id, e.to_string()),
+            (Ok(Some(id)), Err(e)) | (Err(e), Ok(Some(id))) => (id, e.to_string()),
             other => panic!("exactly one approval must win: {other:?}"),
         };
         assert!(
@@ -282,8 +282,8 @@ on_both!(
         ev.profile = "EV SSL".into();
         assert_eq!(
             refusal(a.request_certificate(&requester, ev).await),
-            "'EV SSL' needs the EV anchor and a second administrator's approval; EV orders are not \
-         accepted yet"
+            "EV certificates need the organization's EV details (business category, jurisdiction, \
+         registration number), which the operator (MRAO) enters"
         );
         a.update_organization(
             &w.mrao,
@@ -392,7 +392,11 @@ on_both!(
             .await
             .unwrap();
         assert_eq!(old_record.certificate.status, CertificateStatus::Issued);
-        let new = a.approve_request(&approver, first.id).await.unwrap();
+        let new = a
+            .approve_request(&approver, first.id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_ne!(new, old);
         let old_record = a
             .certificate(&castellan_ra::CertificateSelector::Id(old))
@@ -617,5 +621,124 @@ on_both!(
         assert_eq!(order.request.request.status, CertificateStatus::Issued);
         assert_eq!(order.details.certificate_id, Some(issued[0]));
         assert!(a.resume_approved().await.unwrap().is_empty(), "issued once");
+    }
+);
+
+on_both!(
+    ev_needs_details_an_anchor_and_a_second_administrator,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let (w, requester, approver) = ready(a, fx.clock.now().unix_timestamp()).await;
+        a.update_organization(
+            &w.mrao,
+            w.camford,
+            OrganizationPatch {
+                ev: Some(castellan_store::EvData {
+                    business_category: "Government Entity".into(),
+                    jurisdiction_country: "GB".into(),
+                    registration_number: "RC000123".into(),
+                    ..castellan_store::EvData::default()
+                }),
+                ..OrganizationPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+        let ev_order = |cn: &str| SslOrder {
+            profile: "EV SSL".into(),
+            ..order(w.camford, csr(KeyType::EcP256, cn, &[]))
+        };
+        assert_eq!(
+            refusal(
+                a.request_certificate(&requester, ev_order("portal.camford.ac.uk"))
+                    .await
+            ),
+            "EV certificates need an issued EV anchor covering their domains; order an 'EV Anchor \
+         (Validation Only)' for the organization first"
+        );
+        // The anchor: validation only, a second administrator, never signed.
+        let anchor_order = SslOrder {
+            profile: "EV Anchor (Validation Only)".into(),
+            term_days: 365,
+            subject_alt_names: vec!["www.portal.camford.ac.uk".into()],
+            ..order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[]))
+        };
+        let anchor = a
+            .request_certificate(&w.mrao, anchor_order.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            anchor.status,
+            CertificateStatus::Requested,
+            "EV is never auto-approved"
+        );
+        assert_eq!(
+            refusal(a.approve_request(&w.mrao, anchor.id).await),
+            "you requested this yourself; a different administrator must approve it"
+        );
+        assert_eq!(a.approve_request(&approver, anchor.id).await.unwrap(), None);
+        let stored = a.order(&approver, anchor.id).await.unwrap();
+        assert_eq!(stored.request.request.status, CertificateStatus::Issued);
+        assert_eq!(
+            stored.details.certificate_id, None,
+            "an anchor is never signed"
+        );
+        assert_eq!(
+            refusal(a.request_certificate(&w.mrao, anchor_order).await),
+            format!(
+                "the organization already has an active EV anchor (sslId {}); replace it to change \
+             its domains",
+                anchor.id
+            )
+        );
+
+        // EV orders: names outside the anchor refused; inside, a second administrator issues.
+        assert_eq!(
+            refusal(
+                a.request_certificate(&requester, ev_order("lab.camford.ac.uk"))
+                    .await
+            ),
+            format!(
+                "not covered by the organization's EV anchor (sslId {}): lab.camford.ac.uk, \
+             www.lab.camford.ac.uk; replace the anchor to add them",
+                anchor.id
+            )
+        );
+        let ev = a
+            .request_certificate(&requester, ev_order("portal.camford.ac.uk"))
+            .await
+            .unwrap();
+        assert_eq!(
+            refusal(a.approve_request(&requester, ev.id).await),
+            "you requested this yourself; a different administrator must approve it"
+        );
+        let certificate = a.approve_request(&approver, ev.id).await.unwrap().unwrap();
+        let record = a
+            .certificate(&castellan_ra::CertificateSelector::Id(certificate))
+            .await
+            .unwrap();
+        let subject = &record.certificate.subject;
+        assert!(
+            subject.contains("serialNumber=RC000123")
+                && subject.contains("businessCategory=Government Entity"),
+            "{subject}"
+        );
+        // Replacing the anchor changes its names (again with a second administrator).
+        a.replace_order(
+            &w.mrao,
+            anchor.id,
+            csr(KeyType::EcP256, "portal.camford.ac.uk", &[]),
+            vec!["*.camford.ac.uk".into()],
+            "add the labs",
+        )
+        .await
+        .unwrap();
+        assert_eq!(a.approve_request(&approver, anchor.id).await.unwrap(), None);
+        let lab = a
+            .request_certificate(&requester, ev_order("lab.camford.ac.uk"))
+            .await
+            .unwrap();
+        assert_eq!(lab.status, CertificateStatus::Requested);
+        let _ = w.physics;
     }
 );
