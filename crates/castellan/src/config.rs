@@ -48,6 +48,28 @@ pub struct Config {
     /// Outgoing e-mail.
     #[serde(default)]
     pub smtp: SmtpConfig,
+    /// SSL orders.
+    #[serde(default)]
+    pub ssl: SslConfig,
+}
+
+/// SSL orders.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SslConfig {
+    /// The custom fields orders carry (SCM `customFields`).
+    pub custom_fields: Vec<CustomFieldConfig>,
+}
+
+/// One custom field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomFieldConfig {
+    /// Its name, as clients send it.
+    pub name: String,
+    /// Whether every order must carry a value.
+    #[serde(default)]
+    pub mandatory: bool,
 }
 
 /// Domain control validation and CAA.
@@ -181,6 +203,7 @@ impl Default for Config {
             },
             validation: ValidationConfig::default(),
             smtp: SmtpConfig::default(),
+            ssl: SslConfig::default(),
         }
     }
 }
@@ -297,6 +320,20 @@ impl Config {
         } else {
             data_dir.join(p)
         }
+    }
+
+    /// The SSL custom fields `ra` enforces.
+    pub fn custom_fields(&self) -> Vec<castellan_ra::orders::CustomField> {
+        self.ssl
+            .custom_fields
+            .iter()
+            .zip(1..)
+            .map(|(f, id)| castellan_ra::orders::CustomField {
+                id,
+                name: f.name.clone(),
+                mandatory: f.mandatory,
+            })
+            .collect()
     }
 
     /// The validation settings `ra` runs with.
@@ -433,6 +470,10 @@ username = {smtp_username}
 # Better set in the environment: CASTELLAN_SMTP__PASSWORD.
 password = {smtp_password}
 from = {smtp_from}
+
+[ssl]
+# Custom fields SSL orders carry, e.g. [{{ name = "Cost centre", mandatory = true }}].
+custom_fields = {custom_fields}
 "#,
             customer_uri = s(&self.customer_uri),
             base_url = s(&self.base_url),
@@ -467,6 +508,9 @@ from = {smtp_from}
             smtp_username = s(&self.smtp.username),
             smtp_password = s(&self.smtp.password),
             smtp_from = s(&self.smtp.from),
+            custom_fields = toml::Value::try_from(&self.ssl.custom_fields)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|_| "[]".into()),
         ))
         .and_then(|text| {
             // The documented file must read back to exactly this configuration.
@@ -490,6 +534,11 @@ mod tests {
         let mut config = Config::default();
         config.tls.extra_names = vec!["ca.camford.ac.uk".into()];
         config.ca.organization = "University of \"Camford\"".into();
+        config.ssl.custom_fields = vec![CustomFieldConfig {
+            name: "Cost centre".into(),
+            mandatory: true,
+        }];
+        config.validation.dns_servers = vec!["127.0.0.1:5353".into()];
         let text = config.to_documented_toml().unwrap();
         assert_eq!(toml::from_str::<Config>(&text).unwrap(), config);
     }

@@ -96,6 +96,7 @@ pub struct Authority {
     pub(crate) options: AuthorityOptions,
     pub(crate) customer_uri: String,
     pub(crate) validation: crate::dcv::Validation,
+    pub(crate) ssl_custom_fields: Vec<crate::orders::CustomField>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -199,6 +200,7 @@ impl Authority {
             options,
             customer_uri,
             validation: crate::dcv::Validation::new(crate::dcv::ValidationSettings::default())?,
+            ssl_custom_fields: Vec::new(),
         })
     }
 

@@ -34,6 +34,61 @@ pub struct SslOrder {
     pub external_requester: String,
     /// Comments.
     pub comments: String,
+    /// Custom field values (name, value).
+    pub custom_fields: Vec<(String, String)>,
+}
+
+/// A custom field the customer defined for SSL orders (SCM `customFields`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomField {
+    /// SCM id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Whether every order must carry it.
+    pub mandatory: bool,
+}
+
+/// Checks supplied values against the definitions: known names, each at most once, every
+/// mandatory field present and not blank.
+pub fn check_custom_fields(defined: &[CustomField], given: &[(String, String)]) -> Result<()> {
+    for (i, (name, _)) in given.iter().enumerate() {
+        if !defined.iter().any(|d| d.name == *name) {
+            return Err(RaError::InvalidInput {
+                field: "customFields",
+                reason: format!(
+                    "'{name}' is not a custom field; the fields are: {}",
+                    if defined.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        defined
+                            .iter()
+                            .map(|d| d.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ),
+            });
+        }
+        if given[..i].iter().any(|(n, _)| n == name) {
+            return Err(RaError::InvalidInput {
+                field: "customFields",
+                reason: format!("'{name}' is given twice"),
+            });
+        }
+    }
+    for field in defined.iter().filter(|d| d.mandatory) {
+        if !given
+            .iter()
+            .any(|(n, v)| *n == field.name && !v.trim().is_empty())
+        {
+            return Err(RaError::InvalidInput {
+                field: "customFields",
+                reason: format!("Missing mandatory custom field '{}'", field.name),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// What an order became.
@@ -111,6 +166,7 @@ impl Authority {
         let organization = self
             .issuing_organization(order.org_id, CertificateType::Ssl)
             .await?;
+        check_custom_fields(&self.ssl_custom_fields, &order.custom_fields)?;
         let info = csr::parse(&order.csr)?;
         check_subject(&info, &organization)?;
         let cmd = IssueCommand {
@@ -181,6 +237,18 @@ impl Authority {
                     requester_admin_id: actor.admin_id,
                     external_requester: order.external_requester.trim().to_owned(),
                     comments: order.comments.trim().to_owned(),
+                    custom_fields: if order.custom_fields.is_empty() {
+                        String::new()
+                    } else {
+                        serde_json::Value::Array(
+                            order
+                                .custom_fields
+                                .iter()
+                                .map(|(n, v)| serde_json::json!({"name": n, "value": v}))
+                                .collect(),
+                        )
+                        .to_string()
+                    },
                     ..OrderDetails::default()
                 },
             )
@@ -670,6 +738,18 @@ impl Authority {
                     subject_alt_names: extra,
                     external_requester: order.details.external_requester.clone(),
                     comments: format!("Renewal of SSL certificate {id}"),
+                    custom_fields: serde_json::from_str::<Vec<serde_json::Value>>(
+                        &order.details.custom_fields,
+                    )
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|f| {
+                        Some((
+                            f["name"].as_str()?.to_owned(),
+                            f["value"].as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect(),
                 },
             )
             .await?;
@@ -1044,5 +1124,18 @@ impl Authority {
                 missing.join(", ")
             )))
         }
+    }
+}
+
+impl Authority {
+    /// The custom fields defined for SSL orders.
+    pub fn ssl_custom_fields(&self) -> &[CustomField] {
+        &self.ssl_custom_fields
+    }
+
+    /// Defines the custom fields SSL orders carry (from the configuration).
+    pub fn with_ssl_custom_fields(mut self, fields: Vec<CustomField>) -> Authority {
+        self.ssl_custom_fields = fields;
+        self
     }
 }

@@ -18,12 +18,13 @@ impl Tx {
         let id = self.insert_request(request).await?;
         sqlx::query(
             "UPDATE certificate_requests SET org_id = $1, requester_admin_id = $2, \
-             external_requester = $3, comments = $4 WHERE id = $5",
+             external_requester = $3, comments = $4, custom_fields = $5 WHERE id = $6",
         )
         .bind(details.org_id.map(|o| o.0))
         .bind(details.requester_admin_id.map(|a| a.0))
         .bind(&details.external_requester)
         .bind(&details.comments)
+        .bind(&details.custom_fields)
         .bind(id.0)
         .execute(self.conn())
         .await?;
@@ -241,8 +242,8 @@ impl Store {
         };
         let row = sqlx::query(
             "SELECT org_id, requester_admin_id, external_requester, comments, decided_by, \
-             decided_at, decision_message, certificate_id, auto_renew_days, renewed_by_id \
-             FROM certificate_requests WHERE id = $1",
+             decided_at, decision_message, certificate_id, auto_renew_days, renewed_by_id, \
+             custom_fields FROM certificate_requests WHERE id = $1",
         )
         .bind(id.0)
         .fetch_one(self.pool())
@@ -275,6 +276,7 @@ impl Store {
                 renewed_by: row
                     .try_get::<Option<i64>, _>("renewed_by_id")?
                     .map(RequestId),
+                custom_fields: row.try_get("custom_fields")?,
             },
         }))
     }

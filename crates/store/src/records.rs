@@ -517,6 +517,8 @@ pub struct OrderDetails {
     pub auto_renew_days: Option<i64>,
     /// The order that renewed this one.
     pub renewed_by: Option<RequestId>,
+    /// Custom field values, as JSON (`[{"name", "value"}]`), or empty.
+    pub custom_fields: String,
 }
 
 /// A stored order: the request and its details.

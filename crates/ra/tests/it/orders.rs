@@ -23,6 +23,7 @@ fn order(org: OrgId, csr: Vec<u8>) -> SslOrder {
         subject_alt_names: vec![],
         external_requester: String::new(),
         comments: "for the portal".into(),
+        custom_fields: vec![],
     }
 }
 
@@ -742,3 +743,68 @@ on_both!(
         let _ = w.physics;
     }
 );
+
+#[tokio::test]
+async fn custom_fields_are_enforced_and_kept() {
+    let (fx, _db) = sqlite_fixture().await;
+    let Fixture {
+        authority,
+        clock,
+        dns,
+        ..
+    } = fx;
+    let a = &authority.with_ssl_custom_fields(vec![
+        castellan_ra::orders::CustomField {
+            id: 1,
+            name: "Cost centre".into(),
+            mandatory: true,
+        },
+        castellan_ra::orders::CustomField {
+            id: 2,
+            name: "Project".into(),
+            mandatory: false,
+        },
+    ]);
+    let (w, requester, _) = ready(a, clock.now().unix_timestamp()).await;
+    let with = |fields: &[(&str, &str)]| SslOrder {
+        custom_fields: fields
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+        ..order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[]))
+    };
+    assert_eq!(
+        refusal(a.request_certificate(&requester, with(&[])).await),
+        "invalid customFields: Missing mandatory custom field 'Cost centre'"
+    );
+    assert_eq!(
+        refusal(
+            a.request_certificate(&requester, with(&[("Cost centre", "  ")]))
+                .await
+        ),
+        "invalid customFields: Missing mandatory custom field 'Cost centre'"
+    );
+    assert_eq!(
+        refusal(
+            a.request_certificate(
+                &requester,
+                with(&[("Cost centre", "X1"), ("Colour", "red")])
+            )
+            .await
+        ),
+        "invalid customFields: 'Colour' is not a custom field; the fields are: Cost centre, Project"
+    );
+    let ok = a
+        .request_certificate(
+            &requester,
+            with(&[("Cost centre", "X1"), ("Project", "Portal")]),
+        )
+        .await
+        .unwrap();
+    let stored = a.order(&requester, ok.id).await.unwrap();
+    assert_eq!(
+        stored.details.custom_fields,
+        r#"[{"name":"Cost centre","value":"X1"},{"name":"Project","value":"Portal"}]"#
+    );
+    drop(dns);
+}

@@ -67,10 +67,19 @@ pub(crate) async fn types(
     )
 }
 
-/// The customer's custom fields for SSL requests. None can be defined yet, so the list is
-/// empty — which SCM clients read as "no field is mandatory".
-pub(crate) async fn custom_fields(ScmActor(_actor): ScmActor) -> Json<Vec<Value>> {
-    Json(Vec::new())
+/// The customer's custom fields for SSL requests (`ssl.custom_fields` in the configuration).
+pub(crate) async fn custom_fields(
+    State(state): State<AppState>,
+    ScmActor(_actor): ScmActor,
+) -> Json<Vec<Value>> {
+    Json(
+        state
+            .authority
+            .ssl_custom_fields()
+            .iter()
+            .map(|f| json!({"id": f.id, "name": f.name, "mandatory": f.mandatory}))
+            .collect(),
+    )
 }
 
 /// The body of `POST /ssl/v1/enroll`, as the python client sends it.
@@ -84,6 +93,14 @@ pub(crate) struct EnrollBody {
     term: Option<LooseInt>,
     comments: Option<String>,
     external_requester: Option<String>,
+    custom_fields: Option<Vec<CustomFieldValue>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct CustomFieldValue {
+    name: Option<String>,
+    value: Option<String>,
 }
 
 /// SCM's codes for order refusals (spec §0.4).
@@ -95,6 +112,10 @@ fn order_error(e: castellan_ra::RaError) -> ScmError {
         RaError::UnknownProfile { .. } => -39,
         RaError::Pki(PkiError::MalformedCsr { .. } | PkiError::CsrSignatureInvalid) => -10,
         RaError::Pki(PkiError::KeyPolicy { .. }) => -13,
+        RaError::InvalidInput {
+            field: "customFields",
+            reason,
+        } if reason.starts_with("Missing mandatory") => -62,
         RaError::NotFound {
             what: "SSL certificate",
             ..
@@ -143,6 +164,12 @@ pub(crate) async fn enroll(
             .collect(),
         external_requester: body.external_requester.unwrap_or_default(),
         comments: body.comments.unwrap_or_default(),
+        custom_fields: body
+            .custom_fields
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| (f.name.unwrap_or_default(), f.value.unwrap_or_default()))
+            .collect(),
     };
     let outcome = state
         .authority
@@ -201,6 +228,8 @@ pub(crate) async fn get(
         None => json!({"state": "Not scheduled"}),
     };
     v["renewed"] = json!(order.details.renewed_by.is_some());
+    v["customFields"] =
+        serde_json::from_str::<Value>(&order.details.custom_fields).unwrap_or_else(|_| json!([]));
     if !order.details.decision_message.is_empty() {
         v["declineMessage"] = json!(order.details.decision_message);
     }
