@@ -7,7 +7,9 @@ order, `renew`, `replace` and `revoke`.
 
 Environment: CASTELLAN_API_BASE, CASTELLAN_LOGIN, CASTELLAN_PASSWORD, CASTELLAN_CUSTOMER_URI,
 CASTELLAN_EXPECT_ORG (a validated organisation with *.camford.ac.uk delegated and validated)
-CASTELLAN_CSR_FILE and CASTELLAN_CSR2_FILE (two CSRs for portal.camford.ac.uk).
+CASTELLAN_CSR_FILE and CASTELLAN_CSR2_FILE (two CSRs for portal.camford.ac.uk), and
+CASTELLAN_RAO_LOGIN / CASTELLAN_RAO_PASSWORD (an RAO of the organisation without
+auto-approval).
 """
 
 import sys
@@ -21,6 +23,23 @@ except ImportError as exc:
     sys.exit(2)
 
 from scmcheck import CheckFailed, check, client, env, is_int, passed, run
+
+
+def check_pending(base, customer_uri, login, password, org_id, csr):
+    """An RAO without auto-approval: the order waits, and collecting it in any of the nine
+    formats raises the client's PendingError. Prints the order id for the caller to approve."""
+    ssl = SSL(client(base, customer_uri, login, password))
+    enrolled = ssl.enroll(cert_type_name="OV SSL", csr=csr, term=90, org_id=org_id)
+    ssl_id = enrolled["sslId"]
+    for fmt in SSL.valid_formats:
+        try:
+            ssl.collect(ssl_id, fmt)
+            raise CheckFailed(f"collect {fmt} of a pending order succeeded")
+        except PendingError:
+            pass
+    check(ssl.get(ssl_id).get("status") == "Requested", "the RAO's order is not Requested")
+    passed(f"SSL.collect of a pending order raises PendingError in all {len(SSL.valid_formats)} formats")
+    print(f"PENDING-SSL-ID: {ssl_id}", flush=True)
 
 
 def main():
@@ -129,6 +148,9 @@ def main():
     except PendingError:
         pass
     passed("SSL.revoke -> Revoked; collecting it fails")
+
+    check_pending(env("CASTELLAN_API_BASE"), env("CASTELLAN_CUSTOMER_URI"), env("CASTELLAN_RAO_LOGIN"),
+                  env("CASTELLAN_RAO_PASSWORD"), org_id, csr)
     print("all checks passed", flush=True)
 
 

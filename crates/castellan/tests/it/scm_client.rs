@@ -262,6 +262,26 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
     assert_eq!(status, 201, "{text}");
     let (csr, _key) =
         castellan_testkit::tools::openssl_csr(ws.dir.path(), "portal", "/CN=portal.camford.ac.uk");
+    // An RAO without auto-approval, for the pending order.
+    let (status, _, text) = send(
+        scm(http.post(format!("{base}/api/admin/v1")), NEW_PASSWORD).json(&serde_json::json!({
+            "login": "rao-pending", "email": "rao-pending@camford.ac.uk",
+            "forename": "Rao", "surname": "Pending", "password": "an initial rao password",
+            "credentials": [{"role": "RAO_SSL", "orgId": org_id}],
+            "privileges": ["sslRequest"],
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let (status, _, text) = send(
+        http.post(format!("{base}/api/admin/v1/changepassword"))
+            .header("login", "rao-pending")
+            .header("password", "an initial rao password")
+            .header("customerUri", CUSTOMER_URI)
+            .json(&serde_json::json!({"newPassword": "the rao's own password"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
     let (python2, base_url) = (python.clone(), base.clone());
     let csr_path = csr.to_str().unwrap().to_owned();
     let (csr2, _key2) =
@@ -271,6 +291,8 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
         let mut cmd = script_command(&python2, &base_url, "scm_ssl.py");
         cmd.env("CASTELLAN_CSR_FILE", csr_path);
         cmd.env("CASTELLAN_CSR2_FILE", csr2_path);
+        cmd.env("CASTELLAN_RAO_LOGIN", "rao-pending");
+        cmd.env("CASTELLAN_RAO_PASSWORD", "the rao's own password");
         cmd.output().unwrap()
     })
     .await
@@ -284,6 +306,38 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
         server.log()
     );
     println!("{}", stdout(&out));
+
+    // The operator approves the pending order; then it is collectable, PKCS#7 DER included.
+    let pending: i64 = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("PENDING-SSL-ID: "))
+        .and_then(|id| id.trim().parse().ok())
+        .expect("the script names the pending order");
+    let (status, _, text) = send(scm(
+        http.post(format!("{base}/api/ssl/v1/approve/{pending}")),
+        NEW_PASSWORD,
+    ))
+    .await;
+    assert_eq!(status, 204, "{text}");
+    let response = scm(
+        http.get(format!("{base}/api/ssl/v1/collect/{pending}/bin")),
+        NEW_PASSWORD,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    std::fs::write(ws.path("order.p7b"), response.bytes().await.unwrap()).unwrap();
+    let printed = castellan_testkit::tools::run(castellan_testkit::tools::openssl().args([
+        "pkcs7",
+        "-inform",
+        "DER",
+        "-print_certs",
+        "-noout",
+        "-in",
+        ws.path("order.p7b").to_str().unwrap(),
+    ]));
+    assert_eq!(printed.matches("subject=").count(), 3, "{printed}");
 
     // The renewal the python client made (sslId 2, still valid) chains to Castellan's root
     // under `openssl verify -x509_strict` and passes pkilint's server-auth linter.
