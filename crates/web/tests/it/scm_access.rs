@@ -1260,3 +1260,60 @@ async fn an_order_is_pending_until_approved_then_collectable() {
          (expired)"
     );
 }
+
+#[tokio::test]
+async fn malformed_bodies_are_400_with_a_description() {
+    let w = world().await;
+    ready_for_ssl(&w).await;
+    let raw = |body: &'static str| {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri("/api/ssl/v1/enroll")
+            .header("login", "mrao")
+            .header("password", changed("mrao"))
+            .header("customerUri", CUSTOMER)
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 10], 40000))));
+        let app = w.app.clone();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+        }
+    };
+    let (status, body) = raw("{not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("the body is not valid JSON: "),
+        "{body}"
+    );
+    let (status, body) = raw(r#"{"orgId": 1, "certType": 1, "term": "ninety", "csr": "x"}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid request: expected an integer, got \"ninety\""),
+        "{body}"
+    );
+    let (status, body) = raw(r#"{"orgId": 1, "certType": 1, "term": 90}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"code": -7, "description": "csr is required but missing"})
+    );
+    let (status, body) =
+        raw(r#"{"orgId": 1, "certType": 1, "term": 90, "csr": "not a csr"}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], -10, "{body}");
+}
