@@ -344,6 +344,30 @@ impl Store {
                 params.push(Bind::Text(v.clone()))
             ));
         }
+        if let Some(v) = &filter.sha1 {
+            clauses.push(format!(
+                "lower(replace(c.sha1_fingerprint, ':', '')) = lower({})",
+                params.push(Bind::Text(v.replace(':', "")))
+            ));
+        }
+        if let Some(v) = &filter.key_algorithm {
+            clauses.push(format!(
+                "upper(c.key_type) LIKE (upper({}) || ' - %')",
+                params.push(Bind::Text(v.clone()))
+            ));
+        }
+        if let Some(v) = filter.key_size {
+            let a = params.push(Bind::Text(format!("% - {v}")));
+            let b = params.push(Bind::Text(format!("% - P-{v}")));
+            clauses.push(format!("(c.key_type LIKE {a} OR c.key_type LIKE {b})"));
+        }
+        if let Some(v) = &filter.issuer {
+            clauses.push(format!(
+                "c.issuer_ca_id IN (SELECT id FROM certificate_authorities \
+                 WHERE lower(subject) LIKE ('%' || lower({}) || '%'))",
+                params.push(Bind::Text(v.clone()))
+            ));
+        }
         let where_sql = if clauses.is_empty() {
             String::new()
         } else {

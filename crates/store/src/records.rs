@@ -553,6 +553,14 @@ pub struct OrderFilter {
     pub external_requester: Option<String>,
     /// Front door.
     pub requested_via: Option<String>,
+    /// SHA-1 fingerprint of the certificate, hex without colons.
+    pub sha1: Option<String>,
+    /// Key algorithm (`RSA`, `EC`).
+    pub key_algorithm: Option<String>,
+    /// Key size in bits (`2048`, `256`).
+    pub key_size: Option<i64>,
+    /// Part of the issuing CA's subject.
+    pub issuer: Option<String>,
 }
 
 /// One row of the certificate list.

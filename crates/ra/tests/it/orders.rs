@@ -213,6 +213,62 @@ on_both!(
                 .1,
             0
         );
+        let ap = &approver;
+        let count = move |f: OrderFilter| async move { a.orders(ap, f, 0, 10).await.unwrap().1 };
+        let sha1 = a
+            .certificate(&castellan_ra::CertificateSelector::Id(ok))
+            .await
+            .unwrap()
+            .certificate
+            .sha1_fingerprint;
+        assert_eq!(
+            count(OrderFilter {
+                sha1: Some(sha1.to_uppercase()),
+                ..OrderFilter::default()
+            })
+            .await,
+            1
+        );
+        assert_eq!(
+            count(OrderFilter {
+                key_algorithm: Some("EC".into()),
+                ..OrderFilter::default()
+            })
+            .await,
+            2
+        );
+        assert_eq!(
+            count(OrderFilter {
+                key_algorithm: Some("RSA".into()),
+                ..OrderFilter::default()
+            })
+            .await,
+            0
+        );
+        assert_eq!(
+            count(OrderFilter {
+                key_size: Some(256),
+                ..OrderFilter::default()
+            })
+            .await,
+            2
+        );
+        assert_eq!(
+            count(OrderFilter {
+                issuer: Some("ecc issuing".into()),
+                ..OrderFilter::default()
+            })
+            .await,
+            2
+        );
+        assert_eq!(
+            count(OrderFilter {
+                issuer: Some("RSA Issuing".into()),
+                ..OrderFilter::default()
+            })
+            .await,
+            0
+        );
     }
 );
 

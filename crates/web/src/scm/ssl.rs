@@ -473,6 +473,10 @@ fn order_filter(q: &HashMap<String, String>) -> ScmResult<castellan_store::Order
         requester: get("requester"),
         external_requester: get("externalRequester"),
         requested_via: get("requestedVia"),
+        sha1: get("sha1Hash"),
+        key_algorithm: get("keyAlgorithm"),
+        key_size: int("keySize")?,
+        issuer: get("issuer"),
     })
 }
 
