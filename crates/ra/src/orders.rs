@@ -1139,3 +1139,16 @@ impl Authority {
         self
     }
 }
+
+impl Authority {
+    /// The expiry job: certificates past their notAfter, and their orders, become Expired.
+    pub async fn expire_certificates(&self) -> Result<u64> {
+        let mut tx = self.store.begin().await?;
+        let expired = tx.expire_certificates(self.now()).await?;
+        tx.commit().await?;
+        if expired > 0 {
+            tracing::info!(expired, "certificates expired");
+        }
+        Ok(expired)
+    }
+}

@@ -408,3 +408,25 @@ impl Store {
         Ok((out, total))
     }
 }
+
+impl Tx {
+    /// Marks Issued certificates whose notAfter has passed, and their orders, Expired;
+    /// returns how many certificates expired.
+    pub async fn expire_certificates(&mut self, now: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE certificates SET status = 'Expired' WHERE status = 'Issued' AND not_after < $1",
+        )
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        sqlx::query(
+            "UPDATE certificate_requests SET status = 'Expired', updated_at = $1 \
+             WHERE status = 'Issued' AND id IN (SELECT request_id FROM certificates \
+             WHERE status = 'Expired' AND request_id IS NOT NULL)",
+        )
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

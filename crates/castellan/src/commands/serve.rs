@@ -132,8 +132,8 @@ pub async fn run(dir: &Path, args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The background jobs: DCV re-checks, auto-renewal and approved orders left unissued
-/// (every minute), and the outbox
+/// The background jobs: DCV re-checks, auto-renewal, approved orders left unissued and
+/// expiry (every minute), and the outbox
 /// worker when a mail server is set.
 fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Config) -> Result<()> {
     let dcv = authority.clone();
@@ -147,6 +147,9 @@ fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Conf
             }
             if let Err(e) = dcv.resume_approved().await {
                 tracing::warn!(error = %e, "resuming approved orders failed");
+            }
+            if let Err(e) = dcv.expire_certificates().await {
+                tracing::warn!(error = %e, "marking expired certificates failed");
             }
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         }

@@ -864,3 +864,36 @@ async fn custom_fields_are_enforced_and_kept() {
     );
     drop(dns);
 }
+
+on_both!(
+    certificates_past_their_term_become_expired,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let (w, _, _) = ready(a, fx.clock.now().unix_timestamp()).await;
+        let issued = a
+            .request_certificate(
+                &w.mrao,
+                order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[])),
+            )
+            .await
+            .unwrap();
+        assert_eq!(a.expire_certificates().await.unwrap(), 0);
+        fx.clock.set(fx.clock.now() + time::Duration::days(91));
+        assert_eq!(a.expire_certificates().await.unwrap(), 1);
+        let order = a.order(&w.mrao, issued.id).await.unwrap();
+        assert_eq!(order.request.request.status, CertificateStatus::Expired);
+        let record = a
+            .certificate(&castellan_ra::CertificateSelector::Id(
+                issued.certificate_id.unwrap(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(record.certificate.status, CertificateStatus::Expired);
+        let expired = castellan_store::OrderFilter {
+            status: Some(CertificateStatus::Expired),
+            ..castellan_store::OrderFilter::default()
+        };
+        assert_eq!(a.orders(&w.mrao, expired, 0, 10).await.unwrap().1, 1);
+        assert_eq!(a.expire_certificates().await.unwrap(), 0, "once");
+    }
+);
