@@ -11,7 +11,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 const CERT_COLUMNS: &str = "id, request_id, issuer_ca_id, profile_id, serial, status, subject, \
      common_name, key_type, spki_sha256, not_before, not_after, sha256_fingerprint, \
-     sha1_fingerprint, der, encrypted_private_key, issued_at";
+     sha1_fingerprint, der, encrypted_private_key, issued_at, revoked_at, revocation_reason";
 
 fn status_of(text: &str) -> Result<CertificateStatus> {
     CertificateStatus::parse(text).ok_or_else(|| StoreError::Corrupt(format!("status '{text}'")))
@@ -41,6 +41,8 @@ fn certificate_from_row(row: &AnyRow) -> Result<CertificateRecord> {
             dns_names: Vec::new(),
             emails: Vec::new(),
         },
+        revoked_at: row.try_get("revoked_at")?,
+        revocation_reason: row.try_get("revocation_reason")?,
     })
 }
 

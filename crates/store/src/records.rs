@@ -213,6 +213,10 @@ pub struct CertificateRecord {
     pub id: CertificateId,
     /// What was stored.
     pub certificate: NewCertificate,
+    /// When it was revoked.
+    pub revoked_at: Option<i64>,
+    /// The RFC 5280 reason code of the revocation.
+    pub revocation_reason: Option<i64>,
 }
 
 /// What to look for in [`crate::Store::search_certificates`]; every field narrows.

@@ -24,7 +24,7 @@ pub(crate) struct ReportBody {
 }
 
 /// Parses an ISO date (`2026-01-31`, start of day) or date-time (RFC 3339).
-fn parse_time(text: &str, end_of_day: bool) -> ScmResult<i64> {
+pub(crate) fn parse_time(text: &str, end_of_day: bool) -> ScmResult<i64> {
     use time::format_description::well_known::Rfc3339;
     if let Ok(t) = time::OffsetDateTime::parse(text, &Rfc3339) {
         return Ok(t.unix_timestamp());
@@ -51,7 +51,13 @@ pub(crate) async fn report(
     Lenient(body): Lenient<ReportBody>,
 ) -> ScmResult<Json<Value>> {
     if name == "ssl-certificates" {
-        let reports = super::ssl::report_rows(&state, &actor, &Value::Object(body.rest)).await?;
+        let mut filters = body.rest.clone();
+        for (key, value) in [("from", &body.from), ("to", &body.to)] {
+            if let Some(v) = value {
+                filters.insert(key.into(), Value::String(v.clone()));
+            }
+        }
+        let reports = super::ssl::report_rows(&state, &actor, &Value::Object(filters)).await?;
         return Ok(Json(json!({"statusCode": 0, "reports": reports})));
     }
     if name == "domains" {

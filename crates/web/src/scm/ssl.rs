@@ -645,6 +645,24 @@ pub(crate) async fn report_rows(
             )));
         }
     }
+    // Date filters (spec §5.4): 2 revocation, 3 expiration, 4 request, 5 issuance.
+    let date_attribute = body["certificateDateAttribute"].as_i64();
+    if let Some(attr) = date_attribute
+        && !(2..=5).contains(&attr)
+    {
+        return Err(ScmError::bad_request(format!(
+            "certificateDateAttribute {attr} is not one of 2 (revocation), 3 (expiration), 4 \
+             (request), 5 (issuance)"
+        )));
+    }
+    let bound = |key: &str, end: bool| -> ScmResult<Option<i64>> {
+        body[key]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(|s| super::reports::parse_time(s, end))
+            .transpose()
+    };
+    let (from, to) = (bound("from", false)?, bound("to", true)?);
     let wanted_orgs: Option<Vec<i64>> = body["organizationIds"].as_array().map(|ids| {
         ids.iter()
             .filter_map(|v| {
@@ -691,6 +709,19 @@ pub(crate) async fn report_rows(
         if expired_only && expires.is_none_or(|e| e >= now) {
             continue;
         }
+        if from.is_some() || to.is_some() {
+            let when = match date_attribute.unwrap_or(4) {
+                2 => certificate.as_ref().and_then(|c| c.revoked_at),
+                3 => expires,
+                5 => certificate.as_ref().map(|c| c.certificate.issued_at),
+                _ => Some(request.created_at),
+            };
+            let inside =
+                when.is_some_and(|t| from.is_none_or(|f| t >= f) && to.is_none_or(|u| t <= u));
+            if !inside {
+                continue;
+            }
+        }
         let profile = state
             .authority
             .profiles()
@@ -714,6 +745,7 @@ pub(crate) async fn report_rows(
             "requested": super::iso_time(request.created_at),
             "expires": expires.map(super::iso_time),
             "serialNumber": summary.serial.as_deref().map(colon_hex),
+            "revoked": certificate.as_ref().and_then(|c| c.revoked_at).map(super::iso_time),
         }));
     }
     Ok(rows)

@@ -1252,6 +1252,21 @@ async fn an_order_is_pending_until_approved_then_collectable() {
     assert_eq!(revoked["reports"].as_array().unwrap().len(), 2, "{revoked}");
     let (_, other_org) = report(json!({"organizationIds": [w.camford.0 + 1000]})).await;
     assert_eq!(other_org["reports"], json!([]));
+    let today = {
+        let t = time::OffsetDateTime::now_utc();
+        format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+    };
+    let (_, revoked_today) =
+        report(json!({"certificateDateAttribute": 2, "from": today, "to": today})).await;
+    assert_eq!(
+        revoked_today["reports"].as_array().unwrap().len(),
+        2,
+        "{revoked_today}"
+    );
+    let (_, requested_long_ago) =
+        report(json!({"certificateDateAttribute": 4, "from": "2001-01-01", "to": "2001-12-31"}))
+            .await;
+    assert_eq!(requested_long_ago["reports"], json!([]));
     let (status, bad) = report(json!({"certificateStatus": 9})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
