@@ -163,6 +163,7 @@ impl Authority {
             )));
         }
         actor.require(Privilege::SslRequest, "order SSL certificates")?;
+        self.check_profile_enabled(order.org_id, &profile).await?;
         let organization = self
             .issuing_organization(order.org_id, CertificateType::Ssl)
             .await?;
@@ -1150,5 +1151,35 @@ impl Authority {
             tracing::info!(expired, "certificates expired");
         }
         Ok(expired)
+    }
+}
+
+impl Authority {
+    /// Refuses a profile the organisation (of a department: its organisation) may not use.
+    async fn check_profile_enabled(
+        &self,
+        org: OrgId,
+        profile: &castellan_pki::profile::Profile,
+    ) -> Result<()> {
+        let tree = OrgTree::load(&self.store).await?;
+        let Some(record) = self.store.organization(tree.organization_of(org)).await? else {
+            return Ok(());
+        };
+        let enabled = &record.data.enabled_profiles;
+        if enabled.is_empty() || enabled.contains(&profile.id.0) {
+            return Ok(());
+        }
+        let names: Vec<String> = enabled
+            .iter()
+            .filter_map(|id| self.profiles.iter().find(|p| p.id.0 == *id))
+            .map(|p| format!("'{}'", p.name))
+            .collect();
+        Err(RaError::NotAllowed(format!(
+            "profile '{}' is not enabled for organization '{}'; its profiles are {}; the \
+             operator (MRAO) can enable more",
+            profile.name,
+            record.data.name,
+            names.join(", ")
+        )))
     }
 }

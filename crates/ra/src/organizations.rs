@@ -48,6 +48,8 @@ pub struct OrganizationPatch {
     pub validated: Option<bool>,
     /// EV details (MRAO only).
     pub ev: Option<EvData>,
+    /// The profiles the organisation may use (ids; empty for all; MRAO only).
+    pub enabled_profiles: Option<Vec<i64>>,
 }
 
 /// An organisation with the departments the caller may see.
@@ -106,6 +108,11 @@ impl OrganizationPatch {
         if let Some(ev) = self.ev {
             data.ev = ev;
         }
+        if let Some(mut profiles) = self.enabled_profiles {
+            profiles.sort_unstable();
+            profiles.dedup();
+            data.enabled_profiles = profiles;
+        }
     }
 }
 
@@ -155,6 +162,7 @@ pub(crate) fn audit_view(org: &OrganizationData) -> serde_json::Value {
         "academicCode": org.academic_code, "contactEmails": org.contact_emails,
         "certTypes": org.cert_types.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
         "validationStatus": if org.validated { "Validated" } else { "Pending" },
+        "enabledProfiles": org.enabled_profiles,
         "ev": {
             "legalName": org.ev.legal_name, "businessCategory": org.ev.business_category,
             "jurisdictionCountry": org.ev.jurisdiction_country,
@@ -324,6 +332,14 @@ impl Authority {
         }
         if patch.ev.as_ref().is_some_and(|ev| *ev != current.data.ev) {
             actor.require_mrao("edit EV details (RAOs can read them)")?;
+        }
+        if patch.enabled_profiles.as_ref().is_some_and(|p| {
+            let mut p = p.clone();
+            p.sort_unstable();
+            p.dedup();
+            p != current.data.enabled_profiles
+        }) {
+            actor.require_mrao("choose the profiles an organization may use")?;
         }
         if is_department && (patch.validated.is_some() || patch.ev.is_some()) {
             return Err(RaError::InvalidInput {

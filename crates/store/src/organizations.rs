@@ -9,7 +9,8 @@ const COLUMNS: &str = "id, parent_id, name, alias, secondary_name, address1, add
      city, state_or_province, postal_code, country, organization_identifier, academic_code, \
      contact_emails, cert_types, validation_status, ev_legal_name, ev_business_category, \
      ev_jurisdiction_country, ev_jurisdiction_state, ev_jurisdiction_locality, \
-     ev_registration_number, ev_incorporation_date, ev_assumed_name, created_at, updated_at";
+     ev_registration_number, ev_incorporation_date, ev_assumed_name, created_at, updated_at, \
+     enabled_profiles";
 
 impl Store {
     /// Every organisation and department, by id.
@@ -63,7 +64,9 @@ impl Tx {
         .fetch_one(self.conn())
         .await
         .map_err(|e| duplicate_name(e, org))?;
-        Ok(OrgId(row.try_get("id")?))
+        let id = OrgId(row.try_get("id")?);
+        self.set_enabled_profiles(id, &org.enabled_profiles).await?;
+        Ok(id)
     }
 
     /// Writes every field of `org` over organisation or department `id`.
@@ -92,6 +95,16 @@ impl Tx {
         .execute(self.conn())
         .await
         .map_err(|e| duplicate_name(e, org))?;
+        self.set_enabled_profiles(id, &org.enabled_profiles).await
+    }
+
+    async fn set_enabled_profiles(&mut self, id: OrgId, profiles: &[i64]) -> Result<()> {
+        let text: Vec<String> = profiles.iter().map(i64::to_string).collect();
+        sqlx::query("UPDATE organizations SET enabled_profiles = $1 WHERE id = $2")
+            .bind(text.join(","))
+            .bind(id.0)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
@@ -226,6 +239,15 @@ fn read(row: &AnyRow) -> Result<OrganizationRecord> {
                 })
                 .collect::<Result<_>>()?,
             validated: status == "Validated",
+            enabled_profiles: row
+                .try_get::<String, _>("enabled_profiles")?
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse()
+                        .map_err(|_| StoreError::Corrupt(format!("profile id '{p}'")))
+                })
+                .collect::<Result<_>>()?,
             ev: crate::EvData {
                 legal_name: row.try_get("ev_legal_name")?,
                 business_category: row.try_get("ev_business_category")?,

@@ -292,6 +292,8 @@ pub struct OrganizationData {
     pub contact_emails: String,
     /// Certificate types the organisation may use.
     pub cert_types: Vec<CertificateType>,
+    /// The profiles it may use (ids); empty for every profile of its certificate types.
+    pub enabled_profiles: Vec<i64>,
     /// Validation status: `true` for Validated, `false` for Pending.
     pub validated: bool,
     /// EV details.

@@ -897,3 +897,41 @@ on_both!(
         assert_eq!(a.expire_certificates().await.unwrap(), 0, "once");
     }
 );
+
+on_both!(
+    an_organisation_uses_only_its_enabled_profiles,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let (w, requester, _) = ready(a, fx.clock.now().unix_timestamp()).await;
+        let only_multi = OrganizationPatch {
+            enabled_profiles: Some(vec![2]),
+            ..OrganizationPatch::default()
+        };
+        assert_eq!(
+            refusal(
+                a.update_organization(&w.rao, w.camford, only_multi.clone())
+                    .await
+            ),
+            "only the operator (MRAO) can choose the profiles an organization may use"
+        );
+        a.update_organization(&w.mrao, w.camford, only_multi)
+            .await
+            .unwrap();
+        assert_eq!(
+            refusal(
+                a.request_certificate(
+                    &requester,
+                    order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[]))
+                )
+                .await
+            ),
+            "profile 'OV SSL' is not enabled for organization 'University of Camford'; its profiles \
+         are 'OV Multi-Domain SSL'; the operator (MRAO) can enable more"
+        );
+        let multi = SslOrder {
+            profile: "OV Multi-Domain SSL".into(),
+            ..order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[]))
+        };
+        a.request_certificate(&requester, multi).await.unwrap();
+    }
+);

@@ -51,6 +51,7 @@ fn details(view: &OrganizationView, parent: Option<&OrganizationRecord>) -> Valu
         "organizationIdentifier": o.organization_identifier,
         "academicCode": o.academic_code,
         "validationStatus": if o.validated { "Validated" } else { "Pending" },
+        "enabledProfiles": o.enabled_profiles,
         "evDetails": {
             "legalName": o.ev.legal_name, "businessCategory": o.ev.business_category,
             "jurisdictionCountry": o.ev.jurisdiction_country,
@@ -111,6 +112,7 @@ pub(crate) struct OrganizationBody {
     cert_types: Option<Vec<String>>,
     validation_status: Option<String>,
     ev_details: Option<EvBody>,
+    enabled_profiles: Option<Vec<i64>>,
 }
 
 impl OrganizationBody {
@@ -156,6 +158,7 @@ impl OrganizationBody {
             academic_code: self.academic_code,
             contact_emails,
             cert_types: self.cert_types.map(|t| parse_cert_types(&t)).transpose()?,
+            enabled_profiles: self.enabled_profiles,
             validated,
             ev: self.ev_details.map(|e| EvData {
                 legal_name: e.legal_name.unwrap_or_default(),
