@@ -361,6 +361,13 @@ impl Store {
             let b = params.push(Bind::Text(format!("% - P-{v}")));
             clauses.push(format!("(c.key_type LIKE {a} OR c.key_type LIKE {b})"));
         }
+        if let Some(ids) = &filter.profile_ids {
+            if ids.is_empty() {
+                return Ok((Vec::new(), 0));
+            }
+            let ps: Vec<String> = ids.iter().map(|p| params.push(Bind::Int(p.0))).collect();
+            clauses.push(format!("r.profile_id IN ({})", ps.join(", ")));
+        }
         if let Some(v) = &filter.issuer {
             clauses.push(format!(
                 "c.issuer_ca_id IN (SELECT id FROM certificate_authorities \

@@ -567,6 +567,8 @@ pub struct OrderFilter {
     pub key_size: Option<i64>,
     /// Part of the issuing CA's subject.
     pub issuer: Option<String>,
+    /// Only these profiles (for filters answered by the profiles, such as key usage).
+    pub profile_ids: Option<Vec<ProfileId>>,
 }
 
 /// One row of the certificate list.

@@ -435,7 +435,55 @@ async fn revoke_order(
     }
 }
 
-fn order_filter(q: &HashMap<String, String>) -> ScmResult<castellan_store::OrderFilter> {
+/// The profiles whose certificates carry a key usage (`digitalSignature`, ...) or extended
+/// key usage (`serverAuth`, ... or a dotted OID): those filters are answered by the profiles.
+fn profiles_with_usage(
+    state: &AppState,
+    key_usage: Option<&str>,
+    extended: Option<&str>,
+) -> ScmResult<Option<Vec<castellan_model::ProfileId>>> {
+    if key_usage.is_none() && extended.is_none() {
+        return Ok(None);
+    }
+    let eku_oid = match extended {
+        None => None,
+        Some(name) => Some(match name.to_ascii_lowercase().as_str() {
+            "serverauth" => "1.3.6.1.5.5.7.3.1".to_owned(),
+            "clientauth" => "1.3.6.1.5.5.7.3.2".to_owned(),
+            "codesigning" => "1.3.6.1.5.5.7.3.3".to_owned(),
+            "emailprotection" => "1.3.6.1.5.5.7.3.4".to_owned(),
+            oid if oid.chars().all(|c| c.is_ascii_digit() || c == '.') => oid.to_owned(),
+            other => {
+                return Err(ScmError::bad_request(format!(
+                    "extendedKeyUsage '{other}' is not serverAuth, clientAuth, codeSigning, \
+                     emailProtection or an OID"
+                )));
+            }
+        }),
+    };
+    Ok(Some(
+        state
+            .authority
+            .profiles()
+            .iter()
+            .filter(|p| {
+                key_usage.is_none_or(|ku| {
+                    (p.key_usage_rsa | p.key_usage_ec)
+                        .into_iter()
+                        .any(|u| format!("{u:?}").eq_ignore_ascii_case(ku))
+                }) && eku_oid
+                    .as_deref()
+                    .is_none_or(|oid| p.extended_key_usage.iter().any(|e| e.to_string() == oid))
+            })
+            .map(|p| p.id)
+            .collect(),
+    ))
+}
+
+fn order_filter(
+    state: &AppState,
+    q: &HashMap<String, String>,
+) -> ScmResult<castellan_store::OrderFilter> {
     let get = |k: &str| {
         q.get(k)
             .map(|v| v.trim())
@@ -477,6 +525,11 @@ fn order_filter(q: &HashMap<String, String>) -> ScmResult<castellan_store::Order
         key_algorithm: get("keyAlgorithm"),
         key_size: int("keySize")?,
         issuer: get("issuer"),
+        profile_ids: profiles_with_usage(
+            state,
+            get("keyUsage").as_deref(),
+            get("extendedKeyUsage").as_deref(),
+        )?,
     })
 }
 
@@ -501,7 +554,7 @@ pub(crate) async fn list(
     let (offset, limit) = paging(&q)?;
     let (rows, total) = state
         .authority
-        .orders(&actor, order_filter(&q)?, offset, limit)
+        .orders(&actor, order_filter(&state, &q)?, offset, limit)
         .await?;
     let items: Vec<Value> = rows
         .iter()
@@ -529,7 +582,7 @@ pub(crate) async fn count(
 ) -> ScmResult<Response> {
     let (_, total) = state
         .authority
-        .orders(&actor, order_filter(&q)?, 0, 0)
+        .orders(&actor, order_filter(&state, &q)?, 0, 0)
         .await?;
     Ok(super::with_total(
         StatusCode::OK,

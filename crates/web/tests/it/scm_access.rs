@@ -1267,6 +1267,25 @@ async fn an_order_is_pending_until_approved_then_collectable() {
         report(json!({"certificateDateAttribute": 4, "from": "2001-01-01", "to": "2001-12-31"}))
             .await;
     assert_eq!(requested_long_ago["reports"], json!([]));
+    let listed = |query: &'static str| {
+        let app = w.app.clone();
+        async move {
+            let (_, body) = call(
+                &app,
+                "rao",
+                Method::GET,
+                &format!("/api/ssl/v1?{query}"),
+                None,
+            )
+            .await;
+            body.as_array().map(Vec::len).unwrap_or(usize::MAX)
+        }
+    };
+    assert_eq!(listed("extendedKeyUsage=serverAuth").await, 3);
+    assert_eq!(listed("extendedKeyUsage=1.3.6.1.5.5.7.3.1").await, 3);
+    assert_eq!(listed("extendedKeyUsage=emailProtection").await, 0);
+    assert_eq!(listed("keyUsage=digitalSignature").await, 3);
+    assert_eq!(listed("keyUsage=keyCertSign").await, 0);
     let (status, bad) = report(json!({"certificateStatus": 9})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
