@@ -205,7 +205,8 @@ pub(crate) async fn get(
         "commonName": request.common_name,
         "orgId": order.details.org_id.map(|o| o.0),
         "status": request.status.as_str(),
-        "certType": {"id": request.profile_id.0},
+        "certType": profile_json(&state, request.profile_id),
+        "validationType": validation_type(&state, request.profile_id),
         "term": request.term_days,
         "requester": request.requester,
         "requestedVia": request.requested_via,
@@ -243,6 +244,49 @@ pub(crate) async fn get(
         v["expires"] = json!(day(c.not_after));
         v["serialNumber"] = json!(colon_hex(&c.serial));
         v["keyType"] = json!(c.key_type);
+        v["vendor"] = json!(
+            state
+                .authority
+                .hierarchy()
+                .iter()
+                .find(|ca| ca.id == c.issuer_ca_id)
+                .map(|ca| ca.subject.clone())
+        );
+        if let Some(at) = record.revoked_at {
+            v["revoked"] = json!(day(at));
+            v["reasonCode"] = json!(record.revocation_reason.unwrap_or(0));
+        }
+        if let Some(p) = state
+            .authority
+            .profiles()
+            .iter()
+            .find(|p| p.id == c.profile_id)
+        {
+            let usages = if c.key_type.starts_with("RSA") {
+                p.key_usage_rsa
+            } else {
+                p.key_usage_ec
+            };
+            v["keyUsages"] = json!(
+                usages
+                    .into_iter()
+                    .map(|u| {
+                        let name = format!("{u:?}");
+                        let mut chars = name.chars();
+                        chars
+                            .next()
+                            .map(|f| f.to_ascii_lowercase().to_string() + chars.as_str())
+                            .unwrap_or_default()
+                    })
+                    .collect::<Vec<_>>()
+            );
+            v["extendedKeyUsages"] = json!(
+                p.extended_key_usage
+                    .iter()
+                    .map(|o| eku_name(&o.to_string()))
+                    .collect::<Vec<_>>()
+            );
+        }
         v["backendCertId"] = json!(cert.0.to_string());
         v["certificateDetails"] = json!({"subject": c.subject, "sha1Hash": c.sha1_fingerprint});
     }
@@ -552,10 +596,7 @@ pub(crate) async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> ScmResult<Response> {
     let (offset, limit) = paging(&q)?;
-    let (rows, total) = state
-        .authority
-        .orders(&actor, order_filter(&state, &q)?, offset, limit)
-        .await?;
+    let (rows, total) = page_orders(&state, &actor, &q, offset, limit).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -574,16 +615,55 @@ pub(crate) async fn list(
     ))
 }
 
+/// A page of orders for the list and the count. `md5Hash` is answered here, from the
+/// certificates themselves: Castellan stores SHA-1 and SHA-256 fingerprints, not MD5.
+async fn page_orders(
+    state: &AppState,
+    actor: &castellan_ra::Actor,
+    q: &HashMap<String, String>,
+    offset: i64,
+    limit: i64,
+) -> ScmResult<(Vec<castellan_store::OrderSummary>, i64)> {
+    let filter = order_filter(state, q)?;
+    let Some(md5) = q
+        .get("md5Hash")
+        .map(|v| v.trim().replace(':', "").to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(state.authority.orders(actor, filter, offset, limit).await?);
+    };
+    let (candidates, _) = state.authority.orders(actor, filter, 0, 100_000).await?;
+    let mut matching = Vec::new();
+    for order in candidates {
+        let Some(serial) = &order.serial else {
+            continue;
+        };
+        let record = state
+            .authority
+            .certificate(&CertificateSelector::Serial(serial.clone()))
+            .await?;
+        use md5::Digest as _;
+        let digest = hex::encode(md5::Md5::digest(&record.certificate.der));
+        if digest == md5 {
+            matching.push(order);
+        }
+    }
+    let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
+    let page = matching
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(0))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect();
+    Ok((page, total))
+}
+
 /// `HEAD /ssl/v1`: the count alone.
 pub(crate) async fn count(
     State(state): State<AppState>,
     ScmActor(actor): ScmActor,
     Query(q): Query<HashMap<String, String>>,
 ) -> ScmResult<Response> {
-    let (_, total) = state
-        .authority
-        .orders(&actor, order_filter(&state, &q)?, 0, 0)
-        .await?;
+    let (_, total) = page_orders(&state, &actor, &q, 0, 0).await?;
     Ok(super::with_total(
         StatusCode::OK,
         usize::try_from(total).unwrap_or(0),
@@ -849,4 +929,37 @@ pub(crate) async fn update(
             .map_err(order_error)?;
     }
     Ok(StatusCode::OK)
+}
+
+fn profile_json(state: &AppState, id: castellan_model::ProfileId) -> Value {
+    match state.authority.profiles().iter().find(|p| p.id == id) {
+        Some(p) => json!({"id": id.0, "name": p.name, "description": p.description,
+                          "terms": p.terms, "useSecondaryOrgName": p.use_secondary_org_name}),
+        None => json!({"id": id.0}),
+    }
+}
+
+fn validation_type(state: &AppState, id: castellan_model::ProfileId) -> Option<&'static str> {
+    use castellan_model::ValidationLevel as V;
+    state
+        .authority
+        .profiles()
+        .iter()
+        .find(|p| p.id == id)
+        .map(|p| match p.validation_level {
+            V::Dv => "Domain Validation (DV)",
+            V::Ov | V::Igtf | V::OrganizationValidated => "Organization Validation (OV)",
+            V::Ev => "Extended Validation (EV)",
+            V::SponsorValidated => "Sponsor Validation",
+        })
+}
+
+fn eku_name(oid: &str) -> String {
+    match oid {
+        "1.3.6.1.5.5.7.3.1" => "serverAuth".into(),
+        "1.3.6.1.5.5.7.3.2" => "clientAuth".into(),
+        "1.3.6.1.5.5.7.3.3" => "codeSigning".into(),
+        "1.3.6.1.5.5.7.3.4" => "emailProtection".into(),
+        other => other.to_owned(),
+    }
 }

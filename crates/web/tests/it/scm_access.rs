@@ -1136,6 +1136,14 @@ async fn an_order_is_pending_until_approved_then_collectable() {
     )
     .await;
     assert_eq!(order["status"], "Revoked");
+    assert_eq!(order["reasonCode"], 1);
+    assert_eq!(order["certType"]["name"], "OV SSL");
+    assert_eq!(order["validationType"], "Organization Validation (OV)");
+    assert_eq!(order["extendedKeyUsages"], json!(["serverAuth"]));
+    assert!(
+        order["vendor"].as_str().unwrap().contains("ECC Issuing CA"),
+        "{order}"
+    );
     let (status, body) = call(
         &w.app,
         "rao",
@@ -1286,6 +1294,31 @@ async fn an_order_is_pending_until_approved_then_collectable() {
     assert_eq!(listed("extendedKeyUsage=emailProtection").await, 0);
     assert_eq!(listed("keyUsage=digitalSignature").await, 3);
     assert_eq!(listed("keyUsage=keyCertSign").await, 0);
+    let der = w
+        .authority
+        .certificate(&castellan_ra::CertificateSelector::Serial(serial.clone()))
+        .await
+        .unwrap()
+        .certificate
+        .der;
+    let md5_hex = {
+        use md5::Digest as _;
+        md5::Md5::digest(&der)
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    let (_, by_md5) = call(
+        &w.app,
+        "rao",
+        Method::GET,
+        &format!("/api/ssl/v1?md5Hash={md5_hex}"),
+        None,
+    )
+    .await;
+    assert_eq!(by_md5.as_array().unwrap().len(), 1, "{by_md5}");
+    assert_eq!(listed("md5Hash=00112233445566778899aabbccddeeff").await, 0);
     let (status, bad) = report(json!({"certificateStatus": 9})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
