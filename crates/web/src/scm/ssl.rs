@@ -568,7 +568,8 @@ fn order_filter(
         sha1: get("sha1Hash"),
         key_algorithm: get("keyAlgorithm"),
         key_size: int("keySize")?,
-        issuer: get("issuer"),
+        // SCM's `vendor` is the issuing CA's name, as `issuer` is.
+        issuer: get("issuer").or_else(|| get("vendor")),
         profile_ids: profiles_with_usage(
             state,
             get("keyUsage").as_deref(),
