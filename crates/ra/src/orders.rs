@@ -363,16 +363,7 @@ impl Authority {
                 "SSL certificate {id} was not ordered for an organization"
             ))
         })?;
-        let profile = self
-            .profiles
-            .find(&order.request.request.profile_id.0.to_string())
-            .ok_or_else(|| {
-                RaError::Internal(format!(
-                    "profile {} is gone",
-                    order.request.request.profile_id
-                ))
-            })?
-            .clone();
+        let profile = self.order_profile(&order.request.request)?;
         if profile.second_approval_required {
             if order.request.request.status != CertificateStatus::Requested {
                 return Err(self.not_requested(id, "approved").await);
@@ -480,11 +471,7 @@ impl Authority {
         // Everything is checked again at issuance: the domain, its DCV and CAA may have
         // changed since the request.
         let request = &order.request.request;
-        let profile = self
-            .profiles
-            .find(&request.profile_id.0.to_string())
-            .ok_or_else(|| RaError::Internal(format!("profile {} is gone", request.profile_id)))?
-            .clone();
+        let profile = self.order_profile(request)?;
         let organization = self
             .issuing_organization(org_id, CertificateType::Ssl)
             .await?;
@@ -701,11 +688,7 @@ impl Authority {
                  here"
             ))
         })?;
-        let profile = self
-            .profiles
-            .find(&request.profile_id.0.to_string())
-            .ok_or_else(|| RaError::Internal(format!("profile {} is gone", request.profile_id)))?
-            .clone();
+        let profile = self.order_profile(request)?;
         let csr = match new_csr {
             Some(csr) => csr,
             None => request.csr_der.clone().ok_or_else(|| {
@@ -825,11 +808,7 @@ impl Authority {
             ))
         })?;
         let request = &order.request.request;
-        let profile = self
-            .profiles
-            .find(&request.profile_id.0.to_string())
-            .ok_or_else(|| RaError::Internal(format!("profile {} is gone", request.profile_id)))?
-            .clone();
+        let profile = self.order_profile(request)?;
         let organization = self
             .issuing_organization(org_id, CertificateType::Ssl)
             .await?;
@@ -1181,5 +1160,21 @@ impl Authority {
             record.data.name,
             names.join(", ")
         )))
+    }
+}
+
+impl Authority {
+    /// The profile an order was taken under; refused when its file was removed since.
+    fn order_profile(&self, request: &NewRequest) -> Result<castellan_pki::profile::Profile> {
+        self.profiles
+            .find(&request.profile_id.0.to_string())
+            .cloned()
+            .ok_or_else(|| {
+                RaError::Conflict(format!(
+                    "the certificate profile {} of this order no longer exists; put its file \
+                     back in the profiles folder and restart Castellan",
+                    request.profile_id
+                ))
+            })
     }
 }
