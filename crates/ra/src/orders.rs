@@ -358,11 +358,7 @@ impl Authority {
         if !auto {
             actor.require(Privilege::SslApprove, "approve SSL certificates")?;
         }
-        let org_id = order.details.org_id.ok_or_else(|| {
-            RaError::Conflict(format!(
-                "SSL certificate {id} was not ordered for an organization"
-            ))
-        })?;
+        let org_id = order_org(&order, "approved")?;
         let profile = self.order_profile(&order.request.request)?;
         if profile.second_approval_required {
             if order.request.request.status != CertificateStatus::Requested {
@@ -682,12 +678,7 @@ impl Authority {
         let order = self.order(actor, id).await?;
         actor.require(Privilege::SslRenew, "renew SSL certificates")?;
         let request = &order.request.request;
-        let org_id = order.details.org_id.ok_or_else(|| {
-            RaError::Conflict(format!(
-                "SSL certificate {id} was not ordered for an organization and cannot be renewed \
-                 here"
-            ))
-        })?;
+        let org_id = order_org(&order, "renewed")?;
         let profile = self.order_profile(request)?;
         let csr = match new_csr {
             Some(csr) => csr,
@@ -801,12 +792,7 @@ impl Authority {
                 reason: "at most 512 characters".into(),
             });
         }
-        let org_id = order.details.org_id.ok_or_else(|| {
-            RaError::Conflict(format!(
-                "SSL certificate {id} was not ordered for an organization and cannot be replaced \
-                 here"
-            ))
-        })?;
+        let org_id = order_org(&order, "replaced")?;
         let request = &order.request.request;
         let profile = self.order_profile(request)?;
         let organization = self
@@ -1177,4 +1163,17 @@ impl Authority {
                 ))
             })
     }
+}
+
+/// The organisation or department an order was taken for. Orders from the operator's
+/// command line have none, so they are approved, renewed and replaced only by ordering anew.
+fn order_org(order: &OrderRecord, verb: &str) -> Result<OrgId> {
+    order.details.org_id.ok_or_else(|| {
+        RaError::Conflict(format!(
+            "SSL certificate {} was issued by the operator's command line, not ordered for an \
+             organization, so it cannot be {verb} here; order a new certificate for the \
+             organization instead",
+            order.request.id
+        ))
+    })
 }
