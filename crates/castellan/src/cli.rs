@@ -90,6 +90,10 @@ pub struct ServeArgs {
     /// Serve plain HTTP instead of HTTPS (for loopback and tests).
     #[arg(long)]
     pub http: bool,
+    /// Address of the plain-HTTP OCSP/CRL/CA-certificate listener (overrides pki_listen;
+    /// port 0 picks a free port; empty for none).
+    #[arg(long)]
+    pub pki_listen: Option<String>,
     /// PostgreSQL URL instead of the embedded SQLite database.
     #[arg(long, env = "CASTELLAN_DATABASE_URL")]
     pub database_url: Option<String>,

@@ -27,6 +27,9 @@ pub struct Config {
     pub pki_base_url: String,
     /// Address and port the service listens on.
     pub listen: String,
+    /// Address and port of the plain-HTTP listener for OCSP, CRLs and CA certificates
+    /// (what pki_base_url points at); empty for none (a proxy forwards them to `listen`).
+    pub pki_listen: String,
     /// PostgreSQL URL; empty for the embedded SQLite database in the data directory.
     pub database_url: String,
     /// `full` (default) or `normal`: how often SQLite forces commits to disk.
@@ -51,6 +54,9 @@ pub struct Config {
     /// SSL orders.
     #[serde(default)]
     pub ssl: SslConfig,
+    /// CRLs and OCSP.
+    #[serde(default)]
+    pub revocation: castellan_ra::revocation::RevocationSettings,
 }
 
 /// SSL orders.
@@ -181,6 +187,7 @@ impl Default for Config {
             base_url: "https://localhost:8443".into(),
             pki_base_url: "http://localhost:8080".into(),
             listen: "127.0.0.1:8443".into(),
+            pki_listen: "127.0.0.1:8080".into(),
             database_url: String::new(),
             sqlite_synchronous: "full".into(),
             kek_file: "kek".into(),
@@ -204,6 +211,7 @@ impl Default for Config {
             validation: ValidationConfig::default(),
             smtp: SmtpConfig::default(),
             ssl: SslConfig::default(),
+            revocation: castellan_ra::revocation::RevocationSettings::default(),
         }
     }
 }
@@ -278,6 +286,16 @@ fn check(config: &Config) -> Result<()> {
                  (e.g. 127.0.0.1:53)"
             );
         }
+    }
+    if !config.pki_listen.is_empty() && config.pki_listen.parse::<std::net::SocketAddr>().is_err() {
+        bail!(
+            "invalid configuration: pki_listen '{}' is not ip:port (e.g. 0.0.0.0:80), or empty \
+             for no plain-HTTP listener",
+            config.pki_listen
+        );
+    }
+    if let Err(reason) = config.revocation.check() {
+        bail!("invalid configuration: {reason}");
     }
     if castellan_notify::Security::parse(&config.smtp.security).is_none() {
         bail!(
@@ -404,6 +422,10 @@ pki_base_url = {pki_base_url}
 # Address and port to listen on ("0.0.0.0:8443" for every interface).
 listen = {listen}
 
+# The plain-HTTP listener relying parties reach at pki_base_url (OCSP, CRLs, CA
+# certificates): "0.0.0.0:80" in production, empty when a proxy forwards them to listen.
+pki_listen = {pki_listen}
+
 # PostgreSQL URL (postgres://user:password@host/db) for several nodes; empty for the
 # embedded SQLite database castellan.db in the data directory.
 database_url = {database_url}
@@ -474,11 +496,33 @@ from = {smtp_from}
 [ssl]
 # Custom fields SSL orders carry, e.g. [{{ name = "Cost centre", mandatory = true }}].
 custom_fields = {custom_fields}
+
+[revocation]
+# CRLs: shards new certificates are spread over (1: one CRL per CA; a certificate keeps
+# the shard it was issued in), nextUpdate - thisUpdate (hours), age at which a CRL is
+# published again anyway (hours), and how soon after a revocation the CRL lists it (s).
+crl_shards = {crl_shards}
+crl_validity_hours = {crl_validity_hours}
+crl_refresh_hours = {crl_refresh_hours}
+crl_delay_seconds = {crl_delay_seconds}
+# OCSP: response lifetime and when it is signed again (hours), the delegated responder
+# certificate's lifetime and when it is replaced (days), signatures per second for
+# requests without a pre-signed answer (above it: tryLater), answers kept in memory.
+ocsp_validity_hours = {ocsp_validity_hours}
+ocsp_refresh_hours = {ocsp_refresh_hours}
+ocsp_responder_days = {ocsp_responder_days}
+ocsp_responder_roll_days = {ocsp_responder_roll_days}
+ocsp_signatures_per_second = {ocsp_signatures_per_second}
+ocsp_cache_entries = {ocsp_cache_entries}
+# A keyCompromise revocation blocks the key for good; also revoke the other certificates
+# that share it?
+revoke_same_key_on_compromise = {revoke_same_key_on_compromise}
 "#,
             customer_uri = s(&self.customer_uri),
             base_url = s(&self.base_url),
             pki_base_url = s(&self.pki_base_url),
             listen = s(&self.listen),
+            pki_listen = s(&self.pki_listen),
             database_url = s(&self.database_url),
             sqlite_synchronous = s(&self.sqlite_synchronous),
             kek_file = s(&self.kek_file),
@@ -511,6 +555,17 @@ custom_fields = {custom_fields}
             custom_fields = toml::Value::try_from(&self.ssl.custom_fields)
                 .map(|v| v.to_string())
                 .unwrap_or_else(|_| "[]".into()),
+            crl_shards = self.revocation.crl_shards,
+            crl_validity_hours = self.revocation.crl_validity_hours,
+            crl_refresh_hours = self.revocation.crl_refresh_hours,
+            crl_delay_seconds = self.revocation.crl_delay_seconds,
+            ocsp_validity_hours = self.revocation.ocsp_validity_hours,
+            ocsp_refresh_hours = self.revocation.ocsp_refresh_hours,
+            ocsp_responder_days = self.revocation.ocsp_responder_days,
+            ocsp_responder_roll_days = self.revocation.ocsp_responder_roll_days,
+            ocsp_signatures_per_second = self.revocation.ocsp_signatures_per_second,
+            ocsp_cache_entries = self.revocation.ocsp_cache_entries,
+            revoke_same_key_on_compromise = self.revocation.revoke_same_key_on_compromise,
         ))
         .and_then(|text| {
             // The documented file must read back to exactly this configuration.

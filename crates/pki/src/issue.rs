@@ -116,6 +116,11 @@ impl IssuingCa {
         &self.signer
     }
 
+    /// notAfter of the CA certificate, Unix seconds.
+    pub fn not_after(&self) -> i64 {
+        self.not_after
+    }
+
     /// Its URLs.
     pub fn urls(&self) -> &CaUrls {
         &self.urls
@@ -268,6 +273,7 @@ fn leaf_extensions(
     ca: &IssuingCa,
     request: &LeafRequest<'_>,
     subject_empty: bool,
+    crl_url: &str,
 ) -> Result<Vec<Extension>> {
     let profile = request.profile;
     let key_type = request.public_key.key_type;
@@ -296,7 +302,7 @@ fn leaf_extensions(
                 },
             ]),
         )?,
-        x509::extension(false, &crl_dp(&ca.urls.crl)?)?,
+        x509::extension(false, &crl_dp(crl_url)?)?,
         x509::extension(
             false,
             &CertificatePolicies(
@@ -328,11 +334,22 @@ fn leaf_extensions(
     Ok(exts)
 }
 
-/// Issues a leaf for `request` from `ca` with `serial`.
+/// Issues a leaf for `request` from `ca` with `serial`, naming the CA's CRL.
 pub fn issue_leaf(
     ca: &IssuingCa,
     request: &LeafRequest<'_>,
     serial: &Serial,
+) -> Result<IssuedLeaf> {
+    issue_leaf_in_shard(ca, request, serial, &ca.urls.crl)
+}
+
+/// Issues a leaf whose cRLDistributionPoints names `crl_url` (one shard of the CA's
+/// partitioned CRL).
+pub fn issue_leaf_in_shard(
+    ca: &IssuingCa,
+    request: &LeafRequest<'_>,
+    serial: &Serial,
+    crl_url: &str,
 ) -> Result<IssuedLeaf> {
     check_request(request)?;
     ca.refuse_ca_key(request.public_key)?;
@@ -358,7 +375,7 @@ pub fn issue_leaf(
             common_name: request.names.common_name.as_deref(),
         },
     )?;
-    let extensions = leaf_extensions(ca, request, subject.is_empty())?;
+    let extensions = leaf_extensions(ca, request, subject.is_empty(), crl_url)?;
     let layout = CertificateLayout {
         issuer: ca.subject.clone(),
         subject,

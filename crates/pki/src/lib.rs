@@ -5,6 +5,7 @@
 //! and a signer; it hands back DER. Every refusal is a [`PkiError`] that names the rule
 //! and the value, so the front doors can show it as it is.
 
+pub mod crl;
 pub mod csr;
 pub mod encode;
 mod error;
@@ -15,6 +16,7 @@ pub mod kek;
 pub mod keys;
 pub mod lint;
 pub mod names;
+pub mod ocsp;
 pub mod oids;
 pub mod profile;
 pub mod rand;

@@ -78,6 +78,8 @@ pub(crate) struct LoadedCa {
 /// An issuing CA ready to sign, with the chain above it.
 pub(crate) struct ActiveIssuer {
     pub(crate) id: CaId,
+    /// The CA's short name (in its URLs).
+    pub(crate) slug: String,
     pub(crate) ca: IssuingCa,
     /// The issuing CA's certificate then the root's, DER.
     pub(crate) chain: Vec<Vec<u8>>,
@@ -97,6 +99,7 @@ pub struct Authority {
     pub(crate) customer_uri: String,
     pub(crate) validation: crate::dcv::Validation,
     pub(crate) ssl_custom_fields: Vec<crate::orders::CustomField>,
+    pub(crate) revocation: crate::revocation::Revocation,
 }
 
 impl std::fmt::Debug for Authority {
@@ -180,6 +183,7 @@ impl Authority {
                 hierarchy,
                 ActiveIssuer {
                     id: issuing.record.id,
+                    slug: issuing.record.ca.slug.clone(),
                     ca,
                     chain: vec![
                         issuing.record.ca.certificate_der.clone(),
@@ -188,7 +192,12 @@ impl Authority {
                 },
             );
         }
+        let revocation = crate::revocation::Revocation::new(
+            crate::revocation::RevocationSettings::default(),
+            crate::revocation::issuer_ids(&cas)?,
+        );
         Ok(Authority {
+            revocation,
             committer: crate::committer::Committer::start(store.clone()),
             store,
             profiles,
@@ -210,6 +219,20 @@ impl Authority {
         settings: crate::dcv::ValidationSettings,
     ) -> Result<Authority> {
         self.validation = crate::dcv::Validation::new(settings)?;
+        Ok(self)
+    }
+
+    /// Replaces the CRL and OCSP settings (refused with the setting's name if unusable).
+    pub fn with_revocation(
+        mut self,
+        settings: crate::revocation::RevocationSettings,
+    ) -> Result<Authority> {
+        settings.check().map_err(|reason| RaError::InvalidInput {
+            field: "revocation",
+            reason,
+        })?;
+        self.revocation =
+            crate::revocation::Revocation::new(settings, crate::revocation::issuer_ids(&self.cas)?);
         Ok(self)
     }
 

@@ -14,7 +14,7 @@ use castellan_model::{
     PersonDetails, RequestId,
 };
 use castellan_pki::csr;
-use castellan_pki::issue::{IssuedLeaf, LeafRequest, issue_leaf};
+use castellan_pki::issue::{IssuedLeaf, LeafRequest, issue_leaf_in_shard};
 use castellan_pki::keys::{self, PublicKey};
 use castellan_pki::names::{CertificateNames, NameRequest, apply_profile};
 use castellan_pki::profile::Profile;
@@ -142,6 +142,7 @@ impl Authority {
                 (public, None, Some(generated.pkcs8))
             }
         };
+        self.refuse_blocked_key(&public_key).await?;
         let request = name_request(profile, info.as_ref(), &cmd.extra_names);
         let names = apply_profile(
             profile,
@@ -179,6 +180,10 @@ impl Authority {
         checked: CheckedRequest,
         existing: Option<RequestId>,
     ) -> Result<IssuedCertificate> {
+        if existing.is_some() {
+            // Approved orders wait; their key may have been reported compromised since.
+            self.refuse_blocked_key(&checked.public_key).await?;
+        }
         let hierarchy = profile.hierarchy_for(checked.public_key.key_type);
         let issuer = self
             .issuers
@@ -197,7 +202,13 @@ impl Authority {
         let requested_names: Vec<String> = checked.names.all().map(str::to_owned).collect();
         for attempt in 1..=SERIAL_ATTEMPTS {
             let serial = Serial::random(self.rng.as_ref())?;
-            let leaf = issue_leaf(&issuer.ca, &request, &serial)?;
+            let crl_shard = self.crl_shard_for(&serial);
+            let leaf = issue_leaf_in_shard(
+                &issuer.ca,
+                &request,
+                &serial,
+                &self.crl_url(&issuer.slug, crl_shard),
+            )?;
             let encrypted_private_key = match &checked.private_key {
                 Some(pkcs8) => Some(self.kek.seal(
                     pkcs8,
@@ -223,6 +234,7 @@ impl Authority {
                 der: leaf.der.clone(),
                 encrypted_private_key,
                 issued_at: now.unix_timestamp(),
+                crl_shard,
                 dns_names: checked.names.dns_names.clone(),
                 emails: checked.names.emails.clone(),
             };
@@ -284,6 +296,36 @@ impl Authority {
 }
 
 impl Authority {
+    /// Refuses a key that was reported compromised (a keyCompromise revocation).
+    pub(crate) async fn refuse_blocked_key(
+        &self,
+        key: &castellan_pki::keys::PublicKey,
+    ) -> Result<()> {
+        let spki = hex::encode(key.spki_sha256());
+        let Some(blocked) = self.store.blocked_key(&spki).await? else {
+            return Ok(());
+        };
+        let when = time::OffsetDateTime::from_unix_timestamp(blocked.blocked_at)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| blocked.blocked_at.to_string());
+        let which = blocked
+            .serial
+            .map(|s| format!(" when certificate {s} was revoked for keyCompromise"))
+            .unwrap_or_default();
+        Err(castellan_pki::PkiError::KeyPolicy {
+            rule: "compromised-key",
+            detail: format!(
+                "this public key was reported compromised{which} on {when}; generate a new \
+                 key pair and a new CSR"
+            ),
+        }
+        .into())
+    }
+
     /// Stores a certificate for an approved request and marks the request Issued, in one
     /// transaction; `None` when the serial is already taken (nothing is stored then).
     async fn store_for_request(

@@ -21,6 +21,7 @@ mod issuance;
 pub mod orders;
 pub mod organizations;
 pub mod password;
+pub mod revocation;
 pub mod scope;
 mod service_tls;
 pub mod setup;

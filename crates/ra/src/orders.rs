@@ -560,26 +560,35 @@ fn requested_via(actor: &Actor) -> String {
     actor.access_method.as_str().to_owned()
 }
 
-/// The revocation reasons an SSL revoke accepts (RFC 5280 codes, the Mozilla Root Store
-/// Policy subset SCM accepts): unspecified, keyCompromise, affiliationChanged, superseded,
-/// cessationOfOperation.
-pub const REVOCATION_REASONS: [(i64, &str); 5] = [
+/// The revocation reasons a revoke accepts (RFC 5280 codes, the subset the Mozilla Root
+/// Store Policy allows for subscriber certificates): unspecified, keyCompromise,
+/// affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn.
+pub const REVOCATION_REASONS: [(i64, &str); 6] = [
     (0, "unspecified"),
     (1, "keyCompromise"),
     (3, "affiliationChanged"),
     (4, "superseded"),
     (5, "cessationOfOperation"),
+    (9, "privilegeWithdrawn"),
 ];
 
+/// keyCompromise: the key is blocked, and (by default) its other certificates revoked.
+pub const KEY_COMPROMISE: i64 = 1;
+
 impl Authority {
-    /// Revokes the certificate of an order (`sslRevoke`, in scope) with a reason code and the
-    /// requester's words.
+    /// Revokes the certificate of an order (`sslRevoke`, in scope) with a reason code, the
+    /// requester's words and, optionally, when the key was compromised (`invalidity_date`).
+    /// A keyCompromise revocation blocks the key for every later request and, unless
+    /// configured otherwise, revokes the other Issued certificates with the same key.
+    /// The OCSP answers are signed again before this returns; the CRL follows within the
+    /// configured delay.
     pub async fn revoke_order(
         &self,
         actor: &Actor,
         id: RequestId,
         reason_code: i64,
         reason: &str,
+        invalidity_date: Option<i64>,
     ) -> Result<()> {
         let order = self.order(actor, id).await?;
         actor.require(Privilege::SslRevoke, "revoke SSL certificates")?;
@@ -610,9 +619,24 @@ impl Authority {
             ));
         };
         let now = self.now();
+        if invalidity_date.is_some_and(|at| at > now) {
+            return Err(RaError::InvalidInput {
+                field: "invalidityDate",
+                reason: "the key cannot have been compromised in the future; give the time it \
+                         was (or is suspected to have been) compromised, or leave it out"
+                    .into(),
+            });
+        }
         let mut tx = self.store.begin().await?;
         if !tx
-            .revoke_certificate(certificate, now, reason_code, reason, actor.admin_id)
+            .revoke_certificate(
+                certificate,
+                now,
+                reason_code,
+                reason,
+                actor.admin_id,
+                invalidity_date,
+            )
             .await?
         {
             let status = order.request.request.status;
@@ -637,8 +661,77 @@ impl Authority {
             None,
         )
         .await?;
+        let mut revoked = vec![certificate];
+        if reason_code == KEY_COMPROMISE {
+            revoked.extend(
+                self.block_compromised_key(&mut tx, actor, certificate, now, invalidity_date)
+                    .await?,
+            );
+        }
         tx.commit().await?;
+        if let Err(e) = self.resign_revoked(&revoked).await {
+            // The pre-signing job signs them again within its period.
+            tracing::warn!(error = %e, "signing OCSP answers after a revocation failed");
+        }
         Ok(())
+    }
+
+    /// Blocks the key of `certificate` and, when configured, revokes the other Issued
+    /// certificates with it (returned).
+    async fn block_compromised_key(
+        &self,
+        tx: &mut castellan_store::Tx,
+        actor: &Actor,
+        certificate: CertificateId,
+        now: i64,
+        invalidity_date: Option<i64>,
+    ) -> Result<Vec<CertificateId>> {
+        let record = self
+            .store
+            .certificate_by_id(certificate)
+            .await?
+            .ok_or_else(|| RaError::Internal(format!("certificate {certificate} vanished")))?;
+        let spki = record.certificate.spki_sha256.clone();
+        tx.block_key(&spki, certificate, now).await?;
+        let mut others = Vec::new();
+        if !self.revocation.settings.revoke_same_key_on_compromise {
+            return Ok(others);
+        }
+        let text = format!(
+            "key compromise reported on certificate {}",
+            record.certificate.serial
+        );
+        for other in tx.issued_with_key(&spki).await? {
+            if tx
+                .revoke_certificate(
+                    other,
+                    now,
+                    KEY_COMPROMISE,
+                    &text,
+                    actor.admin_id,
+                    invalidity_date,
+                )
+                .await?
+            {
+                audit::record(
+                    tx,
+                    actor,
+                    now,
+                    Change {
+                        action: "ssl.revoke",
+                        object_type: "certificate",
+                        object_id: other.to_string(),
+                        org_id: None,
+                        description: format!("certificate {other} revoked (keyCompromise): {text}"),
+                    },
+                    None,
+                    None,
+                )
+                .await?;
+                others.push(other);
+            }
+        }
+        Ok(others)
     }
 }
 

@@ -12,7 +12,18 @@ pub fn ca_urls(pki_base_url: &str, slug: &str) -> CaUrls {
     CaUrls {
         ocsp: format!("{base}/ocsp"),
         ca_issuers: format!("{base}/ca/{slug}.crt"),
-        crl: format!("{base}/crl/{slug}.crl"),
+        crl: crl_shard_url(base, slug, 0),
+    }
+}
+
+/// The URL of CRL shard `shard` of the CA with `slug`: shard 0 is the CA's unsharded CRL
+/// (the URL in [`ca_urls`]), shards from 1 are `/crl/<slug>/<shard>.crl`.
+pub fn crl_shard_url(pki_base_url: &str, slug: &str, shard: i64) -> String {
+    let base = pki_base_url.trim_end_matches('/');
+    if shard == 0 {
+        format!("{base}/crl/{slug}.crl")
+    } else {
+        format!("{base}/crl/{slug}/{shard}.crl")
     }
 }
 
@@ -27,5 +38,13 @@ mod tests {
             "http://pki.camford.ac.uk/ca/rsa-issuing-1.crt"
         );
         assert_eq!(urls.crl, "http://pki.camford.ac.uk/crl/rsa-issuing-1.crl");
+        assert_eq!(
+            super::crl_shard_url("http://pki.camford.ac.uk", "rsa-issuing-1", 0),
+            urls.crl
+        );
+        assert_eq!(
+            super::crl_shard_url("http://pki.camford.ac.uk/", "rsa-issuing-1", 7),
+            "http://pki.camford.ac.uk/crl/rsa-issuing-1/7.crl"
+        );
     }
 }

@@ -11,7 +11,8 @@ use sqlx::{AssertSqlSafe, Row};
 
 const CERT_COLUMNS: &str = "id, request_id, issuer_ca_id, profile_id, serial, status, subject, \
      common_name, key_type, spki_sha256, not_before, not_after, sha256_fingerprint, \
-     sha1_fingerprint, der, encrypted_private_key, issued_at, revoked_at, revocation_reason";
+     sha1_fingerprint, der, encrypted_private_key, issued_at, revoked_at, revocation_reason, \
+     crl_shard";
 
 fn status_of(text: &str) -> Result<CertificateStatus> {
     CertificateStatus::parse(text).ok_or_else(|| StoreError::Corrupt(format!("status '{text}'")))
@@ -38,6 +39,7 @@ fn certificate_from_row(row: &AnyRow) -> Result<CertificateRecord> {
             der: row.try_get("der")?,
             encrypted_private_key: row.try_get("encrypted_private_key")?,
             issued_at: row.try_get("issued_at")?,
+            crl_shard: row.try_get("crl_shard")?,
             dns_names: Vec::new(),
             emails: Vec::new(),
         },
@@ -247,8 +249,8 @@ impl Tx {
         let row = sqlx::query(
             "INSERT INTO certificates (request_id, issuer_ca_id, profile_id, serial, status, \
              subject, common_name, key_type, spki_sha256, not_before, not_after, \
-             sha256_fingerprint, sha1_fingerprint, der, encrypted_private_key, issued_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             sha256_fingerprint, sha1_fingerprint, der, encrypted_private_key, issued_at, crl_shard) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
              ON CONFLICT (serial) DO NOTHING RETURNING id",
         )
         .bind(cert.request_id.map(|id| id.0))
@@ -267,6 +269,7 @@ impl Tx {
         .bind(&cert.der)
         .bind(cert.encrypted_private_key.clone())
         .bind(cert.issued_at)
+        .bind(cert.crl_shard)
         .fetch_optional(self.conn())
         .await?
         .ok_or_else(|| StoreError::Duplicate {

@@ -77,7 +77,7 @@ impl Tx {
             for (r, c) in chunk {
                 let request = request_id(r)?;
                 rows.push(format!(
-                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
                     params.push(Bind::OptInt(Some(request))),
                     params.push(Bind::Int(c.issuer_ca_id.0)),
                     params.push(Bind::Int(c.profile_id.0)),
@@ -94,13 +94,14 @@ impl Tx {
                     params.push(Bind::Blob(c.der.clone())),
                     params.push(Bind::OptBlob(c.encrypted_private_key.clone())),
                     params.push(Bind::Int(c.issued_at)),
+                    params.push(Bind::Int(c.crl_shard)),
                 ));
             }
             let sql = format!(
                 "INSERT INTO certificates (request_id, issuer_ca_id, profile_id, serial, status, \
                  subject, common_name, key_type, spki_sha256, not_before, not_after, \
-                 sha256_fingerprint, sha1_fingerprint, der, encrypted_private_key, issued_at) \
-                 VALUES {} ON CONFLICT (serial) DO NOTHING RETURNING id, serial",
+                 sha256_fingerprint, sha1_fingerprint, der, encrypted_private_key, issued_at, \
+                 crl_shard) VALUES {} ON CONFLICT (serial) DO NOTHING RETURNING id, serial",
                 rows.join(", ")
             );
             for row in params

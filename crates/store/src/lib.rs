@@ -24,11 +24,13 @@ mod orders;
 mod organizations;
 mod outbox;
 mod records;
+mod revocation;
 pub mod settings;
 mod tokens;
 
 pub use error::{Result, StoreError};
 pub use records::*;
+pub use revocation::*;
 
 use castellan_model::DatabaseKind;
 use sqlx::any::AnyPoolOptions;

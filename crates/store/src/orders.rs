@@ -127,10 +127,12 @@ impl Tx {
         reason_code: i64,
         text: &str,
         by: Option<AdminId>,
+        invalidity_date: Option<i64>,
     ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE certificates SET status = $1, revoked_at = $2, revocation_reason = $3, \
-             revocation_text = $4, revoked_by = $5 WHERE id = $6 AND status = $7",
+             revocation_text = $4, revoked_by = $5, invalidity_date = $8 \
+             WHERE id = $6 AND status = $7",
         )
         .bind(CertificateStatus::Revoked.as_str())
         .bind(at)
@@ -139,6 +141,7 @@ impl Tx {
         .bind(by.map(|a| a.0))
         .bind(id.0)
         .bind(CertificateStatus::Issued.as_str())
+        .bind(invalidity_date)
         .execute(self.conn())
         .await?;
         if done.rows_affected() != 1 {

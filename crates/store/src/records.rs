@@ -200,6 +200,8 @@ pub struct NewCertificate {
     pub encrypted_private_key: Option<Vec<u8>>,
     /// When it was issued.
     pub issued_at: i64,
+    /// The CRL shard its cRLDistributionPoints names (0: the CA's unsharded CRL).
+    pub crl_shard: i64,
     /// dNSName entries.
     pub dns_names: Vec<String>,
     /// rfc822Name entries.

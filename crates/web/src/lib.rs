@@ -1,14 +1,17 @@
 //! Castellan's HTTP front doors.
 //!
 //! `web` never touches SQL or keys: every handler calls `ra`. It serves `GET /health` and
-//! the SCM-compatible REST API; the portal and the OCSP/CRL/AIA endpoints join it here.
+//! the SCM-compatible REST API and the public OCSP/CRL/AIA endpoints (also served alone on
+//! the plain-HTTP PKI listener); the portal joins it here.
 
 mod dcv_email;
 mod health;
 mod listener;
+mod pki;
 mod scm;
 
 pub use listener::{Listener, ListenerError, TlsMaterial, serve};
+pub use pki::{MAX_OCSP_REQUEST_BYTES, pki_router};
 
 use axum::Router;
 use castellan_ra::Authority;
@@ -30,6 +33,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .merge(health::routes())
         .merge(scm::routes())
         .merge(dcv_email::routes())
+        .merge(pki::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))

@@ -117,6 +117,24 @@ pub async fn run(dir: &Path, args: ServeArgs) -> Result<()> {
             client_roots: authority.root_certificates(),
         })
     };
+    let pki_listen = args
+        .pki_listen
+        .clone()
+        .unwrap_or_else(|| config.pki_listen.clone());
+    if !pki_listen.is_empty() {
+        let pki = Listener::bind(&pki_listen)?;
+        println!(
+            "OCSP, CRLs and CA certificates on http://{} (certificates name {})",
+            display_addr(pki.local_addr()?),
+            config.pki_base_url
+        );
+        let app = castellan_web::pki_router(authority.clone());
+        tokio::spawn(async move {
+            if let Err(e) = castellan_web::serve(pki, None, app, shutdown_signal()).await {
+                tracing::error!(error = %e, "the PKI listener stopped");
+            }
+        });
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
         "Castellan {} listening on {scheme}://{} (database: {}); portal: {}/customer/{}/",
@@ -154,6 +172,7 @@ fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Conf
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         }
     });
+    spawn_revocation_jobs(authority, config);
     if config.smtp.host.is_empty() {
         tracing::warn!(
             "no smtp.host configured: e-mail stays queued in the outbox until one is set"
@@ -180,6 +199,47 @@ fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Conf
         std::future::pending::<()>(),
     ));
     Ok(())
+}
+
+/// Revocation status: CRLs every `crl_delay_seconds` (published only when due), OCSP
+/// responders rolled and answers pre-signed every ten seconds, and the in-memory answers
+/// kept in step with the store (for revocations made on other nodes).
+fn spawn_revocation_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Config) {
+    let crl = authority.clone();
+    let period = std::time::Duration::from_secs(config.revocation.crl_delay_seconds);
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = crl.publish_crls(false).await {
+                tracing::warn!(error = %e, "publishing CRLs failed");
+            }
+            tokio::time::sleep(period).await;
+        }
+    });
+    let ocsp = authority.clone();
+    tokio::spawn(async move {
+        let mut since = ocsp.clock().now().unix_timestamp();
+        loop {
+            if let Err(e) = ocsp.roll_ocsp_responders().await {
+                tracing::warn!(error = %e, "rolling OCSP responders failed");
+            }
+            const BATCH: i64 = 2_000;
+            loop {
+                match ocsp.presign_ocsp(BATCH).await {
+                    Ok(work) if work.signed as i64 >= BATCH => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "pre-signing OCSP answers failed");
+                        break;
+                    }
+                }
+            }
+            match ocsp.follow_ocsp_changes(since).await {
+                Ok(next) => since = next,
+                Err(e) => tracing::warn!(error = %e, "reading new OCSP answers failed"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+        }
+    });
 }
 
 fn display_addr(addr: SocketAddr) -> String {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod pki_http;
 mod private_api;
 mod scm_client;
 mod serve;

@@ -131,6 +131,8 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
         &[
             // The most talkative log, to show that even it carries no secret.
             ("RUST_LOG", "debug"),
+            // CRLs follow revocations within a second.
+            ("CASTELLAN_REVOCATION__CRL_DELAY_SECONDS", "1"),
             ("CASTELLAN_DNS_SERVERS", &dns_servers),
             ("CASTELLAN_VALIDATION__DCV_ZONE", DCV_ZONE),
             (
@@ -402,6 +404,15 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
             "pkilint {severity} {code} is not among the accepted findings in docs/profiles.md"
         );
     }
+
+    // The script revoked order 1: relying parties see it on the PKI listener.
+    let (status, _, details) =
+        send(scm(http.get(format!("{base}/api/ssl/v1/1")), NEW_PASSWORD)).await;
+    assert_eq!(status, 200, "{details}");
+    let details: serde_json::Value = serde_json::from_str(&details).unwrap();
+    assert_eq!(details["status"], "Revoked");
+    let revoked_serial = details["serialNumber"].as_str().unwrap().replace(':', "");
+    crate::pki_http::relying_party_view(&http, &server, &ws, &revoked_serial).await;
 
     let log = server.log();
     for secret in [INITIAL_PASSWORD, NEW_PASSWORD, "$argon2id$"] {

@@ -143,6 +143,8 @@ impl Server {
     pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = castellan();
         cmd.arg("--data-dir").arg(dir).arg("serve").args(args);
+        // Tests run side by side: the plain-HTTP PKI listener takes a free port.
+        cmd.env("CASTELLAN_PKI_LISTEN", "127.0.0.1:0");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -199,6 +201,19 @@ impl Server {
                 }
             }
         }
+    }
+
+    /// The port of the plain-HTTP PKI listener (OCSP, CRLs, CA certificates).
+    pub fn pki_port(&self) -> u16 {
+        self.lines
+            .iter()
+            .find_map(|l| {
+                l.split_once("OCSP, CRLs and CA certificates on http://")
+                    .and_then(|(_, rest)| rest.split_whitespace().next())
+                    .and_then(|addr| addr.rsplit(':').next())
+                    .and_then(|p| p.parse().ok())
+            })
+            .expect("serve printed no PKI listener line")
     }
 
     /// What serve has written to stderr so far (its log), for failure messages.

@@ -34,4 +34,5 @@ mod dcv;
 mod domains;
 mod orders;
 mod registration;
+mod revocation;
 mod support;

@@ -14,7 +14,7 @@ use castellan_ra::{Actor, Authority};
 use castellan_testkit::tools;
 use zeroize::Zeroizing;
 
-fn order(org: OrgId, csr: Vec<u8>) -> SslOrder {
+pub(crate) fn order(org: OrgId, csr: Vec<u8>) -> SslOrder {
     SslOrder {
         org_id: org,
         profile: "OV SSL".into(),
@@ -43,7 +43,7 @@ fn refusal<T: std::fmt::Debug>(r: castellan_ra::Result<T>) -> String {
 
 /// The world of the domains tests, with Camford validated, `*.camford.ac.uk` delegated to
 /// it for SSL and validated, and two SSL requesters/approvers.
-async fn ready(a: &Authority, now: i64) -> (crate::domains::World, Actor, Actor) {
+pub(crate) async fn ready(a: &Authority, now: i64) -> (crate::domains::World, Actor, Actor) {
     let w = world(a).await;
     a.update_organization(
         &w.mrao,

@@ -53,6 +53,7 @@ fn certificate(
         der: serial.as_bytes().to_vec(),
         encrypted_private_key: None,
         issued_at: not_after - 90 * 86_400,
+        crl_shard: 0,
         dns_names: sans.iter().map(|s| s.to_string()).collect(),
         emails: vec![],
     }

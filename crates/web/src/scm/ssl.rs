@@ -423,6 +423,9 @@ async fn collect(
 pub(crate) struct RevokeBody {
     reason: Option<String>,
     reason_code: Option<LooseInt>,
+    /// Castellan's addition: when the key was compromised (RFC 3339 or a date), written
+    /// into the CRL entry's invalidityDate.
+    invalidity_date: Option<String>,
 }
 
 pub(crate) async fn revoke(
@@ -455,6 +458,12 @@ async fn revoke_order(
     id: RequestId,
     body: RevokeBody,
 ) -> ScmResult<StatusCode> {
+    let invalidity_date = body
+        .invalidity_date
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| super::reports::parse_time(t.trim(), false))
+        .transpose()?;
     let result = state
         .authority
         .revoke_order(
@@ -462,6 +471,7 @@ async fn revoke_order(
             id,
             body.reason_code.map(|c| c.0).unwrap_or(0),
             body.reason.as_deref().unwrap_or_default(),
+            invalidity_date,
         )
         .await;
     match result {

@@ -1,0 +1,247 @@
+//! Certificate revocation lists (RFC 5280 §5), written as a stream.
+//!
+//! A CRL with a million entries is tens of megabytes of DER. [`CrlWriter`] encodes each
+//! entry into one byte buffer as it arrives (nothing is kept per entry but its bytes),
+//! then wraps the buffer with the headers, signs the TBSCertList and returns the DER. The
+//! caller feeds rows straight from a database cursor.
+
+use crate::issue::{aki, uri};
+use crate::ocsp::{crl_reason, generalized};
+use crate::signer::Signer;
+use crate::{PkiError, Result, x509};
+use der::asn1::{BitString, OctetString};
+use der::{Decode, Encode, Header, Length, Tag};
+use x509_cert::Certificate;
+use x509_cert::crl::RevokedCert;
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::crl::dp::IssuingDistributionPoint;
+use x509_cert::ext::pkix::name::DistributionPointName;
+use x509_cert::ext::pkix::{CrlNumber, SubjectKeyIdentifier};
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::Time;
+
+/// issuingDistributionPoint (RFC 5280 §5.2.5).
+const ISSUING_DISTRIBUTION_POINT: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("2.5.29.28");
+
+/// invalidityDate (RFC 5280 §5.3.2).
+const INVALIDITY_DATE: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("2.5.29.24");
+
+/// What a CRL says about itself.
+#[derive(Clone, Debug)]
+pub struct CrlParams {
+    /// The CRL number (monotonic per CA and shard).
+    pub number: u64,
+    /// thisUpdate, Unix seconds.
+    pub this_update: i64,
+    /// nextUpdate, Unix seconds.
+    pub next_update: i64,
+    /// The URL this CRL is published at; it goes into the issuingDistributionPoint, which
+    /// tells relying parties which certificates (the ones naming this URL) it covers.
+    pub distribution_point: Option<String>,
+}
+
+/// One revoked certificate.
+#[derive(Clone, Copy, Debug)]
+pub struct RevokedEntry<'a> {
+    /// The serial's bytes as in the certificate.
+    pub serial: &'a [u8],
+    /// When it was revoked, Unix seconds.
+    pub revoked_at: i64,
+    /// RFC 5280 reason code; 0 (unspecified) is written without a reasonCode extension.
+    pub reason: u8,
+    /// When the key is known or suspected to have been compromised, Unix seconds.
+    pub invalidity_date: Option<i64>,
+}
+
+/// Builds one CRL from entries streamed into it.
+pub struct CrlWriter {
+    issuer_name: Vec<u8>,
+    issuer_key_id: Vec<u8>,
+    params: CrlParams,
+    entries: Vec<u8>,
+    count: u64,
+}
+
+impl std::fmt::Debug for CrlWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "CrlWriter(#{}, {} entries)",
+            self.params.number, self.count
+        )
+    }
+}
+
+fn time(unix: i64) -> Result<Time> {
+    let secs = u64::try_from(unix).map_err(|_| PkiError::Encoding("time before 1970".into()))?;
+    let dt = der::DateTime::from_unix_duration(std::time::Duration::from_secs(secs))
+        .map_err(PkiError::encoding)?;
+    Ok(Time::from(dt))
+}
+
+impl CrlWriter {
+    /// Starts a CRL issued by the CA whose certificate is `issuer_der`.
+    pub fn new(issuer_der: &[u8], params: CrlParams) -> Result<CrlWriter> {
+        let issuer = Certificate::from_der(issuer_der).map_err(PkiError::encoding)?;
+        let tbs = issuer.tbs_certificate();
+        let issuer_key_id = match tbs.get_extension::<SubjectKeyIdentifier>() {
+            Ok(Some((_, ski))) => ski.0.as_bytes().to_vec(),
+            _ => crate::keys::sha1(tbs.subject_public_key_info().subject_public_key.raw_bytes())
+                .to_vec(),
+        };
+        Ok(CrlWriter {
+            issuer_name: tbs.subject().to_der().map_err(PkiError::encoding)?,
+            issuer_key_id,
+            params,
+            entries: Vec::new(),
+            count: 0,
+        })
+    }
+
+    /// How many entries so far.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether no entry was added.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Appends one revoked certificate.
+    pub fn push(&mut self, entry: &RevokedEntry<'_>) -> Result<()> {
+        let mut extensions = Vec::new();
+        if let Some(reason) = crl_reason(entry.reason)? {
+            extensions.push(x509::extension(false, &reason)?);
+        }
+        if let Some(at) = entry.invalidity_date {
+            extensions.push(Extension {
+                extn_id: INVALIDITY_DATE,
+                critical: false,
+                extn_value: OctetString::new(
+                    generalized(at)?.to_der().map_err(PkiError::encoding)?,
+                )
+                .map_err(PkiError::encoding)?,
+            });
+        }
+        let revoked: RevokedCert = RevokedCert {
+            serial_number: SerialNumber::new(entry.serial).map_err(PkiError::encoding)?,
+            revocation_date: time(entry.revoked_at)?,
+            crl_entry_extensions: if extensions.is_empty() {
+                None
+            } else {
+                Some(extensions)
+            },
+        };
+        revoked
+            .encode_to_vec(&mut self.entries)
+            .map_err(PkiError::encoding)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    fn extensions(&self) -> Result<Vec<u8>> {
+        let mut exts = vec![
+            x509::extension(false, &aki(&self.issuer_key_id)?)?,
+            x509::extension(
+                false,
+                &CrlNumber::try_from(self.params.number).map_err(PkiError::encoding)?,
+            )?,
+        ];
+        if let Some(url) = &self.params.distribution_point {
+            let idp = IssuingDistributionPoint {
+                distribution_point: Some(DistributionPointName::FullName(vec![uri(url)?])),
+                only_contains_user_certs: false,
+                only_contains_ca_certs: false,
+                only_some_reasons: None,
+                indirect_crl: false,
+                only_contains_attribute_certs: false,
+            };
+            // x509-cert 0.3.0 gives IssuingDistributionPoint the OID of
+            // subjectInfoAccess, so the extension is assembled with the right one here.
+            exts.push(Extension {
+                extn_id: ISSUING_DISTRIBUTION_POINT,
+                critical: true,
+                extn_value: OctetString::new(idp.to_der().map_err(PkiError::encoding)?)
+                    .map_err(PkiError::encoding)?,
+            });
+        }
+        exts.to_der().map_err(PkiError::encoding)
+    }
+
+    /// Signs the CRL with the issuer's key and returns its DER.
+    pub fn finish(self, signer: &dyn Signer) -> Result<Vec<u8>> {
+        let algorithm = signer
+            .signature_algorithm()
+            .to_der()
+            .map_err(PkiError::encoding)?;
+        let mut head = Vec::new();
+        // version v2
+        1u8.encode_to_vec(&mut head).map_err(PkiError::encoding)?;
+        head.extend_from_slice(&algorithm);
+        head.extend_from_slice(&self.issuer_name);
+        time(self.params.this_update)?
+            .encode_to_vec(&mut head)
+            .map_err(PkiError::encoding)?;
+        time(self.params.next_update)?
+            .encode_to_vec(&mut head)
+            .map_err(PkiError::encoding)?;
+        let extensions = self.extensions()?;
+        let mut tail = Vec::new();
+        header(
+            Tag::ContextSpecific {
+                constructed: true,
+                number: der::TagNumber(0),
+            },
+            extensions.len(),
+        )?
+        .encode_to_vec(&mut tail)
+        .map_err(PkiError::encoding)?;
+        tail.extend_from_slice(&extensions);
+
+        let revoked_header = if self.entries.is_empty() {
+            // revokedCertificates is OPTIONAL and must be absent when empty.
+            Vec::new()
+        } else {
+            let mut h = Vec::new();
+            header(Tag::Sequence, self.entries.len())?
+                .encode_to_vec(&mut h)
+                .map_err(PkiError::encoding)?;
+            h
+        };
+        let tbs_len = head.len() + revoked_header.len() + self.entries.len() + tail.len();
+        let mut tbs = Vec::with_capacity(tbs_len + algorithm.len() + 1024);
+        header(Tag::Sequence, tbs_len)?
+            .encode_to_vec(&mut tbs)
+            .map_err(PkiError::encoding)?;
+        tbs.extend_from_slice(&head);
+        tbs.extend_from_slice(&revoked_header);
+        tbs.extend_from_slice(&self.entries);
+        drop(self.entries);
+        tbs.extend_from_slice(&tail);
+
+        let signature = signer.sign(&tbs)?;
+        let mut sig = Vec::new();
+        BitString::from_bytes(&signature)
+            .map_err(PkiError::encoding)?
+            .encode_to_vec(&mut sig)
+            .map_err(PkiError::encoding)?;
+        let body_len = tbs.len() + algorithm.len() + sig.len();
+        let mut outer = Vec::new();
+        header(Tag::Sequence, body_len)?
+            .encode_to_vec(&mut outer)
+            .map_err(PkiError::encoding)?;
+        // Put the outer header in front of the TBS without a second copy of it.
+        tbs.splice(0..0, outer);
+        tbs.extend_from_slice(&algorithm);
+        tbs.extend_from_slice(&sig);
+        Ok(tbs)
+    }
+}
+
+fn header(tag: Tag, len: usize) -> Result<Header> {
+    let length = Length::try_from(len).map_err(PkiError::encoding)?;
+    Ok(Header::new(tag, length))
+}
