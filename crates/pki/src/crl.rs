@@ -245,3 +245,122 @@ fn header(tag: Tag, len: usize) -> Result<Header> {
     let length = Length::try_from(len).map_err(PkiError::encoding)?;
     Ok(Header::new(tag, length))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::hierarchy::{CaName, root_certificate};
+    use crate::rand::SystemRng;
+    use crate::serial::Serial;
+    use crate::signer::SoftwareSigner;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1, UnparsedPublicKey};
+    use castellan_model::KeyType;
+    use x509_cert::crl::CertificateList;
+
+    fn ca() -> (SoftwareSigner, Vec<u8>) {
+        let key = crate::keys::generate(KeyType::EcP256).unwrap();
+        let signer = SoftwareSigner::from_pkcs8(&key.pkcs8).unwrap();
+        let name = CaName {
+            country: Some("GB".into()),
+            organization: "Castellan".into(),
+            common_name: "Test CA".into(),
+        };
+        let der = root_certificate(
+            &signer,
+            &name,
+            time::OffsetDateTime::now_utc(),
+            30,
+            &Serial::random(&SystemRng).unwrap(),
+        )
+        .unwrap();
+        (signer, der)
+    }
+
+    fn params(url: Option<&str>) -> CrlParams {
+        CrlParams {
+            number: 7,
+            this_update: 1_800_000_000,
+            next_update: 1_800_000_000 + 7 * 86_400,
+            distribution_point: url.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn entries_carry_reason_and_invalidity_date_only_when_known() {
+        let (signer, ca_der) = ca();
+        let mut writer =
+            CrlWriter::new(&ca_der, params(Some("http://pki.example/crl/x.crl"))).unwrap();
+        for (serial, reason, invalid) in [
+            (&[0x01, 0x02][..], 0, None),
+            (&[0x81, 0x02, 0x03][..], 1, Some(1_799_990_000)),
+            (&[0x7f][..], 4, None),
+        ] {
+            writer
+                .push(&RevokedEntry {
+                    serial,
+                    revoked_at: 1_799_999_000,
+                    reason,
+                    invalidity_date: invalid,
+                })
+                .unwrap();
+        }
+        assert_eq!(writer.len(), 3);
+        let der = writer.finish(&signer).unwrap();
+        let crl: CertificateList = CertificateList::from_der(&der).unwrap();
+        let entries = crl.tbs_cert_list.revoked_certificates.clone().unwrap();
+        assert_eq!(entries.len(), 3);
+        assert!(
+            entries[0].crl_entry_extensions.is_none(),
+            "unspecified: no reasonCode"
+        );
+        assert_eq!(entries[1].crl_entry_extensions.as_ref().unwrap().len(), 2);
+        assert_eq!(
+            entries[1].serial_number.as_bytes(),
+            [0x00, 0x81, 0x02, 0x03]
+        );
+        let exts = crl.tbs_cert_list.crl_extensions.clone().unwrap();
+        let ids: Vec<String> = exts.iter().map(|e| e.extn_id.to_string()).collect();
+        assert_eq!(ids, ["2.5.29.35", "2.5.29.20", "2.5.29.28"]);
+        assert!(exts[2].critical, "the issuingDistributionPoint is critical");
+        // The signature covers exactly the TBSCertList bytes.
+        let tbs = crl.tbs_cert_list.to_der().unwrap();
+        let spki = spki::SubjectPublicKeyInfoRef::try_from(signer.spki_der()).unwrap();
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, spki.subject_public_key.raw_bytes())
+            .verify(&tbs, crl.signature.raw_bytes())
+            .unwrap();
+    }
+
+    #[test]
+    fn an_empty_crl_has_no_revoked_certificates_field() {
+        let (signer, ca_der) = ca();
+        let writer = CrlWriter::new(&ca_der, params(None)).unwrap();
+        assert!(writer.is_empty());
+        let crl: CertificateList =
+            CertificateList::from_der(&writer.finish(&signer).unwrap()).unwrap();
+        assert!(crl.tbs_cert_list.revoked_certificates.is_none());
+        assert_eq!(
+            crl.tbs_cert_list.crl_extensions.unwrap().len(),
+            2,
+            "AKI and number only"
+        );
+    }
+
+    #[test]
+    fn unknown_reason_codes_are_refused() {
+        let (_, ca_der) = ca();
+        let mut writer = CrlWriter::new(&ca_der, params(None)).unwrap();
+        let err = writer
+            .push(&RevokedEntry {
+                serial: &[1],
+                revoked_at: 1_799_999_000,
+                reason: 7,
+                invalidity_date: None,
+            })
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "encoding failed: 7 is not an RFC 5280 revocation reason code"
+        );
+    }
+}

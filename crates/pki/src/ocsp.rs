@@ -625,3 +625,81 @@ pub fn responder_certificate(
     let cert = x509::sign(builder, ca.signer().as_ref(), |_| Ok(()))?;
     cert.to_der().map_err(PkiError::encoding)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn request(count: usize, nonce: Option<Vec<u8>>) -> Vec<u8> {
+        let hashes = IssuerHashes {
+            algorithm: HashAlgorithm::Sha1,
+            name_hash: vec![1; 20],
+            key_hash: vec![2; 20],
+        };
+        let list = (0..count)
+            .map(|i| Request {
+                req_cert: cert_id(&hashes, &[1, i as u8 + 1]).unwrap(),
+                single_request_extensions: None,
+            })
+            .collect();
+        OcspRequest {
+            tbs_request: TbsRequest {
+                version: Version::V1,
+                requestor_name: None,
+                request_list: list,
+                request_extensions: nonce.map(|n| {
+                    vec![Extension {
+                        extn_id: OCSP_NONCE,
+                        critical: false,
+                        extn_value: OctetString::new(n).unwrap(),
+                    }]
+                }),
+            },
+            optional_signature: None,
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_request_is_read_with_its_nonce() {
+        let parsed = parse_request(&request(2, Some(vec![4, 2, 9, 9]))).unwrap();
+        assert_eq!(parsed.questions.len(), 2);
+        assert_eq!(parsed.questions[1].serial, [1, 2]);
+        assert_eq!(parsed.questions[0].algorithm, Some(HashAlgorithm::Sha1));
+        assert_eq!(parsed.nonce, Some(vec![4, 2, 9, 9]));
+    }
+
+    #[test]
+    fn bad_requests_say_why() {
+        assert_eq!(
+            parse_request(&request(0, None)).unwrap_err().0,
+            "the request asks about no certificate"
+        );
+        assert_eq!(
+            parse_request(&request(17, None)).unwrap_err().0,
+            "the request asks about 17 certificates; at most 16 are answered at once"
+        );
+        assert_eq!(
+            parse_request(&request(1, Some(vec![0; 65]))).unwrap_err().0,
+            "the nonce is 65 bytes; 1 to 64 are accepted"
+        );
+        assert!(parse_request(b"\x30\x00").is_err());
+    }
+
+    #[test]
+    fn error_statuses_are_five_fixed_bytes() {
+        for status in [
+            ResponseStatus::MalformedRequest,
+            ResponseStatus::InternalError,
+            ResponseStatus::TryLater,
+            ResponseStatus::Unauthorized,
+        ] {
+            let der = status_only(status);
+            let parsed = OcspResponse::from_der(&der).unwrap();
+            assert_eq!(parsed.response_status, status);
+            assert!(parsed.response_bytes.is_none());
+        }
+    }
+}

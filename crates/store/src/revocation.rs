@@ -299,26 +299,35 @@ impl Store {
         }))
     }
 
-    /// Up to `limit` unexpired certificates whose OCSP response is missing (SHA-1 CertIDs
-    /// are signed for every certificate), expires before `refresh_before`, or still says
-    /// good although the certificate is revoked.
+    /// Up to `limit` unexpired certificates after `after` (by id, so a caller walks the
+    /// table once) whose OCSP answer must be signed: the SHA-1 answer every certificate
+    /// gets is missing, or an answer (any algorithm) expires before `refresh_before` or
+    /// still says good although the certificate is revoked.
     pub async fn ocsp_due(
         &self,
         now: i64,
         refresh_before: i64,
+        after: CertificateId,
         limit: i64,
     ) -> Result<Vec<OcspDue>> {
         let rows = sqlx::query(
             "SELECT c.id, c.issuer_ca_id, c.serial, c.revoked_at, c.revocation_reason, \
+             'sha1' AS hash_algorithm FROM certificates c \
+             LEFT JOIN ocsp_responses r ON r.certificate_id = c.id AND r.hash_algorithm = 'sha1' \
+             WHERE c.id > $4 AND c.not_after > $1 AND (r.certificate_id IS NULL \
+             OR r.next_update < $2 OR (c.revoked_at IS NOT NULL AND r.revoked = 0)) \
+             UNION ALL \
+             SELECT c.id, c.issuer_ca_id, c.serial, c.revoked_at, c.revocation_reason, \
              r.hash_algorithm FROM certificates c \
-             LEFT JOIN ocsp_responses r ON r.certificate_id = c.id \
-             WHERE c.not_after > $1 AND (r.certificate_id IS NULL OR r.next_update < $2 \
+             JOIN ocsp_responses r ON r.certificate_id = c.id AND r.hash_algorithm <> 'sha1' \
+             WHERE c.id > $4 AND c.not_after > $1 AND (r.next_update < $2 \
              OR (c.revoked_at IS NOT NULL AND r.revoked = 0)) \
-             ORDER BY c.id LIMIT $3",
+             ORDER BY 1 LIMIT $3",
         )
         .bind(now)
         .bind(refresh_before)
         .bind(limit)
+        .bind(after.0)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
@@ -331,9 +340,7 @@ impl Store {
                     reason: row
                         .try_get::<Option<i64>, _>("revocation_reason")?
                         .unwrap_or(0),
-                    hash_algorithm: row
-                        .try_get::<Option<String>, _>("hash_algorithm")?
-                        .unwrap_or_else(|| "sha1".into()),
+                    hash_algorithm: row.try_get("hash_algorithm")?,
                 })
             })
             .collect()

@@ -222,16 +222,12 @@ fn spawn_revocation_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, co
             if let Err(e) = ocsp.roll_ocsp_responders().await {
                 tracing::warn!(error = %e, "rolling OCSP responders failed");
             }
-            const BATCH: i64 = 2_000;
-            loop {
-                match ocsp.presign_ocsp(BATCH).await {
-                    Ok(work) if work.signed as i64 >= BATCH => continue,
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "pre-signing OCSP answers failed");
-                        break;
-                    }
+            match ocsp.presign_ocsp(2_000).await {
+                Ok(work) if work.signed > 0 => {
+                    tracing::info!(signed = work.signed, "OCSP answers pre-signed")
                 }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pre-signing OCSP answers failed"),
             }
             match ocsp.follow_ocsp_changes(since).await {
                 Ok(next) => since = next,

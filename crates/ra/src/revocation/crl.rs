@@ -134,7 +134,13 @@ impl Authority {
                 number: u64::try_from(number).unwrap_or(0),
                 this_update: now,
                 next_update: now + self.revocation.settings.crl_validity_hours * 3600,
-                distribution_point: Some(self.crl_url(&ca.record.ca.slug, shard)),
+                // A root's CRL covers every certificate the root signed (the issuing CAs,
+                // and the root itself for clients that check it), so it names no scope; an
+                // issuing CA's names the URL its certificates carry.
+                distribution_point: match ca.record.ca.role {
+                    CaRole::Root => None,
+                    CaRole::Issuing => Some(self.crl_url(&ca.record.ca.slug, shard)),
+                },
             },
         )?;
         let mut failure = None;

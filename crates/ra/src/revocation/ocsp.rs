@@ -323,18 +323,16 @@ impl Authority {
         }
     }
 
-    /// Signs a certificate's answer, stores it and puts it in memory.
-    #[allow(clippy::too_many_arguments)]
-    async fn sign_and_keep(
+    /// Signs a certificate's pre-signed answer (not stored yet).
+    async fn sign_answer(
         &self,
-        certificate: CertificateId,
         ca: CaId,
         serial: &[u8],
         revoked_at: Option<i64>,
         reason: i64,
         algorithm: HashAlgorithm,
         now: i64,
-    ) -> Result<Cached> {
+    ) -> Result<StoredOcspResponse> {
         let ids = self
             .revocation
             .issuer_ids
@@ -358,20 +356,37 @@ impl Authority {
             now,
             None,
         )?;
-        let stored = StoredOcspResponse {
+        Ok(StoredOcspResponse {
             der,
             this_update: now,
             next_update,
             revoked: revoked_at.is_some(),
-        };
+        })
+    }
+
+    /// Signs a certificate's answer, stores it and puts it in memory.
+    #[allow(clippy::too_many_arguments)]
+    async fn sign_and_keep(
+        &self,
+        certificate: CertificateId,
+        ca: CaId,
+        serial: &[u8],
+        revoked_at: Option<i64>,
+        reason: i64,
+        algorithm: HashAlgorithm,
+        now: i64,
+    ) -> Result<Cached> {
+        let stored = self
+            .sign_answer(ca, serial, revoked_at, reason, algorithm, now)
+            .await?;
         let mut tx = self.store.begin().await?;
         tx.put_ocsp_response(certificate, algorithm.as_str(), &stored)
             .await?;
         tx.commit().await?;
         let cached = Cached {
             der: Bytes::from(stored.der),
-            this_update: now,
-            next_update,
+            this_update: stored.this_update,
+            next_update: stored.next_update,
         };
         self.revocation
             .cache
@@ -492,36 +507,68 @@ impl Authority {
         Ok(())
     }
 
-    /// Signs up to `limit` missing, stale or outdated responses (the pre-signing job).
-    pub async fn presign_ocsp(&self, limit: i64) -> Result<OcspWork> {
+    /// Signs every missing, ageing or outdated answer (the pre-signing job), walking the
+    /// certificates once in batches of `batch`: signed first, then stored in one transaction
+    /// per batch. Answers in memory are replaced; others are not loaded into it.
+    pub async fn presign_ocsp(&self, batch: i64) -> Result<OcspWork> {
         let now = self.now();
         let refresh_before = now + self.revocation.settings.ocsp_refresh_hours * 3600;
-        let due = self.store.ocsp_due(now, refresh_before, limit).await?;
+        let mut after = CertificateId(0);
         let mut work = OcspWork::default();
-        for item in due {
-            let Some(algorithm) = HashAlgorithm::parse(&item.hash_algorithm) else {
-                continue;
-            };
-            let serial = Serial::from_hex(&item.serial)?;
-            if !self
-                .revocation
-                .issuer_ids
-                .iter()
-                .any(|i| i.ca_id == item.ca_id)
-            {
-                continue;
+        loop {
+            let due = self
+                .store
+                .ocsp_due(now, refresh_before, after, batch.max(1))
+                .await?;
+            let Some(last) = due.last() else { break };
+            after = last.certificate_id;
+            let mut signed = Vec::with_capacity(due.len());
+            for item in &due {
+                let Some(algorithm) = HashAlgorithm::parse(&item.hash_algorithm) else {
+                    continue;
+                };
+                if !self
+                    .revocation
+                    .issuer_ids
+                    .iter()
+                    .any(|i| i.ca_id == item.ca_id)
+                {
+                    continue;
+                }
+                let serial = Serial::from_hex(&item.serial)?;
+                let stored = self
+                    .sign_answer(
+                        item.ca_id,
+                        serial.as_bytes(),
+                        item.revoked_at,
+                        item.reason,
+                        algorithm,
+                        now,
+                    )
+                    .await?;
+                signed.push((item.certificate_id, algorithm, serial, stored));
             }
-            self.sign_and_keep(
-                item.certificate_id,
-                item.ca_id,
-                serial.as_bytes(),
-                item.revoked_at,
-                item.reason,
-                algorithm,
-                now,
-            )
-            .await?;
-            work.signed += 1;
+            let mut tx = self.store.begin().await?;
+            for (id, algorithm, _, stored) in &signed {
+                tx.put_ocsp_response(*id, algorithm.as_str(), stored)
+                    .await?;
+            }
+            tx.commit().await?;
+            for (_, algorithm, serial, stored) in signed {
+                work.signed += 1;
+                self.revocation.cache.refresh(
+                    serial.as_bytes().to_vec(),
+                    algorithm,
+                    Cached {
+                        der: Bytes::from(stored.der),
+                        this_update: stored.this_update,
+                        next_update: stored.next_update,
+                    },
+                );
+            }
+            if (due.len() as i64) < batch {
+                break;
+            }
         }
         Ok(work)
     }

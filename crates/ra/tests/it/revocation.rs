@@ -389,6 +389,30 @@ on_both!(
         assert!(!ok && out.contains("certificate revoked"), "{out}");
         assert!(verify_with_crl(&root, &issuer, &crl_path, &mail_leaf).0);
 
+        // The root's CRL (the ARL the issuing CA certificate names) lints as one.
+        let root_slug = a
+            .hierarchy()
+            .into_iter()
+            .find(|c| c.role == "root" && slug.starts_with(c.hierarchy.as_str()))
+            .unwrap()
+            .slug;
+        let arl = a.crl(&root_slug, 0).await.unwrap().unwrap();
+        tools::pkilint(d, "lint_crl", &["-t", "ARL", "-p", "BR"], &arl.der);
+        let arl_path = crl_pem(d, "root.crl", &arl.der);
+        let verified = tools::run(
+            openssl()
+                .args(["verify", "-crl_check_all", "-CAfile"])
+                .arg(&root)
+                .arg("-untrusted")
+                .arg(&issuer)
+                .arg("-CRLfile")
+                .arg(&arl_path)
+                .arg("-CRLfile")
+                .arg(&crl_path)
+                .arg(&mail_leaf),
+        );
+        assert!(verified.trim_end().ends_with(": OK"), "{verified}");
+
         // A CRL is not published again until something changes or it ages.
         assert!(a.publish_crls(false).await.unwrap().is_empty());
 
