@@ -293,6 +293,14 @@ impl Authority {
             .map(|issuer| issuer.ca.signer().clone())
     }
 
+    /// A loaded CA by id.
+    pub(crate) fn loaded_ca(&self, id: CaId) -> Result<&LoadedCa> {
+        self.cas
+            .iter()
+            .find(|c| c.record.id == id)
+            .ok_or_else(|| RaError::Internal(format!("certificate authority {id} is unknown")))
+    }
+
     /// The certificate chain above a CA: the CA's certificate, then its parents' up to the
     /// root, DER.
     pub(crate) fn chain_of(&self, ca_id: CaId) -> Result<Vec<Vec<u8>>> {

@@ -120,13 +120,7 @@ impl Authority {
         number: i64,
         now: i64,
     ) -> Result<CrlPublished> {
-        let ca = self
-            .cas
-            .iter()
-            .find(|c| c.record.id == ca_id)
-            .ok_or_else(|| {
-                RaError::Internal(format!("certificate authority {ca_id} is unknown"))
-            })?;
+        let ca = self.loaded_ca(ca_id)?;
         let started = std::time::Instant::now();
         let mut writer = CrlWriter::new(
             &ca.record.ca.certificate_der,

@@ -52,6 +52,16 @@ pub(crate) struct Cached {
     next_update: i64,
 }
 
+impl From<StoredOcspResponse> for Cached {
+    fn from(stored: StoredOcspResponse) -> Cached {
+        Cached {
+            der: Bytes::from(stored.der),
+            this_update: stored.this_update,
+            next_update: stored.next_update,
+        }
+    }
+}
+
 /// Pre-signed responses by serial and CertID hash algorithm. When full it starts over
 /// (the store still holds every response, so a miss costs one indexed read).
 pub(crate) struct ResponseCache {
@@ -259,11 +269,7 @@ impl Authority {
         }
         match subject.response {
             Some(r) if r.next_update > now && r.revoked == subject.revoked_at.is_some() => {
-                let cached = Cached {
-                    der: Bytes::from(r.der),
-                    this_update: r.this_update,
-                    next_update: r.next_update,
-                };
+                let cached = Cached::from(r);
                 self.revocation
                     .cache
                     .put(serial.to_vec(), algorithm, cached.clone());
@@ -383,11 +389,7 @@ impl Authority {
         tx.put_ocsp_response(certificate, algorithm.as_str(), &stored)
             .await?;
         tx.commit().await?;
-        let cached = Cached {
-            der: Bytes::from(stored.der),
-            this_update: stored.this_update,
-            next_update: stored.next_update,
-        };
+        let cached = Cached::from(stored);
         self.revocation
             .cache
             .put(serial.to_vec(), algorithm, cached.clone());
@@ -435,13 +437,7 @@ impl Authority {
     }
 
     async fn create_responder(&self, ca_id: CaId) -> Result<LoadedResponder> {
-        let ca = self
-            .cas
-            .iter()
-            .find(|c| c.record.id == ca_id)
-            .ok_or_else(|| {
-                RaError::Internal(format!("certificate authority {ca_id} is unknown"))
-            })?;
+        let ca = self.loaded_ca(ca_id)?;
         let issuing = castellan_pki::issue::IssuingCa::new(
             ca.signer.clone(),
             ca.record.ca.certificate_der.clone(),
@@ -559,11 +555,7 @@ impl Authority {
                 self.revocation.cache.refresh(
                     serial.as_bytes().to_vec(),
                     algorithm,
-                    Cached {
-                        der: Bytes::from(stored.der),
-                        this_update: stored.this_update,
-                        next_update: stored.next_update,
-                    },
+                    Cached::from(stored),
                 );
             }
             if (due.len() as i64) < batch {
@@ -587,11 +579,7 @@ impl Authority {
             self.revocation.cache.refresh(
                 serial.as_bytes().to_vec(),
                 algorithm,
-                Cached {
-                    der: Bytes::from(changed.response.der),
-                    this_update: changed.response.this_update,
-                    next_update: changed.response.next_update,
-                },
+                Cached::from(changed.response),
             );
         }
         // Responses are stamped in whole seconds: ask again from a second back.

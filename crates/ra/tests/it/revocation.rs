@@ -521,21 +521,31 @@ on_both!(
     }
 );
 
-#[tokio::test]
-async fn on_demand_signing_stops_at_the_budget() {
-    let (fx, _db) = sqlite_fixture().await;
-    let a = fx
-        .authority
-        .with_revocation(RevocationSettings {
-            ocsp_signatures_per_second: 2,
-            ..RevocationSettings::default()
-        })
-        .unwrap();
-    let now = fx.clock.now().unix_timestamp();
-    let (w, requester, approver) = ready(&a, now).await;
+/// An SQLite authority with `settings`, Camford ready, and one OV certificate (P-256) for
+/// portal.camford.ac.uk written out with its chain.
+struct OneCertificate {
+    a: Authority,
+    clock: std::sync::Arc<castellan_ra::clock::FixedClock>,
+    mrao: Actor,
+    order: RequestId,
+    id: CertificateId,
+    dir: tempfile::TempDir,
+    leaf: PathBuf,
+    issuer: PathBuf,
+    root: PathBuf,
+    _keep: (
+        castellan_testkit::db::TestDb,
+        std::sync::Arc<castellan_testkit::dns::TestDns>,
+    ),
+}
+
+async fn one_certificate(settings: RevocationSettings) -> OneCertificate {
+    let (fx, db) = sqlite_fixture().await;
+    let dns = fx.dns.clone();
+    let a = fx.authority.with_revocation(settings).unwrap();
+    let (w, requester, approver) = ready(&a, fx.clock.now().unix_timestamp()).await;
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let (_, id) = issue(
+    let (order, id) = issue(
         &a,
         w.camford,
         &requester,
@@ -543,10 +553,32 @@ async fn on_demand_signing_stops_at_the_budget() {
         csr(KeyType::EcP256, "portal.camford.ac.uk", &[]),
     )
     .await;
-    let (leaf, issuer, _) = pems(&a, id, d, "portal").await;
+    let (leaf, issuer, root) = pems(&a, id, dir.path(), "portal").await;
+    OneCertificate {
+        a,
+        clock: fx.clock,
+        mrao: w.mrao,
+        order,
+        id,
+        dir,
+        leaf,
+        issuer,
+        root,
+        _keep: (db, dns),
+    }
+}
+
+#[tokio::test]
+async fn on_demand_signing_stops_at_the_budget() {
+    let one = one_certificate(RevocationSettings {
+        ocsp_signatures_per_second: 2,
+        ..RevocationSettings::default()
+    })
+    .await;
+    let (a, d, leaf, issuer) = (&one.a, one.dir.path(), &one.leaf, &one.issuer);
     // Nonces ask for a signature each: two pass, then tryLater (or the pre-signed answer
     // without the nonce once one exists).
-    let with_nonce = ocsp_request(d, &issuer, &leaf, true, "-sha1");
+    let with_nonce = ocsp_request(d, issuer, leaf, true, "-sha1");
     let mut statuses = Vec::new();
     for _ in 0..6 {
         let reply = a.ocsp(&with_nonce).await;
@@ -562,7 +594,7 @@ async fn on_demand_signing_stops_at_the_budget() {
     );
     // Once the answer is pre-signed it is served whatever the budget.
     a.presign_ocsp(10).await.unwrap();
-    let plain = ocsp_request(d, &issuer, &leaf, false, "-sha1");
+    let plain = ocsp_request(d, issuer, leaf, false, "-sha1");
     for _ in 0..50 {
         assert!(a.ocsp(&plain).await.cacheable.is_some());
     }
@@ -570,32 +602,19 @@ async fn on_demand_signing_stops_at_the_budget() {
 
 #[tokio::test]
 async fn sharded_crls_and_responder_rolls() {
-    let (fx, _db) = sqlite_fixture().await;
-    let a = fx
-        .authority
-        .with_revocation(RevocationSettings {
-            crl_shards: 4,
-            ..RevocationSettings::default()
-        })
-        .unwrap();
-    let now = fx.clock.now().unix_timestamp();
-    let (w, requester, approver) = ready(&a, now).await;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let (order_id, id) = issue(
-        &a,
-        w.camford,
-        &requester,
-        &approver,
-        csr(KeyType::EcP256, "portal.camford.ac.uk", &[]),
-    )
+    let one = one_certificate(RevocationSettings {
+        crl_shards: 4,
+        ..RevocationSettings::default()
+    })
     .await;
-    let (leaf, issuer, root) = pems(&a, id, d, "portal").await;
-    let slug = issuer_slug(&a, id).await;
+    let (a, d, id, order_id) = (&one.a, one.dir.path(), one.id, one.order);
+    let (leaf, issuer, root) = (&one.leaf, &one.issuer, &one.root);
+    let now = one.clock.now().unix_timestamp();
+    let slug = issuer_slug(a, id).await;
     let text = tools::run(
         openssl()
             .args(["x509", "-noout", "-ext", "crlDistributionPoints", "-in"])
-            .arg(&leaf),
+            .arg(leaf),
     );
     let shard: i64 = text
         .split(&format!("/crl/{slug}/"))
@@ -605,7 +624,7 @@ async fn sharded_crls_and_responder_rolls() {
         .unwrap_or_else(|| panic!("no shard URL in {text}"));
     assert!((1..=4).contains(&shard), "{text}");
 
-    a.revoke_order(&w.mrao, order_id, 5, "service closed", None)
+    a.revoke_order(&one.mrao, order_id, 5, "service closed", None)
         .await
         .unwrap();
     let published = a.publish_crls(false).await.unwrap();
@@ -619,7 +638,7 @@ async fn sharded_crls_and_responder_rolls() {
         "{text}"
     );
     assert!(text.contains("Cessation Of Operation"), "{text}");
-    let (ok, out) = verify_with_crl(&root, &issuer, &path, &leaf);
+    let (ok, out) = verify_with_crl(root, issuer, &path, leaf);
     assert!(!ok && out.contains("certificate revoked"), "{out}");
     // Another shard's CRL does not cover this certificate (its IDP names another URL).
     let other = if shard == 1 { 2 } else { 1 };
@@ -642,13 +661,13 @@ async fn sharded_crls_and_responder_rolls() {
         .issuer_ca_id;
     let before = a.store().ocsp_responders(ca, now).await.unwrap();
     assert_eq!(before.len(), 1);
-    fx.clock.set(fx.clock.now() + time::Duration::days(16));
+    one.clock.set(one.clock.now() + time::Duration::days(16));
     a.roll_ocsp_responders().await.unwrap();
-    let later = fx.clock.now().unix_timestamp();
+    let later = one.clock.now().unix_timestamp();
     let after = a.store().ocsp_responders(ca, later).await.unwrap();
     assert_eq!(after.len(), 2, "the old one stays valid beside the new one");
     assert!(after[0].not_after > before[0].not_after);
-    let request = ocsp_request(d, &issuer, &leaf, false, "-sha1");
+    let request = ocsp_request(d, issuer, leaf, false, "-sha1");
     a.presign_ocsp(100).await.unwrap();
     let resp = d.join("rolled.der");
     std::fs::write(&resp, a.ocsp(&request).await.der).unwrap();
@@ -661,13 +680,13 @@ async fn sharded_crls_and_responder_rolls() {
             &later.to_string(),
             "-issuer",
         ])
-        .arg(&issuer)
+        .arg(issuer)
         .arg("-cert")
-        .arg(&leaf)
+        .arg(leaf)
         .arg("-CAfile")
-        .arg(&root)
+        .arg(root)
         .arg("-verify_other")
-        .arg(&issuer)
+        .arg(issuer)
         .arg("-respin")
         .arg(&resp)
         .arg("-resp_text")
