@@ -79,7 +79,7 @@ pub fn root_certificate(
         x509::extension(false, &ski(&key)?)?,
         x509::extension(false, &aki(&key_id)?)?,
     ];
-    build_ca(
+    build_certificate(
         signer,
         subject.clone(),
         subject,
@@ -139,7 +139,7 @@ pub fn issuing_certificate(
             }]),
         )?,
     ];
-    build_ca(
+    build_certificate(
         root_signer,
         root_subject,
         name.to_name()?,
@@ -151,8 +151,10 @@ pub fn issuing_certificate(
     )
 }
 
+/// Builds and signs a certificate with precomputed subject and extensions (CA and OCSP
+/// responder certificates: no profile, no leaf lints).
 #[allow(clippy::too_many_arguments)]
-fn build_ca(
+pub(crate) fn build_certificate(
     signer: &dyn Signer,
     issuer: Name,
     subject: Name,

@@ -13,10 +13,9 @@ use crate::{PkiError, Result, oids, x509};
 use const_oid::ObjectIdentifier;
 use der::asn1::{BitString, GeneralizedTime, Null, OctetString};
 use der::{Choice, Decode, Encode, Enumerated, Sequence};
-use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use spki::AlgorithmIdentifierOwned;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
-use x509_cert::builder::CertificateBuilder;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, CrlReason, ExtendedKeyUsage, KeyUsage, KeyUsages};
 use x509_cert::ext::{Extension, Extensions};
@@ -576,7 +575,7 @@ pub fn responder_certificate(
     not_before: OffsetDateTime,
     days: u32,
 ) -> Result<Vec<u8>> {
-    let (validity, _, not_after) = validity(not_before, days)?;
+    let (_, _, not_after) = validity(not_before, days)?;
     if not_after > ca.not_after() {
         return Err(PkiError::Encoding(
             "the issuing CA expires before its OCSP responder certificate would".into(),
@@ -613,17 +612,16 @@ pub fn responder_certificate(
                 .map_err(PkiError::encoding)?,
         },
     ];
-    let layout = crate::issue::CertificateLayout {
-        issuer: ca_cert.tbs_certificate().subject().clone(),
+    crate::hierarchy::build_certificate(
+        ca.signer().as_ref(),
+        ca_cert.tbs_certificate().subject().clone(),
         subject,
         extensions,
-    };
-    let spki = SubjectPublicKeyInfoOwned::from_der(&key.spki_der).map_err(PkiError::encoding)?;
-    let serial_number = SerialNumber::new(serial.as_bytes()).map_err(PkiError::encoding)?;
-    let builder = CertificateBuilder::new(layout, serial_number, validity, spki)
-        .map_err(PkiError::encoding)?;
-    let cert = x509::sign(builder, ca.signer().as_ref(), |_| Ok(()))?;
-    cert.to_der().map_err(PkiError::encoding)
+        key,
+        not_before,
+        days,
+        serial,
+    )
 }
 
 #[cfg(test)]
