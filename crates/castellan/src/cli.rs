@@ -34,6 +34,9 @@ pub enum Command {
     /// Certificates: issue, show, download.
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Certificate revocation lists.
+    #[command(subcommand)]
+    Crl(CrlCommand),
     /// The certificate profiles.
     #[command(subcommand)]
     Profiles(ProfilesCommand),
@@ -107,6 +110,18 @@ pub enum CaCommand {
         /// Also print each CA certificate in PEM.
         #[arg(long)]
         pem: bool,
+    },
+}
+
+/// `castellan crl …`.
+#[derive(Debug, Subcommand)]
+pub enum CrlCommand {
+    /// Publish now every CRL that is due (missing, behind a revocation, or past its
+    /// refresh period), without waiting for the running service's next round.
+    Publish {
+        /// Publish every CRL anew, due or not.
+        #[arg(long)]
+        force: bool,
     },
 }
 

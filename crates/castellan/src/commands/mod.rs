@@ -4,11 +4,12 @@ mod audit;
 mod bench;
 mod ca;
 mod cert;
+mod crl;
 mod init;
 mod profiles;
 mod serve;
 
-use crate::cli::{AuditCommand, CaCommand, CertCommand, Cli, Command, ProfilesCommand};
+use crate::cli::{AuditCommand, CaCommand, CertCommand, Cli, Command, CrlCommand, ProfilesCommand};
 use crate::config::{self, CONFIG_FILE, Config};
 use crate::datadir;
 use anyhow::{Context, Result, bail};
@@ -27,6 +28,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Cert(CertCommand::Issue(args)) => cert::issue(dir, args).await,
         Command::Cert(CertCommand::Show { serial }) => cert::show(dir, &serial).await,
         Command::Cert(CertCommand::Download(args)) => cert::download(dir, args).await,
+        Command::Crl(CrlCommand::Publish { force }) => crl::publish(dir, force).await,
         Command::Profiles(ProfilesCommand::List) => profiles::list(dir).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Audit(AuditCommand::Verify) => audit::verify(dir).await,

@@ -1,4 +1,4 @@
-//! `init`, `ca show`, `cert issue | show | download`, `profiles list`.
+//! `init`, `ca show`, `cert issue | show | download`, `crl publish`, `profiles list`.
 
 use crate::support::*;
 use castellan_testkit::tools::{openssl, run};
@@ -484,6 +484,81 @@ fn bad_input_is_refused_with_the_rule_and_nothing_is_stored() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("(id 1)"), "{}", stderr(&out));
+}
+
+/// The lines of `crl publish` with each CRL's size (which varies with the ECDSA signature)
+/// checked and cut off, and the round's time and the peak memory checked and cut off.
+fn crl_lines(out: &str) -> Vec<String> {
+    out.lines()
+        .map(|line| {
+            if let Some((head, size)) = line.rsplit_once(", ")
+                && line.starts_with("CRL ")
+            {
+                let bytes: usize = size.strip_suffix(" bytes").unwrap().parse().unwrap();
+                assert!(bytes > 200, "{line}");
+                return head.to_owned();
+            }
+            if let Some(rest) = line.strip_prefix("Published ") {
+                let (count, time) = rest.split_once(" CRLs in ").unwrap();
+                let seconds: f64 = time.strip_suffix(" s.").unwrap().parse().unwrap();
+                assert!(seconds >= 0.0, "{line}");
+                return format!("Published {count} CRLs");
+            }
+            if let Some(peak) = line.strip_prefix("peak memory: ") {
+                // "unknown" only where there is no /proc.
+                if cfg!(target_os = "linux") {
+                    let mb: u64 = peak.strip_suffix(" MB").unwrap().parse().unwrap();
+                    assert!(mb > 0, "{line}");
+                }
+                return "peak memory".to_owned();
+            }
+            line.to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn crl_publish_publishes_what_is_due_and_everything_when_forced() {
+    let ws = Workspace::new();
+    ok(ws.init("data", &[]));
+    let data = ws.path("data");
+    let first = ok(run_in(&data, &["crl", "publish"]));
+    assert_eq!(
+        crl_lines(&first),
+        [
+            "CRL rsa-root-1 shard 0: number 1, 0 entries",
+            "CRL rsa-issuing-1 shard 0: number 1, 0 entries",
+            "CRL ecc-root-1 shard 0: number 1, 0 entries",
+            "CRL ecc-issuing-1 shard 0: number 1, 0 entries",
+            "Published 4 CRLs",
+            "peak memory",
+        ],
+        "{first}"
+    );
+
+    let again = ok(run_in(&data, &["crl", "publish"]));
+    assert_eq!(
+        crl_lines(&again),
+        [
+            "No CRL was due; none published (--force publishes every CRL anew).",
+            "peak memory",
+        ],
+        "{again}"
+    );
+
+    let forced = ok(run_in(&data, &["crl", "publish", "--force"]));
+    assert_eq!(
+        crl_lines(&forced),
+        [
+            "CRL rsa-root-1 shard 0: number 2, 0 entries",
+            "CRL rsa-issuing-1 shard 0: number 2, 0 entries",
+            "CRL ecc-root-1 shard 0: number 2, 0 entries",
+            "CRL ecc-issuing-1 shard 0: number 2, 0 entries",
+            "Published 4 CRLs",
+            "peak memory",
+        ],
+        "{forced}"
+    );
 }
 
 #[test]
