@@ -44,6 +44,11 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
+/// SQLite's page cache per connection (64 MiB).
+pub(crate) const SQLITE_CACHE_SIZE: &str = "PRAGMA cache_size = -65536";
+/// SQLite's memory-mapped I/O per connection (256 MiB).
+pub(crate) const SQLITE_MMAP_SIZE: &str = "PRAGMA mmap_size = 268435456";
+
 /// How durable an SQLite commit is (`PRAGMA synchronous`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SqliteSync {
@@ -143,8 +148,8 @@ impl Store {
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
                         // Random keys (serials) touch pages all over the indexes: keep them
                         // in memory and checkpoint the WAL less often.
-                        conn.execute("PRAGMA cache_size = -65536").await?;
-                        conn.execute("PRAGMA mmap_size = 268435456").await?;
+                        conn.execute(SQLITE_CACHE_SIZE).await?;
+                        conn.execute(SQLITE_MMAP_SIZE).await?;
                         conn.execute("PRAGMA wal_autocheckpoint = 4000").await?;
                         // Multi-row inserts need a statement journal; keep it in memory
                         // rather than a temporary file created and removed per statement.

@@ -4,8 +4,11 @@
 use crate::{Result, Store, Tx};
 use castellan_model::{CaId, CertificateId};
 use futures_util::TryStreamExt;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+/// The size of the parts a CRL is stored in.
+pub const CRL_PART_BYTES: usize = 1024 * 1024;
 
 /// One revoked certificate as a CRL lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,7 +132,9 @@ fn response_from(row: &AnyRow) -> Result<StoredOcspResponse> {
 impl Store {
     /// Calls `each` with every certificate of CA `ca` in CRL shard `shard` that is revoked
     /// and not expired at `now`, straight from the database cursor (rows are never
-    /// collected, so a million entries cost one row of memory at a time).
+    /// collected, so a million entries cost one row of memory at a time). On SQLite the
+    /// connection reads without memory-mapping and with a small page cache meanwhile: a
+    /// scan of the whole table would otherwise leave hundreds of megabytes resident.
     pub async fn for_each_revoked(
         &self,
         ca: CaId,
@@ -137,44 +142,60 @@ impl Store {
         now: i64,
         mut each: impl FnMut(RevokedRow) -> Result<()>,
     ) -> Result<u64> {
-        let mut rows = sqlx::query(
-            "SELECT serial, revoked_at, revocation_reason, invalidity_date FROM certificates \
-             WHERE issuer_ca_id = $1 AND crl_shard = $2 AND revoked_at IS NOT NULL \
-             AND not_after > $3",
-        )
-        .bind(ca.0)
-        .bind(shard)
-        .bind(now)
-        .fetch(self.pool());
-        let mut count = 0;
-        while let Some(row) = rows.try_next().await? {
-            each(RevokedRow {
-                serial: row.try_get("serial")?,
-                revoked_at: row.try_get("revoked_at")?,
-                reason: row
-                    .try_get::<Option<i64>, _>("revocation_reason")?
-                    .unwrap_or(0),
-                invalidity_date: row.try_get("invalidity_date")?,
-            })?;
-            count += 1;
+        use sqlx::Executor as _;
+        let sqlite = self.kind() == castellan_model::DatabaseKind::Sqlite;
+        let mut conn = self.pool().acquire().await?;
+        if sqlite {
+            conn.execute("PRAGMA mmap_size = 0").await?;
+            conn.execute("PRAGMA cache_size = -4096").await?;
         }
+        let mut count = 0;
+        let streamed = async {
+            let mut rows = sqlx::query(
+                "SELECT serial, revoked_at, revocation_reason, invalidity_date FROM certificates \
+                 WHERE issuer_ca_id = $1 AND crl_shard = $2 AND revoked_at IS NOT NULL \
+                 AND not_after > $3",
+            )
+            .bind(ca.0)
+            .bind(shard)
+            .bind(now)
+            .fetch(&mut *conn);
+            while let Some(row) = rows.try_next().await? {
+                each(RevokedRow {
+                    serial: row.try_get("serial")?,
+                    revoked_at: row.try_get("revoked_at")?,
+                    reason: row
+                        .try_get::<Option<i64>, _>("revocation_reason")?
+                        .unwrap_or(0),
+                    invalidity_date: row.try_get("invalidity_date")?,
+                })?;
+                count += 1;
+            }
+            Ok::<(), crate::StoreError>(())
+        }
+        .await;
+        if sqlite {
+            conn.execute(crate::SQLITE_CACHE_SIZE).await?;
+            conn.execute(crate::SQLITE_MMAP_SIZE).await?;
+        }
+        streamed?;
         Ok(count)
     }
 
-    /// The CRL shards CA `ca` has certificates in (always including 0 and `1..=shards`
-    /// when sharding is on), so every URL ever put into a certificate keeps a CRL.
+    /// The CRL shards of CA `ca`: 0 (the unsharded CRL), `1..=configured` when sharding
+    /// is on, and every shard a CRL was ever published for (certificates issued under an
+    /// earlier setting keep naming them).
     pub async fn crl_shards(&self, ca: CaId, configured: i64) -> Result<Vec<i64>> {
-        let rows =
-            sqlx::query("SELECT DISTINCT crl_shard FROM certificates WHERE issuer_ca_id = $1")
-                .bind(ca.0)
-                .fetch_all(self.pool())
-                .await?;
+        let rows = sqlx::query("SELECT DISTINCT shard FROM crls WHERE ca_id = $1")
+            .bind(ca.0)
+            .fetch_all(self.pool())
+            .await?;
         let mut shards = vec![0];
         if configured > 1 {
             shards.extend(1..=configured);
         }
         for row in rows {
-            shards.push(row.try_get("crl_shard")?);
+            shards.push(row.try_get("shard")?);
         }
         shards.sort_unstable();
         shards.dedup();
@@ -229,16 +250,22 @@ impl Store {
         .transpose()
     }
 
-    /// The bytes of CRL `number` of a CA and shard.
+    /// The bytes of CRL `number` of a CA and shard, put back together from its parts.
     pub async fn crl_der(&self, ca: CaId, shard: i64, number: i64) -> Result<Option<Vec<u8>>> {
-        let row =
-            sqlx::query("SELECT der FROM crls WHERE ca_id = $1 AND shard = $2 AND number = $3")
-                .bind(ca.0)
-                .bind(shard)
-                .bind(number)
-                .fetch_optional(self.pool())
-                .await?;
-        row.map(|row| Ok(row.try_get("der")?)).transpose()
+        let mut rows = sqlx::query(
+            "SELECT bytes FROM crl_parts WHERE ca_id = $1 AND shard = $2 AND number = $3 \
+             ORDER BY part",
+        )
+        .bind(ca.0)
+        .bind(shard)
+        .bind(number)
+        .fetch(self.pool());
+        let mut der: Option<Vec<u8>> = None;
+        while let Some(row) = rows.try_next().await? {
+            let part: Vec<u8> = row.try_get("bytes")?;
+            der.get_or_insert_with(Vec::new).extend_from_slice(&part);
+        }
+        Ok(der)
     }
 
     /// The unexpired OCSP responders of CA `ca`, newest first.
@@ -387,7 +414,8 @@ impl Store {
 }
 
 impl Tx {
-    /// Stores CRL `meta.number` of a CA and shard and deletes the older ones.
+    /// Stores CRL `meta.number` of a CA and shard (in parts of [`CRL_PART_BYTES`]) and
+    /// deletes the older ones.
     pub async fn insert_crl(
         &mut self,
         ca: CaId,
@@ -396,8 +424,8 @@ impl Tx {
         der: &[u8],
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO crls (ca_id, shard, number, this_update, next_update, entries, der) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO crls (ca_id, shard, number, this_update, next_update, entries) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(ca.0)
         .bind(shard)
@@ -405,7 +433,6 @@ impl Tx {
         .bind(meta.this_update)
         .bind(meta.next_update)
         .bind(meta.entries)
-        .bind(der)
         .execute(self.conn())
         .await
         .map_err(|e| {
@@ -418,12 +445,29 @@ impl Tx {
                 e.into()
             }
         })?;
-        sqlx::query("DELETE FROM crls WHERE ca_id = $1 AND shard = $2 AND number < $3")
+        for (part, bytes) in (0i64..).zip(der.chunks(CRL_PART_BYTES)) {
+            sqlx::query(
+                "INSERT INTO crl_parts (ca_id, shard, number, part, bytes) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(ca.0)
+            .bind(shard)
+            .bind(meta.number)
+            .bind(part)
+            .bind(bytes)
+            .execute(self.conn())
+            .await?;
+        }
+        for table in ["crl_parts", "crls"] {
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE ca_id = $1 AND shard = $2 AND number < $3"
+            )))
             .bind(ca.0)
             .bind(shard)
             .bind(meta.number)
             .execute(self.conn())
             .await?;
+        }
         Ok(())
     }
 

@@ -1,0 +1,14 @@
+-- CRLs are stored in parts of at most 1 MiB, so storing or reading a CRL of tens of
+-- megabytes never holds more than a part in the database driver's buffers; and an index
+-- that answers the CRL job's "anything revoked since?" without a scan.
+-- Kept in step with migrations/postgres/0011_crl_parts.sql.
+CREATE TABLE crl_parts (
+    ca_id  INTEGER NOT NULL,
+    shard  INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    part   INTEGER NOT NULL,
+    bytes  BLOB NOT NULL,
+    PRIMARY KEY (ca_id, shard, number, part)
+);
+ALTER TABLE crls DROP COLUMN der;
+CREATE INDEX certificates_crl ON certificates (issuer_ca_id, crl_shard, revoked_at);
