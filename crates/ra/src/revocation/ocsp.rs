@@ -62,8 +62,9 @@ impl From<StoredOcspResponse> for Cached {
     }
 }
 
-/// Pre-signed responses by serial and CertID hash algorithm. When full it starts over
-/// (the store still holds every response, so a miss costs one indexed read).
+/// Pre-signed responses by serial and CertID hash algorithm. When full it drops the expired
+/// answers, then about half of the rest (the store still holds every response, so a miss
+/// costs one indexed read).
 pub(crate) struct ResponseCache {
     capacity: usize,
     map: RwLock<HashMap<(Vec<u8>, HashAlgorithm), Cached>>,
@@ -87,7 +88,15 @@ impl ResponseCache {
     fn put(&self, serial: Vec<u8>, algorithm: HashAlgorithm, entry: Cached) {
         if let Ok(mut map) = self.map.write() {
             if map.len() >= self.capacity {
-                map.clear();
+                let now = entry.this_update;
+                map.retain(|_, cached| cached.next_update > now);
+                if map.len() >= self.capacity / 2 {
+                    let mut keep = false;
+                    map.retain(|_, _| {
+                        keep = !keep;
+                        keep
+                    });
+                }
             }
             map.insert((serial, algorithm), entry);
         }
@@ -629,4 +638,52 @@ fn cached_reply(cached: Cached) -> OcspReply {
 /// The AAD a responder key is sealed under.
 fn responder_key_purpose(ca: CaId, id: i64) -> String {
     format!("ocsp-responder-key:{ca}:{id}")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn entry(this_update: i64, next_update: i64) -> Cached {
+        Cached {
+            der: Bytes::from_static(b"answer"),
+            this_update,
+            next_update,
+        }
+    }
+
+    #[test]
+    fn a_full_cache_drops_expired_answers_then_half() {
+        let cache = ResponseCache::new(4);
+        for serial in 1..=4u8 {
+            // Serial 1's answer expired at 50.
+            let next = if serial == 1 { 50 } else { 500 };
+            cache.put(vec![serial], HashAlgorithm::Sha1, entry(10, next));
+        }
+        cache.put(vec![5], HashAlgorithm::Sha1, entry(100, 600));
+        assert!(
+            cache.get(&[1], HashAlgorithm::Sha1, 0).is_none(),
+            "expired: dropped"
+        );
+        let kept = (2..=4u8)
+            .filter(|s| cache.get(&[*s], HashAlgorithm::Sha1, 100).is_some())
+            .count();
+        assert!(kept <= 2, "about half of the rest goes: {kept} kept");
+        assert!(cache.get(&[5], HashAlgorithm::Sha1, 100).is_some());
+        assert!(cache.get(&[5], HashAlgorithm::Sha256, 100).is_none());
+        // A newer answer replaces a cached one; an older one does not.
+        cache.refresh(vec![5], HashAlgorithm::Sha1, entry(200, 700));
+        cache.refresh(vec![5], HashAlgorithm::Sha1, entry(150, 650));
+        assert_eq!(
+            cache
+                .get(&[5], HashAlgorithm::Sha1, 100)
+                .unwrap()
+                .next_update,
+            700
+        );
+        // Refreshing an answer not in memory does not load it.
+        cache.refresh(vec![9], HashAlgorithm::Sha1, entry(200, 700));
+        assert!(cache.get(&[9], HashAlgorithm::Sha1, 100).is_none());
+    }
 }
