@@ -50,3 +50,8 @@ id_type!(
     /// A domain entry under Domains (`example.com`, `*.example.com`).
     DomainId
 );
+id_type!(
+    /// An ACME account an administrator created for an organisation or department (SCM's
+    /// `/acme/v1/account`), with its External Account Binding credentials.
+    AcmeAccountId
+);

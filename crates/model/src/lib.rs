@@ -14,7 +14,9 @@ mod subject;
 pub use admin::{AccessMethod, AdminRole, AdminType, Credential, Privilege};
 pub use certificate::{CertificateStatus, CertificateType, Hierarchy, ValidationLevel};
 pub use format::DownloadFormat;
-pub use ids::{AdminId, ApprovalId, CaId, CertificateId, DomainId, OrgId, ProfileId, RequestId};
+pub use ids::{
+    AcmeAccountId, AdminId, ApprovalId, CaId, CertificateId, DomainId, OrgId, ProfileId, RequestId,
+};
 pub use key::KeyType;
 pub use subject::{EvDetails, OrganizationDetails, PersonDetails};
 

@@ -100,6 +100,7 @@ pub struct Authority {
     pub(crate) validation: crate::dcv::Validation,
     pub(crate) ssl_custom_fields: Vec<crate::orders::CustomField>,
     pub(crate) revocation: crate::revocation::Revocation,
+    pub(crate) acme_servers: Vec<crate::acme_accounts::AcmeServer>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -198,6 +199,7 @@ impl Authority {
         );
         Ok(Authority {
             revocation,
+            acme_servers: crate::acme_accounts::default_servers(),
             committer: crate::committer::Committer::start(store.clone()),
             store,
             profiles,

@@ -5,6 +5,7 @@
 //! `store` to remember, and decides the order: nothing is stored for a refused request,
 //! and an issued certificate is stored in the same transaction as its request.
 
+pub mod acme_accounts;
 mod actor;
 pub mod admins;
 pub mod approval;
@@ -42,6 +43,12 @@ pub mod requested_via {
     pub const CLI: &str = "CLI";
     /// Castellan's own server certificate.
     pub const SERVICE: &str = "Service";
+}
+
+/// Unpadded base64url, as ACME and SCM identifiers use it.
+pub(crate) fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Compares two secrets in time that depends only on their lengths.

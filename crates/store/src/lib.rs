@@ -11,6 +11,7 @@
 //! short wait); transactions start with `BEGIN IMMEDIATE` so a second process waits on the
 //! busy timeout instead of failing half-way.
 
+mod acme;
 mod admins;
 mod approvals;
 mod audit;
@@ -28,6 +29,7 @@ mod revocation;
 pub mod settings;
 mod tokens;
 
+pub use acme::*;
 pub use error::{Result, StoreError};
 pub use records::*;
 pub use revocation::*;

@@ -405,6 +405,21 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
         );
     }
 
+    // ACME accounts through the python client's ACMEAccount (v1 and v2).
+    let (python3, base_url) = (python.clone(), base.clone());
+    let out = tokio::task::spawn_blocking(move || run_script(&python3, &base_url, "scm_acme.py"))
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tests/python/scm_acme.py failed ({}):\n{}{}\nserver log:\n{}",
+        out.status,
+        stdout(&out),
+        stderr(&out),
+        server.log()
+    );
+    println!("{}", stdout(&out));
+
     // The script revoked order 1: relying parties see it on the PKI listener.
     let (status, _, details) =
         send(scm(http.get(format!("{base}/api/ssl/v1/1")), NEW_PASSWORD)).await;

@@ -28,6 +28,7 @@ macro_rules! on_both {
     };
 }
 
+mod acme_accounts;
 mod authority;
 mod coverage;
 mod dcv;

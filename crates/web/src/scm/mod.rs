@@ -2,6 +2,7 @@
 //!
 //! Handlers translate SCM's request and response shapes; every decision is `ra`'s.
 
+mod acme;
 mod admins;
 mod auth;
 mod body;
@@ -109,6 +110,27 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ssl/v1/customFields", get(ssl::custom_fields))
         .route("/ssl/v2/customFields", get(ssl::custom_fields))
         .route("/report/v1/{*name}", post(reports::report))
+        .route("/acme/v1/server", get(acme::servers))
+        .route(
+            "/acme/{version}/account",
+            get(acme::list).post(acme::create),
+        )
+        .route(
+            "/acme/{version}/account/",
+            get(acme::list).post(acme::create),
+        )
+        .route(
+            "/acme/{version}/account/{id}",
+            get(acme::get).put(acme::update).delete(acme::delete),
+        )
+        .route(
+            "/acme/{version}/account/{id}/domains",
+            post(acme::add_domains).delete(acme::remove_domains),
+        )
+        .route(
+            "/acme/{version}/account/{id}/domain",
+            post(acme::add_domains).delete(acme::remove_domains),
+        )
         .fallback(not_found);
     Router::new()
         .nest("/api", api.clone())

@@ -559,6 +559,78 @@ async fn every_endpoint_checks_role_and_scope() {
         }
     })
     .await;
+    const G: u16 = 404;
+    for (org, name, codes) in [
+        (
+            camford,
+            "POST acme account (organisation)",
+            [C, F, F, F, C, U, U, C],
+        ),
+        (
+            physics,
+            "POST acme account (department)",
+            [C, F, C, F, C, U, U, C],
+        ),
+    ] {
+        check_row(&w, name, expect(codes), |c| async move {
+            (
+                Method::POST,
+                "/api/acme/v1/account".into(),
+                Some(
+                    json!({"name": format!("acme-{c}"), "acmeServer": "OV ACME Server",
+                        "organizationId": org, "evDetails": {}}),
+                ),
+            )
+        })
+        .await;
+    }
+    let physics_account = |c: &'static str| {
+        let a = a.clone();
+        let system = system.clone();
+        async move {
+            a.create_acme_account(
+                &system,
+                &format!("physics-{c}"),
+                "OV ACME Server",
+                OrgId(physics),
+            )
+            .await
+            .unwrap()
+            .0
+        }
+    };
+    check_row(
+        &w,
+        "GET acme account",
+        expect([A, G, A, G, A, U, U, A]),
+        |c| {
+            let account = physics_account(c);
+            async move {
+                (
+                    Method::GET,
+                    format!("/api/acme/v2/account/{}", account.await),
+                    None,
+                )
+            }
+        },
+    )
+    .await;
+    check_row(
+        &w,
+        "DELETE acme account",
+        expect([N, G, N, G, N, U, U, N]),
+        |c| {
+            let account = physics_account(c);
+            async move {
+                (
+                    Method::DELETE,
+                    format!("/api/acme/v1/account/{}", account.await),
+                    None,
+                )
+            }
+        },
+    )
+    .await;
     check_row(
         &w,
         "POST dcv status",

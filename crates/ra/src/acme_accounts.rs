@@ -1,0 +1,456 @@
+//! ACME accounts as SCM has them (guide 7.4.4 and 10; SCM API §11): an administrator
+//! creates an account for an organisation or department on one of the ACME servers, and
+//! Castellan hands out External Account Binding credentials (`macId`, `macKey`) that an ACME
+//! client (certbot, lego) registers with. The account lists the domains it may order for;
+//! each must be delegated to its organisation or department for SSL.
+
+use crate::actor::Actor;
+use crate::audit::{self, Change};
+use crate::coverage::covers_normalized;
+use crate::scope::OrgTree;
+use crate::{Authority, RaError, Result};
+use castellan_model::{AcmeAccountId, CertificateType, OrgId};
+use castellan_pki::names::normalize_dns_name;
+use castellan_store::{AcmeAccountRecord, NewAcmeAccount};
+
+/// An ACME server: one directory, with the validation type and the profiles its orders use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcmeServer {
+    /// Its name, as administrators pick it (`OV ACME Server`).
+    pub name: String,
+    /// The path segment of its directory: `<base_url>/acme/<path>/directory`.
+    pub path: String,
+    /// `OV` or `EV`.
+    pub validation_type: String,
+    /// The certificate profiles its orders may use, the first being the default.
+    pub profiles: Vec<String>,
+}
+
+/// The ACME servers Castellan offers: OV (single name, several names, wildcards) and EV.
+pub fn default_servers() -> Vec<AcmeServer> {
+    vec![
+        AcmeServer {
+            name: "OV ACME Server".into(),
+            path: "ov".into(),
+            validation_type: "OV".into(),
+            profiles: vec![
+                "OV Multi-Domain SSL".into(),
+                "OV SSL".into(),
+                "Wildcard SSL".into(),
+            ],
+        },
+        AcmeServer {
+            name: "EV ACME Server".into(),
+            path: "ev".into(),
+            validation_type: "EV".into(),
+            profiles: vec!["EV Multi-Domain SSL".into(), "EV SSL".into()],
+        },
+    ]
+}
+
+/// The credentials an ACME client registers with, shown once when the account is made.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EabCredentials {
+    /// The key id (`macId`, also SCM's `accountId`).
+    pub mac_id: String,
+    /// The HMAC key, base64url (`macKey`).
+    pub mac_key: zeroize::Zeroizing<String>,
+}
+
+impl std::fmt::Debug for EabCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EabCredentials({}, …)", self.mac_id)
+    }
+}
+
+/// An ACME account as administrators see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcmeAccountView {
+    /// The stored account.
+    pub record: AcmeAccountRecord,
+    /// Its server.
+    pub server: AcmeServer,
+    /// The directory URL clients are configured with.
+    pub directory_url: String,
+    /// The EAB MAC key while no client has registered with it (SCM shows it with the
+    /// account; Castellan stops showing it once it is in use).
+    pub mac_key: Option<zeroize::Zeroizing<String>>,
+}
+
+/// The AAD an account's MAC key is sealed under.
+fn mac_key_purpose(mac_id: &str) -> String {
+    format!("acme-mac-key:{mac_id}")
+}
+
+fn not_found(id: AcmeAccountId) -> RaError {
+    RaError::NotFound {
+        what: "ACME account",
+        key: id.to_string(),
+    }
+}
+
+impl Authority {
+    /// The ACME servers.
+    pub fn acme_servers(&self) -> &[AcmeServer] {
+        &self.acme_servers
+    }
+
+    /// The directory URL of `server`.
+    pub fn acme_directory_url(&self, server: &AcmeServer) -> String {
+        format!(
+            "{}/acme/{}/directory",
+            self.validation.settings.base_url.trim_end_matches('/'),
+            server.path
+        )
+    }
+
+    /// The server named `given` (by name or directory URL, as SCM clients send either).
+    fn acme_server(&self, given: &str) -> Result<&AcmeServer> {
+        let given = given.trim();
+        self.acme_servers
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(given) || self.acme_directory_url(s) == given)
+            .ok_or_else(|| RaError::InvalidInput {
+                field: "acmeServer",
+                reason: format!(
+                    "'{given}' is not an ACME server here; choose one of: {}",
+                    self.acme_servers
+                        .iter()
+                        .map(|s| format!("'{}'", s.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
+    }
+
+    fn acme_view(&self, record: AcmeAccountRecord) -> Result<AcmeAccountView> {
+        let server = self
+            .acme_servers
+            .iter()
+            .find(|s| s.name == record.account.server)
+            .cloned()
+            .unwrap_or_else(|| AcmeServer {
+                name: record.account.server.clone(),
+                path: String::new(),
+                validation_type: String::new(),
+                profiles: Vec::new(),
+            });
+        let mac_key = if record.status == "pending" {
+            let key = self.kek.open(
+                &record.account.encrypted_mac_key,
+                &mac_key_purpose(&record.account.mac_id),
+            )?;
+            Some(zeroize::Zeroizing::new(crate::b64url(&key)))
+        } else {
+            None
+        };
+        Ok(AcmeAccountView {
+            directory_url: self.acme_directory_url(&server),
+            server,
+            record,
+            mac_key,
+        })
+    }
+
+    /// Whether the actor manages ACME accounts of `org`: the operator, or an administrator
+    /// whose SSL role reaches it.
+    fn require_acme_scope(actor: &Actor, tree: &OrgTree, org: OrgId, to: &str) -> Result<()> {
+        if actor.covers(tree, org, Some(CertificateType::Ssl)) {
+            Ok(())
+        } else {
+            Err(RaError::NotAllowed(format!(
+                "only the operator (MRAO) or an SSL administrator of {} can {to}",
+                tree.describe(org)
+            )))
+        }
+    }
+
+    /// Creates an ACME account for `org` on `server`; returns its id and the EAB
+    /// credentials, which are not shown again (the MAC key is kept sealed under the KEK).
+    pub async fn create_acme_account(
+        &self,
+        actor: &Actor,
+        name: &str,
+        server: &str,
+        org: OrgId,
+    ) -> Result<(AcmeAccountId, EabCredentials)> {
+        let tree = OrgTree::load(&self.store).await?;
+        if tree.get(org).is_none() {
+            return Err(RaError::NotFound {
+                what: "organization or department",
+                key: org.to_string(),
+            });
+        }
+        Self::require_acme_scope(actor, &tree, org, "create ACME accounts for it")?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 256 {
+            return Err(RaError::InvalidInput {
+                field: "name",
+                reason: "give the account a name of 1 to 256 characters".into(),
+            });
+        }
+        let server = self.acme_server(server)?.clone();
+        let mut id_bytes = [0u8; 16];
+        self.rng.fill(&mut id_bytes)?;
+        let mut key_bytes = zeroize::Zeroizing::new([0u8; 32]);
+        self.rng.fill(key_bytes.as_mut())?;
+        let mac_id = crate::b64url(&id_bytes);
+        let mac_key = zeroize::Zeroizing::new(crate::b64url(key_bytes.as_ref()));
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let id = tx
+            .insert_acme_account(&NewAcmeAccount {
+                name: name.to_owned(),
+                org_id: org,
+                server: server.name.clone(),
+                mac_id: mac_id.clone(),
+                encrypted_mac_key: self.kek.seal(
+                    key_bytes.as_ref(),
+                    &mac_key_purpose(&mac_id),
+                    self.rng.as_ref(),
+                )?,
+                created_by: actor.admin_id,
+                created_at: now,
+            })
+            .await?;
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            Change {
+                action: "acme.create",
+                object_type: "acme_account",
+                object_id: id.to_string(),
+                org_id: Some(org),
+                description: format!(
+                    "ACME account '{name}' created for {} on the {} (key id {mac_id})",
+                    tree.describe(org),
+                    server.name
+                ),
+            },
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((id, EabCredentials { mac_id, mac_key }))
+    }
+
+    /// The ACME accounts the actor may see, optionally of one organisation or department
+    /// (with its departments unless `org_only`).
+    pub async fn acme_accounts(
+        &self,
+        actor: &Actor,
+        org: Option<OrgId>,
+        org_only: bool,
+    ) -> Result<Vec<AcmeAccountView>> {
+        let tree = OrgTree::load(&self.store).await?;
+        self.store
+            .acme_accounts()
+            .await?
+            .into_iter()
+            .filter(|a| actor.covers(&tree, a.account.org_id, Some(CertificateType::Ssl)))
+            .filter(|a| match org {
+                None => true,
+                Some(o) if org_only => a.account.org_id == o,
+                Some(o) => a.account.org_id == o || tree.organization_of(a.account.org_id) == o,
+            })
+            .map(|a| self.acme_view(a))
+            .collect()
+    }
+
+    /// One ACME account (out of scope reads as not found).
+    pub async fn acme_account(&self, actor: &Actor, id: AcmeAccountId) -> Result<AcmeAccountView> {
+        let tree = OrgTree::load(&self.store).await?;
+        let record = self
+            .store
+            .acme_account(id)
+            .await?
+            .filter(|a| actor.covers(&tree, a.account.org_id, Some(CertificateType::Ssl)))
+            .ok_or_else(|| not_found(id))?;
+        self.acme_view(record)
+    }
+
+    /// Renames an ACME account.
+    pub async fn rename_acme_account(
+        &self,
+        actor: &Actor,
+        id: AcmeAccountId,
+        name: &str,
+    ) -> Result<()> {
+        let view = self.acme_account(actor, id).await?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 256 {
+            return Err(RaError::InvalidInput {
+                field: "name",
+                reason: "give the account a name of 1 to 256 characters".into(),
+            });
+        }
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.rename_acme_account(id, name).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            Change {
+                action: "acme.update",
+                object_type: "acme_account",
+                object_id: id.to_string(),
+                org_id: Some(view.record.account.org_id),
+                description: format!(
+                    "ACME account '{}' renamed to '{name}'",
+                    view.record.account.name
+                ),
+            },
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes an ACME account: its credentials stop working at once.
+    pub async fn delete_acme_account(&self, actor: &Actor, id: AcmeAccountId) -> Result<()> {
+        let view = self.acme_account(actor, id).await?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_acme_account(id).await? {
+            return Err(not_found(id));
+        }
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            Change {
+                action: "acme.delete",
+                object_type: "acme_account",
+                object_id: id.to_string(),
+                org_id: Some(view.record.account.org_id),
+                description: format!("ACME account '{}' deleted", view.record.account.name),
+            },
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds domains to an ACME account; returns those not added, each with the reason
+    /// (not a domain name, or not delegated to the account's organisation or department
+    /// for SSL). Names already on the account count as added.
+    pub async fn add_acme_domains(
+        &self,
+        actor: &Actor,
+        id: AcmeAccountId,
+        names: &[String],
+    ) -> Result<Vec<(String, String)>> {
+        let view = self.acme_account(actor, id).await?;
+        let org = view.record.account.org_id;
+        let tree = OrgTree::load(&self.store).await?;
+        let domains = self.store.domains().await?;
+        let mut refused = Vec::new();
+        let mut accepted = Vec::new();
+        for raw in names {
+            let name = match normalize_dns_name(raw.trim()) {
+                Ok(n) => n,
+                Err(e) => {
+                    refused.push((raw.clone(), e.to_string()));
+                    continue;
+                }
+            };
+            let delegated = domains.iter().any(|d| {
+                covers_normalized(&d.name, &name)
+                    && d.delegations
+                        .iter()
+                        .any(|g| g.org_id == org && g.cert_type == CertificateType::Ssl && g.active)
+            });
+            if delegated {
+                accepted.push(name);
+            } else {
+                refused.push((
+                    raw.clone(),
+                    format!(
+                        "it is not delegated to {} for SSL certificates",
+                        tree.describe(org)
+                    ),
+                ));
+            }
+        }
+        if !accepted.is_empty() {
+            let now = self.now();
+            let mut tx = self.store.begin().await?;
+            for name in &accepted {
+                tx.add_acme_domain(id, name).await?;
+            }
+            audit::record(
+                &mut tx,
+                actor,
+                now,
+                Change {
+                    action: "acme.domains.add",
+                    object_type: "acme_account",
+                    object_id: id.to_string(),
+                    org_id: Some(org),
+                    description: format!(
+                        "domains added to ACME account '{}': {}",
+                        view.record.account.name,
+                        accepted.join(", ")
+                    ),
+                },
+                None,
+                None,
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(refused)
+    }
+
+    /// Removes domains from an ACME account; returns those it did not have.
+    pub async fn remove_acme_domains(
+        &self,
+        actor: &Actor,
+        id: AcmeAccountId,
+        names: &[String],
+    ) -> Result<Vec<String>> {
+        let view = self.acme_account(actor, id).await?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut missing = Vec::new();
+        let mut removed = Vec::new();
+        for raw in names {
+            let name = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+            if tx.remove_acme_domain(id, &name).await? {
+                removed.push(name);
+            } else {
+                missing.push(raw.clone());
+            }
+        }
+        if !removed.is_empty() {
+            audit::record(
+                &mut tx,
+                actor,
+                now,
+                Change {
+                    action: "acme.domains.remove",
+                    object_type: "acme_account",
+                    object_id: id.to_string(),
+                    org_id: Some(view.record.account.org_id),
+                    description: format!(
+                        "domains removed from ACME account '{}': {}",
+                        view.record.account.name,
+                        removed.join(", ")
+                    ),
+                },
+                None,
+                None,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(missing)
+    }
+}

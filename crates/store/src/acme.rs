@@ -1,0 +1,182 @@
+//! ACME accounts an administrator created (SCM's `/acme/v1/account`) and their domains.
+
+use crate::{Result, Store, StoreError, Tx};
+use castellan_model::{AcmeAccountId, AdminId, OrgId};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// What an ACME account is made with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAcmeAccount {
+    /// Its name.
+    pub name: String,
+    /// The organisation or department it orders for.
+    pub org_id: OrgId,
+    /// The ACME server (by name).
+    pub server: String,
+    /// The EAB key id.
+    pub mac_id: String,
+    /// The EAB MAC key, sealed under the KEK.
+    pub encrypted_mac_key: Vec<u8>,
+    /// Who created it.
+    pub created_by: Option<AdminId>,
+    /// When.
+    pub created_at: i64,
+}
+
+/// A stored ACME account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcmeAccountRecord {
+    /// Row id.
+    pub id: AcmeAccountId,
+    /// What it was made with.
+    pub account: NewAcmeAccount,
+    /// `pending` until a client registers with its credentials, then `valid`;
+    /// `deactivated` when the client gave it up.
+    pub status: String,
+    /// The client's contact URLs, comma-separated.
+    pub contacts: String,
+    /// The domains it may order for, sorted.
+    pub domains: Vec<String>,
+}
+
+const COLUMNS: &str =
+    "id, name, org_id, server, mac_id, encrypted_mac_key, status, contacts, created_by, created_at";
+
+fn from_row(row: &AnyRow) -> Result<AcmeAccountRecord> {
+    Ok(AcmeAccountRecord {
+        id: AcmeAccountId(row.try_get("id")?),
+        account: NewAcmeAccount {
+            name: row.try_get("name")?,
+            org_id: OrgId(row.try_get("org_id")?),
+            server: row.try_get("server")?,
+            mac_id: row.try_get("mac_id")?,
+            encrypted_mac_key: row.try_get("encrypted_mac_key")?,
+            created_by: row.try_get::<Option<i64>, _>("created_by")?.map(AdminId),
+            created_at: row.try_get("created_at")?,
+        },
+        status: row.try_get("status")?,
+        contacts: row.try_get("contacts")?,
+        domains: Vec::new(),
+    })
+}
+
+impl Store {
+    /// Every ACME account, with its domains, oldest first.
+    pub async fn acme_accounts(&self) -> Result<Vec<AcmeAccountRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM acme_accounts ORDER BY id"
+        )))
+        .fetch_all(self.pool())
+        .await?;
+        let mut accounts = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+        let names = sqlx::query("SELECT account_id, name FROM acme_account_domains ORDER BY name")
+            .fetch_all(self.pool())
+            .await?;
+        for row in names {
+            let id = AcmeAccountId(row.try_get("account_id")?);
+            if let Some(account) = accounts.iter_mut().find(|a| a.id == id) {
+                account.domains.push(row.try_get("name")?);
+            }
+        }
+        Ok(accounts)
+    }
+
+    /// One ACME account, with its domains.
+    pub async fn acme_account(&self, id: AcmeAccountId) -> Result<Option<AcmeAccountRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM acme_accounts WHERE id = $1"
+        )))
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut account = from_row(&row)?;
+        for row in
+            sqlx::query("SELECT name FROM acme_account_domains WHERE account_id = $1 ORDER BY name")
+                .bind(id.0)
+                .fetch_all(self.pool())
+                .await?
+        {
+            account.domains.push(row.try_get("name")?);
+        }
+        Ok(Some(account))
+    }
+}
+
+impl Tx {
+    /// Stores a new ACME account.
+    pub async fn insert_acme_account(&mut self, account: &NewAcmeAccount) -> Result<AcmeAccountId> {
+        let row = sqlx::query(
+            "INSERT INTO acme_accounts (name, org_id, server, mac_id, encrypted_mac_key, \
+             created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(&account.name)
+        .bind(account.org_id.0)
+        .bind(&account.server)
+        .bind(&account.mac_id)
+        .bind(&account.encrypted_mac_key)
+        .bind(account.created_by.map(|a| a.0))
+        .bind(account.created_at)
+        .fetch_one(self.conn())
+        .await
+        .map_err(|e| {
+            if StoreError::unique_violation(&e, "mac_id") {
+                StoreError::Duplicate {
+                    what: "ACME key id",
+                    value: account.mac_id.clone(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(AcmeAccountId(row.try_get("id")?))
+    }
+
+    /// Renames an ACME account; `false` when there is none.
+    pub async fn rename_acme_account(&mut self, id: AcmeAccountId, name: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE acme_accounts SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(id.0)
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes an ACME account and its domains; `false` when there is none.
+    pub async fn delete_acme_account(&mut self, id: AcmeAccountId) -> Result<bool> {
+        sqlx::query("DELETE FROM acme_account_domains WHERE account_id = $1")
+            .bind(id.0)
+            .execute(self.conn())
+            .await?;
+        let done = sqlx::query("DELETE FROM acme_accounts WHERE id = $1")
+            .bind(id.0)
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Adds a domain to an account; `false` when it was there already.
+    pub async fn add_acme_domain(&mut self, id: AcmeAccountId, name: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO acme_account_domains (account_id, name) VALUES ($1, $2) \
+             ON CONFLICT (account_id, name) DO NOTHING",
+        )
+        .bind(id.0)
+        .bind(name)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes a domain from an account; `false` when it was not there.
+    pub async fn remove_acme_domain(&mut self, id: AcmeAccountId, name: &str) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM acme_account_domains WHERE account_id = $1 AND name = $2")
+                .bind(id.0)
+                .bind(name)
+                .execute(self.conn())
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
