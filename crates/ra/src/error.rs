@@ -11,6 +11,15 @@ pub enum RaError {
     #[error(transparent)]
     Pki(#[from] PkiError),
 
+    /// An ACME refusal, with its RFC 8555 error type (`badNonce`, `unauthorized`, ...).
+    #[error("{detail}")]
+    Acme {
+        /// The error type after `urn:ietf:params:acme:error:`.
+        kind: &'static str,
+        /// What to tell the client.
+        detail: String,
+    },
+
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -180,3 +180,158 @@ impl Tx {
         Ok(done.rows_affected() == 1)
     }
 }
+
+/// An account an ACME client registered (RFC 8555 §7.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcmeRegistration {
+    /// Row id (in the account URL).
+    pub id: i64,
+    /// The administrator-made ACME account it is bound to.
+    pub acme_account_id: AcmeAccountId,
+    /// The RFC 7638 thumbprint of its key.
+    pub thumbprint: String,
+    /// Its key, as canonical JWK JSON.
+    pub jwk: String,
+    /// `valid` or `deactivated`.
+    pub status: String,
+    /// Contact URLs, comma-separated.
+    pub contacts: String,
+    /// When it registered.
+    pub created_at: i64,
+}
+
+fn registration_from(row: &AnyRow) -> Result<AcmeRegistration> {
+    Ok(AcmeRegistration {
+        id: row.try_get("id")?,
+        acme_account_id: AcmeAccountId(row.try_get("acme_account_id")?),
+        thumbprint: row.try_get("thumbprint")?,
+        jwk: row.try_get("jwk")?,
+        status: row.try_get("status")?,
+        contacts: row.try_get("contacts")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const REGISTRATION_COLUMNS: &str =
+    "id, acme_account_id, thumbprint, jwk, status, contacts, created_at";
+
+impl Store {
+    /// The ACME account with this EAB key id.
+    pub async fn acme_account_by_mac_id(&self, mac_id: &str) -> Result<Option<AcmeAccountRecord>> {
+        let row = sqlx::query("SELECT id FROM acme_accounts WHERE mac_id = $1")
+            .bind(mac_id)
+            .fetch_optional(self.pool())
+            .await?;
+        match row {
+            Some(row) => self.acme_account(AcmeAccountId(row.try_get("id")?)).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The registration with this key thumbprint.
+    pub async fn acme_registration_by_thumbprint(
+        &self,
+        thumbprint: &str,
+    ) -> Result<Option<AcmeRegistration>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {REGISTRATION_COLUMNS} FROM acme_registrations WHERE thumbprint = $1"
+        )))
+        .bind(thumbprint)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(registration_from).transpose()
+    }
+
+    /// The registration with this id.
+    pub async fn acme_registration(&self, id: i64) -> Result<Option<AcmeRegistration>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {REGISTRATION_COLUMNS} FROM acme_registrations WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(registration_from).transpose()
+    }
+}
+
+impl Tx {
+    /// Stores a nonce valid until `expires_at`.
+    pub async fn insert_acme_nonce(&mut self, nonce: &str, expires_at: i64) -> Result<()> {
+        sqlx::query("INSERT INTO acme_nonces (nonce, expires_at) VALUES ($1, $2)")
+            .bind(nonce)
+            .bind(expires_at)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Uses up a nonce: `true` when it existed and had not expired at `now` (it is gone
+    /// either way, so it can never be used twice).
+    pub async fn take_acme_nonce(&mut self, nonce: &str, now: i64) -> Result<bool> {
+        let row = sqlx::query("DELETE FROM acme_nonces WHERE nonce = $1 RETURNING expires_at")
+            .bind(nonce)
+            .fetch_optional(self.conn())
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<i64, _>("expires_at")? > now,
+            None => false,
+        })
+    }
+
+    /// Deletes the nonces that expired before `now`; how many.
+    pub async fn purge_acme_nonces(&mut self, now: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM acme_nonces WHERE expires_at <= $1")
+            .bind(now)
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Stores a registration (and marks its ACME account valid).
+    pub async fn insert_acme_registration(&mut self, r: &AcmeRegistration) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO acme_registrations (acme_account_id, thumbprint, jwk, status, contacts, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(r.acme_account_id.0)
+        .bind(&r.thumbprint)
+        .bind(&r.jwk)
+        .bind(&r.status)
+        .bind(&r.contacts)
+        .bind(r.created_at)
+        .fetch_one(self.conn())
+        .await
+        .map_err(|e| {
+            if StoreError::unique_violation(&e, "thumbprint") {
+                StoreError::Duplicate {
+                    what: "ACME account key",
+                    value: r.thumbprint.clone(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+        sqlx::query("UPDATE acme_accounts SET status = 'valid', contacts = $1 WHERE id = $2")
+            .bind(&r.contacts)
+            .bind(r.acme_account_id.0)
+            .execute(self.conn())
+            .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// Sets a registration's status and contacts.
+    pub async fn update_acme_registration(
+        &mut self,
+        id: i64,
+        status: &str,
+        contacts: &str,
+    ) -> Result<()> {
+        sqlx::query("UPDATE acme_registrations SET status = $1, contacts = $2 WHERE id = $3")
+            .bind(status)
+            .bind(contacts)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+}

@@ -34,9 +34,12 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .merge(scm::routes())
         .merge(dcv_email::routes())
         .merge(pki::routes())
+        .with_state(AppState {
+            authority: authority.clone(),
+        })
+        .merge(castellan_acme::router(authority))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(AppState { authority })
 }

@@ -169,6 +169,9 @@ fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Conf
             if let Err(e) = dcv.expire_certificates().await {
                 tracing::warn!(error = %e, "marking expired certificates failed");
             }
+            if let Err(e) = dcv.purge_acme_nonces().await {
+                tracing::warn!(error = %e, "deleting expired ACME nonces failed");
+            }
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         }
     });

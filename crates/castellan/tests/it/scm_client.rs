@@ -7,11 +7,11 @@ use crate::support::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const CUSTOMER_URI: &str = "camford";
-const LOGIN: &str = "admin";
+pub(crate) const CUSTOMER_URI: &str = "camford";
+pub(crate) const LOGIN: &str = "admin";
 /// `Workspace`'s password file holds this; init gives it to the first administrator.
-const INITIAL_PASSWORD: &str = "correct horse battery";
-const NEW_PASSWORD: &str = "a new password for the SCM client";
+pub(crate) const INITIAL_PASSWORD: &str = "correct horse battery";
+pub(crate) const NEW_PASSWORD: &str = "a new password for the SCM client";
 const ORG: &str = "University of Camford";
 const DEPT: &str = "Physics";
 const DCV_DOMAIN: &str = "camford.ac.uk";
@@ -42,7 +42,7 @@ fn python_with_cert_manager() -> PathBuf {
 }
 
 /// SCM's header authentication (§1.1 of the SCM API spec).
-fn scm(request: reqwest::RequestBuilder, password: &str) -> reqwest::RequestBuilder {
+pub(crate) fn scm(request: reqwest::RequestBuilder, password: &str) -> reqwest::RequestBuilder {
     request
         .header("login", LOGIN)
         .header("password", password)
@@ -50,7 +50,7 @@ fn scm(request: reqwest::RequestBuilder, password: &str) -> reqwest::RequestBuil
 }
 
 /// Sends `request` and returns its status, `Location` header and body text.
-async fn send(request: reqwest::RequestBuilder) -> (u16, Option<String>, String) {
+pub(crate) async fn send(request: reqwest::RequestBuilder) -> (u16, Option<String>, String) {
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let location = response
@@ -61,7 +61,7 @@ async fn send(request: reqwest::RequestBuilder) -> (u16, Option<String>, String)
 }
 
 /// `POST /api/organization/v1` with `body`; returns the id that `Location` names.
-async fn create_organization(
+pub(crate) async fn create_organization(
     http: &reqwest::Client,
     base: &str,
     body: serde_json::Value,

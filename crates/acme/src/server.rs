@@ -1,0 +1,426 @@
+//! The ACME endpoints (RFC 8555 §7): directory, newNonce, newAccount and the account URL.
+//! Orders, authorisations, challenges, finalize, revocation by ACME and ARI are named in the
+//! directory and answered with a clear problem until they are served.
+//!
+//! Each request goes through [`verified`]: the JWS is parsed, its nonce used up, its `url`
+//! compared with the URL the request came to, and its signature checked with the `jwk` it
+//! carries (newAccount) or the key of the account its `kid` names.
+
+use crate::jws::{Alg, ExternalBinding, Jwk, Jws, JwsError, Signer};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use castellan_ra::{Authority, RaError};
+use castellan_store::AcmeRegistration;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+type AppState = Arc<Authority>;
+
+/// The ACME routes, under `/acme/<server>/`.
+pub fn router(authority: Arc<Authority>) -> Router {
+    Router::new()
+        .route("/acme/{server}/directory", get(directory))
+        .route(
+            "/acme/{server}/new-nonce",
+            get(new_nonce_get).head(new_nonce_head),
+        )
+        .route("/acme/{server}/new-account", post(new_account))
+        .route("/acme/{server}/acct/{id}", post(account))
+        .route("/acme/{server}/new-order", post(not_yet))
+        .route("/acme/{server}/revoke-cert", post(not_yet))
+        .route("/acme/{server}/key-change", post(not_yet))
+        .layer(DefaultBodyLimit::max(crate::jws::MAX_BODY_BYTES))
+        .with_state(authority)
+}
+
+/// An RFC 7807 problem document with ACME's error type.
+struct Problem {
+    status: StatusCode,
+    kind: &'static str,
+    detail: String,
+}
+
+impl Problem {
+    fn new(kind: &'static str, detail: impl Into<String>) -> Problem {
+        let status = match kind {
+            "unauthorized" => StatusCode::FORBIDDEN,
+            "serverInternal" => StatusCode::INTERNAL_SERVER_ERROR,
+            "notImplemented" => StatusCode::NOT_IMPLEMENTED,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Problem {
+            status,
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<JwsError> for Problem {
+    fn from(e: JwsError) -> Problem {
+        match e {
+            JwsError::Malformed(d) | JwsError::BadSignature(d) => Problem::new("malformed", d),
+            JwsError::BadSignatureAlgorithm(d) => Problem::new("badSignatureAlgorithm", d),
+            JwsError::BadPublicKey(d) => Problem::new("badPublicKey", d),
+        }
+    }
+}
+
+impl From<RaError> for Problem {
+    fn from(e: RaError) -> Problem {
+        match e {
+            RaError::Acme { kind, detail } => Problem::new(kind, detail),
+            other => {
+                tracing::warn!(error = %other, "ACME request failed");
+                Problem::new("serverInternal", "the server failed; try again later")
+            }
+        }
+    }
+}
+
+/// Headers every ACME response carries: a fresh nonce and the directory link.
+async fn acme_headers(state: &AppState, server: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    match state.acme_nonce().await {
+        Ok(nonce) => {
+            if let Ok(v) = HeaderValue::from_str(&nonce) {
+                headers.insert("replay-nonce", v);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "no nonce could be stored"),
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "<{}>;rel=\"index\"",
+        url(state, server, "directory")
+    )) {
+        headers.insert(header::LINK, v);
+    }
+    headers
+}
+
+fn url(state: &AppState, server: &str, rest: &str) -> String {
+    format!("{}/acme/{server}/{rest}", state.base_url())
+}
+
+async fn problem_response(state: &AppState, server: &str, p: Problem) -> Response {
+    let mut headers = acme_headers(state, server).await;
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    let mut body = json!({
+        "type": format!("urn:ietf:params:acme:error:{}", p.kind),
+        "detail": p.detail,
+        "status": p.status.as_u16(),
+    });
+    if p.kind == "badSignatureAlgorithm" {
+        body["algorithms"] = json!(Alg::NAMES);
+    }
+    (p.status, headers, body.to_string()).into_response()
+}
+
+async fn json_response(
+    state: &AppState,
+    server: &str,
+    status: StatusCode,
+    location: Option<String>,
+    body: Value,
+) -> Response {
+    let mut headers = acme_headers(state, server).await;
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(location) = location
+        && let Ok(v) = HeaderValue::from_str(&location)
+    {
+        headers.insert(header::LOCATION, v);
+    }
+    (status, headers, body.to_string()).into_response()
+}
+
+fn known_server(state: &AppState, server: &str) -> Result<(), Problem> {
+    if state.acme_servers().iter().any(|s| s.path == server) {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            "malformed",
+            format!("there is no ACME server '{server}' here"),
+        ))
+    }
+}
+
+/// `GET /acme/<server>/directory`.
+async fn directory(State(state): State<AppState>, Path(server): Path<String>) -> Response {
+    let Some(acme) = state
+        .acme_servers()
+        .iter()
+        .find(|s| s.path == server)
+        .cloned()
+    else {
+        return (StatusCode::NOT_FOUND, "no such ACME server\n").into_response();
+    };
+    let u = |rest: &str| url(&state, &server, rest);
+    let profiles: serde_json::Map<String, Value> = acme
+        .profiles
+        .iter()
+        .map(|p| (p.clone(), json!(format!("The {p} certificate profile"))))
+        .collect();
+    let body = json!({
+        "newNonce": u("new-nonce"),
+        "newAccount": u("new-account"),
+        "newOrder": u("new-order"),
+        "revokeCert": u("revoke-cert"),
+        "keyChange": u("key-change"),
+        "meta": {
+            "website": state.base_url(),
+            "externalAccountRequired": true,
+            "caaIdentities": state.caa_identities(),
+            "profiles": profiles,
+        },
+    });
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    (StatusCode::OK, headers, body.to_string()).into_response()
+}
+
+/// `HEAD /acme/<server>/new-nonce`: 200 with a nonce.
+async fn new_nonce_head(State(state): State<AppState>, Path(server): Path<String>) -> Response {
+    (StatusCode::OK, acme_headers(&state, &server).await).into_response()
+}
+
+/// `GET /acme/<server>/new-nonce`: 204 with a nonce.
+async fn new_nonce_get(State(state): State<AppState>, Path(server): Path<String>) -> Response {
+    (StatusCode::NO_CONTENT, acme_headers(&state, &server).await).into_response()
+}
+
+/// Who signed a verified request.
+enum Caller {
+    /// A key not (yet) registered (newAccount).
+    NewKey(Jwk),
+    /// A registered account.
+    Account(AcmeRegistration),
+}
+
+/// Parses and checks a request: nonce, url, signature (see the module documentation).
+async fn verified(
+    state: &AppState,
+    server: &str,
+    path: &str,
+    body: &[u8],
+) -> Result<(Jws, Caller), Problem> {
+    known_server(state, server)?;
+    let jws = Jws::parse(body)?;
+    let nonce = jws
+        .protected
+        .nonce
+        .as_deref()
+        .ok_or_else(|| Problem::new("badNonce", "the protected header has no nonce"))?;
+    state.acme_take_nonce(nonce).await?;
+    let expected = url(state, server, path);
+    if jws.protected.url != expected {
+        return Err(Problem::new(
+            "unauthorized",
+            format!(
+                "the JWS was signed for {} but sent to {expected}",
+                jws.protected.url
+            ),
+        ));
+    }
+    let caller = match &jws.protected.signer {
+        Signer::Jwk(jwk) => {
+            jws.verify(jwk)?;
+            Caller::NewKey(jwk.clone())
+        }
+        Signer::Kid(kid) => {
+            let prefix = url(state, server, "acct/");
+            let id = kid
+                .strip_prefix(&prefix)
+                .and_then(|id| id.parse::<i64>().ok())
+                .ok_or_else(|| {
+                    Problem::new(
+                        "accountDoesNotExist",
+                        format!("'{kid}' is not an account URL of this server"),
+                    )
+                })?;
+            let registration = state.acme_registration(server, id).await?;
+            let key: Value = serde_json::from_str(&registration.jwk)
+                .map_err(|_| Problem::new("serverInternal", "the account's key is unreadable"))?;
+            jws.verify(&Jwk::from_json(&key)?)?;
+            if registration.status != "valid" {
+                return Err(Problem::new(
+                    "unauthorized",
+                    "this account is deactivated; register a new one",
+                ));
+            }
+            Caller::Account(registration)
+        }
+    };
+    Ok((jws, caller))
+}
+
+fn account_body(state: &AppState, server: &str, r: &AcmeRegistration) -> Value {
+    let contacts: Vec<&str> = r.contacts.split(',').filter(|c| !c.is_empty()).collect();
+    json!({
+        "status": r.status,
+        "contact": contacts,
+        "orders": url(state, server, &format!("acct/{}/orders", r.id)),
+        "createdAt": time::OffsetDateTime::from_unix_timestamp(r.created_at)
+            .ok()
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct NewAccountPayload {
+    contact: Vec<String>,
+    terms_of_service_agreed: bool,
+    only_return_existing: bool,
+    external_account_binding: Option<Value>,
+}
+
+/// `POST /acme/<server>/new-account` (RFC 8555 §7.3).
+async fn new_account(
+    State(state): State<AppState>,
+    Path(server): Path<String>,
+    body: Bytes,
+) -> Response {
+    match register(&state, &server, &body).await {
+        Ok(response) => response,
+        Err(p) => problem_response(&state, &server, p).await,
+    }
+}
+
+async fn register(state: &AppState, server: &str, body: &[u8]) -> Result<Response, Problem> {
+    let (jws, caller) = verified(state, server, "new-account", body).await?;
+    let Caller::NewKey(jwk) = caller else {
+        return Err(Problem::new(
+            "malformed",
+            "newAccount is signed with the new account's key (jwk), not a kid",
+        ));
+    };
+    let payload: NewAccountPayload = jws.json()?;
+    let thumbprint = jwk.thumbprint();
+    if let Some(existing) = state.acme_registration_by_key(&thumbprint).await? {
+        let location = url(state, server, &format!("acct/{}", existing.id));
+        let body = account_body(state, server, &existing);
+        return Ok(json_response(state, server, StatusCode::OK, Some(location), body).await);
+    }
+    if payload.only_return_existing {
+        return Err(Problem::new(
+            "accountDoesNotExist",
+            "no account is registered with this key",
+        ));
+    }
+    let binding = payload.external_account_binding.ok_or_else(|| {
+        Problem::new(
+            "externalAccountRequired",
+            "this server needs an external account binding: register with the macId (--eab-kid) \
+             and macKey (--eab-hmac-key) of an ACME account your administrator created",
+        )
+    })?;
+    let binding = ExternalBinding::parse(&binding)?;
+    let (account, mac_key) = state.acme_eab_key(server, &binding.kid).await?;
+    binding
+        .verify(&jws.protected.url, &jwk, &mac_key)
+        .map_err(|e| match e {
+            JwsError::BadSignature(d) => Problem::new("unauthorized", d),
+            other => other.into(),
+        })?;
+    if !payload.terms_of_service_agreed {
+        tracing::debug!("newAccount without termsOfServiceAgreed (no terms are published)");
+    }
+    let registration = state
+        .acme_register(
+            &account,
+            &jwk.canonical_json(),
+            &thumbprint,
+            &payload.contact,
+        )
+        .await?;
+    let location = url(state, server, &format!("acct/{}", registration.id));
+    let body = account_body(state, server, &registration);
+    Ok(json_response(state, server, StatusCode::CREATED, Some(location), body).await)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AccountUpdate {
+    contact: Option<Vec<String>>,
+    status: Option<String>,
+}
+
+/// `POST /acme/<server>/acct/<id>`: POST-as-GET, contact update, deactivation.
+async fn account(
+    State(state): State<AppState>,
+    Path((server, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let (jws, caller) = verified(&state, &server, &format!("acct/{id}"), &body).await?;
+        let Caller::Account(registration) = caller else {
+            return Err(Problem::new(
+                "malformed",
+                "requests to an account URL are signed with the account's kid",
+            ));
+        };
+        if registration.id.to_string() != id {
+            return Err(Problem::new(
+                "unauthorized",
+                "an account may read and change only itself",
+            ));
+        }
+        let registration = if jws.is_post_as_get() {
+            registration
+        } else {
+            let update: AccountUpdate = jws.json()?;
+            let deactivate = match update.status.as_deref() {
+                None => false,
+                Some("deactivated") => true,
+                Some(other) => {
+                    return Err(Problem::new(
+                        "malformed",
+                        format!(
+                            "an account's status can only be set to deactivated, not '{other}'"
+                        ),
+                    ));
+                }
+            };
+            state
+                .acme_update_registration(&registration, update.contact.as_deref(), deactivate)
+                .await?
+        };
+        let location = url(&state, &server, &format!("acct/{}", registration.id));
+        let body = account_body(&state, &server, &registration);
+        Ok(json_response(&state, &server, StatusCode::OK, Some(location), body).await)
+    }
+    .await;
+    match result {
+        Ok(response) => response,
+        Err(p) => problem_response(&state, &server, p).await,
+    }
+}
+
+/// The endpoints named in the directory that are not served yet.
+async fn not_yet(State(state): State<AppState>, Path(server): Path<String>) -> Response {
+    problem_response(
+        &state,
+        &server,
+        Problem::new(
+            "serverInternal",
+            "Castellan does not take orders or revocations over ACME yet; order through the \
+             SCM REST API or the portal",
+        ),
+    )
+    .await
+}

@@ -1,0 +1,343 @@
+//! Real ACME clients against a running server: certbot (PyPI) registers with External
+//! Account Binding, is refused without it or with a wrong key, and deactivates its account.
+
+use crate::scm_client::{INITIAL_PASSWORD, NEW_PASSWORD, create_organization, scm, send};
+use crate::support::{Server, Workspace, ok};
+use castellan_testkit::tools::tool;
+use std::process::Command;
+
+fn certbot(config: &std::path::Path, directory: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(tool("certbot"))
+        .args(args)
+        .args(["--server", directory, "--non-interactive", "--config-dir"])
+        .arg(config.join("config"))
+        .arg("--work-dir")
+        .arg(config.join("work"))
+        .arg("--logs-dir")
+        .arg(config.join("logs"))
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run certbot ({e}); scripts/test installs it"));
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certbot_registers_with_external_account_binding() {
+    let ws = Workspace::new();
+    ok(ws.init("data", &["--customer-uri", crate::scm_client::CUSTOMER_URI]));
+    let port = castellan_testkit::smtp::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let server = Server::start(
+        &ws.path("data"),
+        &["--http", "--listen", &format!("127.0.0.1:{port}")],
+        &[("CASTELLAN_BASE_URL", base.as_str())],
+    );
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let (status, _, text) = send(
+        scm(
+            http.post(format!("{base}/api/admin/v1/changepassword")),
+            INITIAL_PASSWORD,
+        )
+        .json(&serde_json::json!({ "newPassword": NEW_PASSWORD })),
+    )
+    .await;
+    assert!(status == 200 || status == 204, "{status}: {text}");
+    let org = create_organization(
+        &http,
+        &base,
+        serde_json::json!({"name": "University of Camford", "country": "GB",
+                           "city": "Camford", "certTypes": ["SSL"]}),
+        &server,
+    )
+    .await;
+    let (status, location, text) = send(
+        scm(
+            http.post(format!("{base}/api/acme/v1/account")),
+            NEW_PASSWORD,
+        )
+        .json(
+            &serde_json::json!({"name": "web servers", "acmeServer": "OV ACME Server",
+                                "organizationId": org, "evDetails": {}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}\n{}", server.log());
+    let account_url = format!("{base}{}", location.unwrap());
+    let account: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (kid, key) = (
+        account["macId"].as_str().unwrap().to_owned(),
+        account["macKey"].as_str().unwrap().to_owned(),
+    );
+    let directory = account["acmeServerUrl"].as_str().unwrap().to_owned();
+    assert_eq!(directory, format!("{base}/acme/ov/directory"));
+
+    // Without a binding (certbot reads externalAccountRequired in the directory and says
+    // so itself), and with a wrong key or key id: refused, with the reason.
+    let plain = tempfile::tempdir().unwrap();
+    let (done, out) = certbot(
+        plain.path(),
+        &directory,
+        &["register", "--agree-tos", "-m", "it@camford.ac.uk"],
+    );
+    assert!(!done, "{out}");
+    assert!(
+        out.contains("Server requires external account binding"),
+        "{out}"
+    );
+    let wrong = tempfile::tempdir().unwrap();
+    let (done, out) = certbot(
+        wrong.path(),
+        &directory,
+        &[
+            "register",
+            "--agree-tos",
+            "-m",
+            "it@camford.ac.uk",
+            "--eab-kid",
+            &kid,
+            "--eab-hmac-key",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ],
+    );
+    assert!(!done, "{out}");
+    assert!(out.contains("MAC does not verify"), "{out}");
+    let (done, out) = certbot(
+        wrong.path(),
+        &directory,
+        &[
+            "register",
+            "--agree-tos",
+            "-m",
+            "it@camford.ac.uk",
+            "--eab-kid",
+            "no-such-kid",
+            "--eab-hmac-key",
+            &key,
+        ],
+    );
+    assert!(!done, "{out}");
+    assert!(
+        out.contains("key id is not one this server issued"),
+        "{out}"
+    );
+
+    // With the credentials: registered; the account is valid and its key no longer shown.
+    let good = tempfile::tempdir().unwrap();
+    let (done, out) = certbot(
+        good.path(),
+        &directory,
+        &[
+            "register",
+            "--agree-tos",
+            "-m",
+            "it@camford.ac.uk",
+            "--eab-kid",
+            &kid,
+            "--eab-hmac-key",
+            &key,
+        ],
+    );
+    assert!(done, "{out}\n{}", server.log());
+    assert!(out.contains("Account registered"), "{out}");
+    let (status, _, text) = send(scm(http.get(&account_url), NEW_PASSWORD)).await;
+    assert_eq!(status, 200, "{text}");
+    let account: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(account["status"], "valid");
+    assert_eq!(account["macKey"], "", "the key is not shown once in use");
+    assert_eq!(account["contacts"], "mailto:it@camford.ac.uk");
+
+    // certbot updates the contact and deactivates the account.
+    let (done, out) = certbot(
+        good.path(),
+        &directory,
+        &["update_account", "-m", "hostmaster@camford.ac.uk"],
+    );
+    assert!(done, "{out}");
+    let (done, out) = certbot(good.path(), &directory, &["unregister"]);
+    assert!(done, "{out}\n{}", server.log());
+    assert!(out.contains("Account deactivated"), "{out}");
+
+    bad_requests_get_the_rfc_error_types(&http, &base, &kid).await;
+    server.stop();
+}
+
+/// A minimal ACME client with a P-256 key, for requests certbot would never send.
+struct RawClient {
+    key: aws_lc_rs::signature::EcdsaKeyPair,
+}
+
+impl RawClient {
+    fn new() -> RawClient {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        RawClient {
+            key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+                .unwrap(),
+        }
+    }
+
+    fn jwk(&self) -> serde_json::Value {
+        use aws_lc_rs::signature::KeyPair;
+        let point = self.key.public_key().as_ref();
+        let b = castellan_acme::jws::b64e;
+        serde_json::json!({"kty": "EC", "crv": "P-256", "x": b(&point[1..33]), "y": b(&point[33..])})
+    }
+
+    fn body(&self, header: serde_json::Value, payload: &str) -> String {
+        let b = castellan_acme::jws::b64e;
+        let protected = b(header.to_string().as_bytes());
+        let payload = b(payload.as_bytes());
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let signature = self
+            .key
+            .sign(&rng, format!("{protected}.{payload}").as_bytes())
+            .unwrap();
+        serde_json::json!({"protected": protected, "payload": payload, "signature": b(signature.as_ref())})
+            .to_string()
+    }
+}
+
+async fn nonce(http: &reqwest::Client, base: &str) -> String {
+    let response = http
+        .head(format!("{base}/acme/ov/new-nonce"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.headers()["replay-nonce"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Posts `body` to `path` under the OV server; returns the status, the problem type and
+/// whether a fresh nonce came back.
+async fn post(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    body: String,
+) -> (u16, String, serde_json::Value) {
+    let response = http
+        .post(format!("{base}/acme/ov/{path}"))
+        .header("content-type", "application/jose+json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let has_nonce = response.headers().contains_key("replay-nonce");
+    let value: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+    assert!(
+        has_nonce || status == 413,
+        "every ACME answer carries a nonce: {value}"
+    );
+    (
+        status,
+        value["type"].as_str().unwrap_or_default().to_owned(),
+        value,
+    )
+}
+
+async fn bad_requests_get_the_rfc_error_types(http: &reqwest::Client, base: &str, kid: &str) {
+    let client = RawClient::new();
+    let url = format!("{base}/acme/ov/new-account");
+    let err = |t: &str| format!("urn:ietf:params:acme:error:{t}");
+
+    // A nonce is good once.
+    let n = nonce(http, base).await;
+    let header = serde_json::json!({"alg": "ES256", "jwk": client.jwk(), "nonce": n, "url": url});
+    let (status, kind, _) = post(
+        http,
+        base,
+        "new-account",
+        client.body(header.clone(), r#"{"onlyReturnExisting":true}"#),
+    )
+    .await;
+    assert_eq!((status, kind), (400, err("accountDoesNotExist")));
+    let (status, kind, _) = post(
+        http,
+        base,
+        "new-account",
+        client.body(header, r#"{"onlyReturnExisting":true}"#),
+    )
+    .await;
+    assert_eq!((status, kind), (400, err("badNonce")));
+
+    // The URL in the protected header must be the one posted to.
+    let header = serde_json::json!({"alg": "ES256", "jwk": client.jwk(), "nonce": nonce(http, base).await,
+                                    "url": format!("{base}/acme/ev/new-account")});
+    let (status, kind, _) = post(http, base, "new-account", client.body(header, "{}")).await;
+    assert_eq!((status, kind), (403, err("unauthorized")));
+
+    // An account URL that does not exist.
+    let header = serde_json::json!({"alg": "ES256", "kid": format!("{base}/acme/ov/acct/999"),
+                                    "nonce": nonce(http, base).await, "url": format!("{base}/acme/ov/acct/999")});
+    let (status, kind, _) = post(http, base, "acct/999", client.body(header, "")).await;
+    assert_eq!((status, kind), (400, err("accountDoesNotExist")));
+
+    // alg none, and HS256 on a request.
+    for alg in ["none", "HS256"] {
+        let header = serde_json::json!({"alg": alg, "jwk": client.jwk(), "nonce": nonce(http, base).await, "url": url});
+        let (status, kind, value) =
+            post(http, base, "new-account", client.body(header, "{}")).await;
+        assert_eq!(
+            (status, kind),
+            (400, err("badSignatureAlgorithm")),
+            "{value}"
+        );
+        assert_eq!(
+            value["algorithms"],
+            serde_json::json!(["ES256", "ES384", "RS256", "EdDSA"])
+        );
+    }
+
+    // Malformed base64url and an oversized body.
+    let (status, kind, _) = post(
+        http,
+        base,
+        "new-account",
+        r#"{"protected":"e30=","payload":"","signature":""}"#.into(),
+    )
+    .await;
+    assert_eq!((status, kind), (400, err("malformed")));
+    let (status, _, _) = post(http, base, "new-account", "x".repeat(70_000)).await;
+    assert_eq!(status, 413);
+
+    // A binding with the right key id but signed over another key.
+    let other = RawClient::new();
+    let mac = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, b"not the key");
+    let b = castellan_acme::jws::b64e;
+    let eab_protected = b(serde_json::json!({"alg": "HS256", "kid": kid, "url": url})
+        .to_string()
+        .as_bytes());
+    let eab_payload = b(other.jwk().to_string().as_bytes());
+    let tag = aws_lc_rs::hmac::sign(&mac, format!("{eab_protected}.{eab_payload}").as_bytes());
+    let payload = serde_json::json!({"termsOfServiceAgreed": true, "externalAccountBinding":
+        {"protected": eab_protected, "payload": eab_payload, "signature": b(tag.as_ref())}});
+    let header = serde_json::json!({"alg": "ES256", "jwk": client.jwk(), "nonce": nonce(http, base).await, "url": url});
+    let (status, kind, value) = post(
+        http,
+        base,
+        "new-account",
+        client.body(header, &payload.to_string()),
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, err("malformed").as_str()),
+        "{value}"
+    );
+    assert_eq!(
+        value["detail"],
+        "the external account binding is for another key than the account's"
+    );
+}
