@@ -82,6 +82,18 @@ fn mac_key_purpose(mac_id: &str) -> String {
     format!("acme-mac-key:{mac_id}")
 }
 
+/// An account name, trimmed: 1 to 256 characters.
+fn account_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 256 {
+        return Err(RaError::InvalidInput {
+            field: "name",
+            reason: "give the account a name of 1 to 256 characters".into(),
+        });
+    }
+    Ok(name)
+}
+
 fn not_found(id: AcmeAccountId) -> RaError {
     RaError::NotFound {
         what: "ACME account",
@@ -102,6 +114,13 @@ impl Authority {
             self.validation.settings.base_url.trim_end_matches('/'),
             server.path
         )
+    }
+
+    /// Whether `account` belongs to the server whose directory is under `server_path`.
+    pub(crate) fn acme_account_on(&self, account: &AcmeAccountRecord, server_path: &str) -> bool {
+        self.acme_servers
+            .iter()
+            .any(|s| s.path == server_path && s.name == account.account.server)
     }
 
     /// The server named `given` (by name or directory URL, as SCM clients send either).
@@ -182,13 +201,7 @@ impl Authority {
             });
         }
         Self::require_acme_scope(actor, &tree, org, "create ACME accounts for it")?;
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 256 {
-            return Err(RaError::InvalidInput {
-                field: "name",
-                reason: "give the account a name of 1 to 256 characters".into(),
-            });
-        }
+        let name = account_name(name)?;
         let server = self.acme_server(server)?.clone();
         let mut id_bytes = [0u8; 16];
         self.rng.fill(&mut id_bytes)?;
@@ -279,13 +292,7 @@ impl Authority {
         name: &str,
     ) -> Result<()> {
         let view = self.acme_account(actor, id).await?;
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 256 {
-            return Err(RaError::InvalidInput {
-                field: "name",
-                reason: "give the account a name of 1 to 256 characters".into(),
-            });
-        }
+        let name = account_name(name)?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         tx.rename_acme_account(id, name).await?;

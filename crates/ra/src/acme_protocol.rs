@@ -90,11 +90,7 @@ impl Authority {
             .acme_account_by_mac_id(mac_id)
             .await?
             .ok_or_else(unknown)?;
-        let on_this_server = self
-            .acme_servers
-            .iter()
-            .any(|s| s.path == server_path && s.name == account.account.server);
-        if !on_this_server {
+        if !self.acme_account_on(&account, server_path) {
             return Err(problem(
                 "unauthorized",
                 format!(
@@ -193,11 +189,7 @@ impl Authority {
             .acme_account(registration.acme_account_id)
             .await?
             .ok_or_else(missing)?;
-        if !self
-            .acme_servers
-            .iter()
-            .any(|s| s.path == server_path && s.name == account.account.server)
-        {
+        if !self.acme_account_on(&account, server_path) {
             return Err(missing());
         }
         Ok(registration)
