@@ -195,6 +195,35 @@ impl Jwk {
         b64e(digest.as_ref())
     }
 
+    /// Whether the SubjectPublicKeyInfo `spki_der` (a CSR's key, say) is this key.
+    pub fn is_spki(&self, spki_der: &[u8]) -> bool {
+        use der::Decode as _;
+        #[derive(der::Sequence)]
+        struct RsaPublicKey<'a> {
+            modulus: der::asn1::UintRef<'a>,
+            exponent: der::asn1::UintRef<'a>,
+        }
+        let Ok(spki) = spki::SubjectPublicKeyInfoRef::from_der(spki_der) else {
+            return false;
+        };
+        let bits = spki.subject_public_key.raw_bytes();
+        let strip = |b: &[u8]| {
+            b.iter()
+                .skip_while(|x| **x == 0)
+                .copied()
+                .collect::<Vec<u8>>()
+        };
+        match self {
+            Jwk::Ec { x, y, .. } => {
+                bits.first() == Some(&0x04) && bits[1..] == [x.as_slice(), y.as_slice()].concat()
+            }
+            Jwk::Ed25519 { x } => bits == x.as_slice(),
+            Jwk::Rsa { n, e } => RsaPublicKey::from_der(bits).is_ok_and(|k| {
+                strip(k.modulus.as_bytes()) == strip(n) && strip(k.exponent.as_bytes()) == strip(e)
+            }),
+        }
+    }
+
     /// Whether `alg` is the one this key signs with.
     fn matches(&self, alg: Alg) -> bool {
         matches!(

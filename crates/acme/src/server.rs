@@ -1,6 +1,8 @@
-//! The ACME endpoints (RFC 8555 §7): directory, newNonce, newAccount and the account URL.
-//! Orders, authorisations, challenges, finalize, revocation by ACME and ARI are named in the
-//! directory and answered with a clear problem until they are served.
+//! The ACME endpoints (RFC 8555 §7): directory, newNonce, newAccount, the account URL, and
+//! orders in the pre-validated model (authorisations valid from the start, finalize, the
+//! certificate). Challenges, revocation over ACME, key rollover and ARI are named in the
+//! directory where RFC 8555 requires it and answered with a clear problem until they are
+//! served.
 //!
 //! Each request goes through [`verified`]: the JWS is parsed, its nonce used up, its `url`
 //! compared with the URL the request came to, and its signature checked with the `jwk` it
@@ -31,7 +33,11 @@ pub fn router(authority: Arc<Authority>) -> Router {
         )
         .route("/acme/{server}/new-account", post(new_account))
         .route("/acme/{server}/acct/{id}", post(account))
-        .route("/acme/{server}/new-order", post(not_yet))
+        .route("/acme/{server}/new-order", post(new_order))
+        .route("/acme/{server}/order/{id}", post(order))
+        .route("/acme/{server}/authz/{id}/{index}", post(authorization))
+        .route("/acme/{server}/finalize/{id}", post(finalize))
+        .route("/acme/{server}/cert/{id}", post(certificate))
         .route("/acme/{server}/revoke-cert", post(not_yet))
         .route("/acme/{server}/key-change", post(not_yet))
         .layer(DefaultBodyLimit::max(crate::jws::MAX_BODY_BYTES))
@@ -411,6 +417,223 @@ async fn account(
     }
 }
 
+fn rfc3339(unix: i64) -> Value {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .map_or(Value::Null, Value::String)
+}
+
+fn order_body(state: &AppState, server: &str, o: &castellan_store::AcmeOrder) -> Value {
+    let mut body = json!({
+        "status": o.status,
+        "expires": rfc3339(o.expires_at),
+        "identifiers": o.identifiers.iter().map(|n| json!({"type": "dns", "value": n})).collect::<Vec<_>>(),
+        "authorizations": (0..o.identifiers.len())
+            .map(|i| url(state, server, &format!("authz/{}/{i}", o.id)))
+            .collect::<Vec<_>>(),
+        "finalize": url(state, server, &format!("finalize/{}", o.id)),
+        "profile": o.profile,
+    });
+    if o.status == "valid" {
+        body["certificate"] = json!(url(state, server, &format!("cert/{}", o.id)));
+    }
+    if o.status == "invalid" && !o.error.is_empty() {
+        body["error"] = json!({"type": "urn:ietf:params:acme:error:badCSR", "detail": o.error});
+    }
+    body
+}
+
+/// Verifies a request that must come from an account.
+async fn from_account(
+    state: &AppState,
+    server: &str,
+    path: &str,
+    body: &[u8],
+) -> Result<(Jws, AcmeRegistration), Problem> {
+    match verified(state, server, path, body).await? {
+        (jws, Caller::Account(registration)) => Ok((jws, registration)),
+        (_, Caller::NewKey(_)) => Err(Problem::new(
+            "malformed",
+            "this request is signed with the account's kid, not a jwk",
+        )),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Identifier {
+    #[serde(rename = "type")]
+    kind: String,
+    value: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct NewOrderPayload {
+    identifiers: Vec<Identifier>,
+    not_before: Option<String>,
+    not_after: Option<String>,
+    profile: Option<String>,
+}
+
+async fn answer(state: &AppState, server: &str, result: Result<Response, Problem>) -> Response {
+    match result {
+        Ok(response) => response,
+        Err(p) => problem_response(state, server, p).await,
+    }
+}
+
+/// `POST /acme/<server>/new-order`.
+async fn new_order(
+    State(state): State<AppState>,
+    Path(server): Path<String>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let (jws, registration) = from_account(&state, &server, "new-order", &body).await?;
+        let payload: NewOrderPayload = jws.json()?;
+        if payload.not_before.is_some() || payload.not_after.is_some() {
+            return Err(Problem::new(
+                "malformed",
+                "notBefore and notAfter are not taken: the profile sets the validity",
+            ));
+        }
+        let identifiers: Vec<(String, String)> = payload
+            .identifiers
+            .into_iter()
+            .map(|i| (i.kind, i.value))
+            .collect();
+        let order = state
+            .acme_new_order(
+                &registration,
+                &server,
+                &identifiers,
+                payload.profile.as_deref(),
+            )
+            .await?;
+        let location = url(&state, &server, &format!("order/{}", order.id));
+        let body = order_body(&state, &server, &order);
+        Ok(json_response(&state, &server, StatusCode::CREATED, Some(location), body).await)
+    }
+    .await;
+    answer(&state, &server, result).await
+}
+
+/// `POST /acme/<server>/order/<id>` (POST-as-GET).
+async fn order(
+    State(state): State<AppState>,
+    Path((server, id)): Path<(String, i64)>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let (_, registration) =
+            from_account(&state, &server, &format!("order/{id}"), &body).await?;
+        let order = state.acme_order(&registration, id).await?;
+        let location = url(&state, &server, &format!("order/{id}"));
+        Ok(json_response(
+            &state,
+            &server,
+            StatusCode::OK,
+            Some(location),
+            order_body(&state, &server, &order),
+        )
+        .await)
+    }
+    .await;
+    answer(&state, &server, result).await
+}
+
+/// `POST /acme/<server>/authz/<order>/<index>` (POST-as-GET): valid, as the names were
+/// validated by DCV before the order was accepted.
+async fn authorization(
+    State(state): State<AppState>,
+    Path((server, id, index)): Path<(String, i64, usize)>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let (_, registration) =
+            from_account(&state, &server, &format!("authz/{id}/{index}"), &body).await?;
+        let order = state.acme_order(&registration, id).await?;
+        let name = order
+            .identifiers
+            .get(index)
+            .ok_or_else(|| Problem::new("malformed", "no such authorization"))?;
+        let mut body = json!({
+            "identifier": {"type": "dns", "value": name.trim_start_matches("*.")},
+            "status": "valid",
+            "expires": rfc3339(order.expires_at),
+            "challenges": [],
+        });
+        if name.starts_with("*.") {
+            body["wildcard"] = json!(true);
+        }
+        Ok(json_response(&state, &server, StatusCode::OK, None, body).await)
+    }
+    .await;
+    answer(&state, &server, result).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FinalizePayload {
+    csr: String,
+}
+
+/// `POST /acme/<server>/finalize/<id>` with `{"csr"}`.
+async fn finalize(
+    State(state): State<AppState>,
+    Path((server, id)): Path<(String, i64)>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let (jws, registration) =
+            from_account(&state, &server, &format!("finalize/{id}"), &body).await?;
+        let payload: FinalizePayload = jws.json()?;
+        let csr = crate::jws::b64("the CSR", &payload.csr)?;
+        let key: Value = serde_json::from_str(&registration.jwk)
+            .map_err(|_| Problem::new("serverInternal", "the account's key is unreadable"))?;
+        let account_key = Jwk::from_json(&key)?;
+        let order = state
+            .acme_finalize(&registration, id, &csr, &|spki| account_key.is_spki(spki))
+            .await?;
+        let location = url(&state, &server, &format!("order/{id}"));
+        Ok(json_response(
+            &state,
+            &server,
+            StatusCode::OK,
+            Some(location),
+            order_body(&state, &server, &order),
+        )
+        .await)
+    }
+    .await;
+    answer(&state, &server, result).await
+}
+
+/// `POST /acme/<server>/cert/<id>` (POST-as-GET): the PEM chain.
+async fn certificate(
+    State(state): State<AppState>,
+    Path((server, id)): Path<(String, i64)>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let (_, registration) = from_account(&state, &server, &format!("cert/{id}"), &body).await?;
+        let pem = state.acme_certificate_chain(&registration, id).await?;
+        let mut headers = acme_headers(&state, &server).await;
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/pem-certificate-chain"),
+        );
+        Ok((StatusCode::OK, headers, pem).into_response())
+    }
+    .await;
+    answer(&state, &server, result).await
+}
+
 /// The endpoints named in the directory that are not served yet.
 async fn not_yet(State(state): State<AppState>, Path(server): Path<String>) -> Response {
     problem_response(
@@ -418,8 +641,8 @@ async fn not_yet(State(state): State<AppState>, Path(server): Path<String>) -> R
         &server,
         Problem::new(
             "serverInternal",
-            "Castellan does not take orders or revocations over ACME yet; order through the \
-             SCM REST API or the portal",
+            "Castellan does not take revocations or key changes over ACME yet; revoke through \
+             the SCM REST API",
         ),
     )
     .await

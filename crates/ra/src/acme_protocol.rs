@@ -269,3 +269,277 @@ fn check_contacts(contacts: &[String]) -> Result<String> {
     }
     Ok(contacts.join(","))
 }
+
+/// How long an order stays open, in seconds.
+pub const ORDER_LIFETIME: i64 = 7 * 86_400;
+
+impl Authority {
+    /// Places an order for DNS names (RFC 8555 §7.4) in the pre-validated model: every
+    /// name must be on the ACME account's domain list, delegated to its organisation or
+    /// department, with a valid DCV and CAA allowing Castellan (`check_names`, the rule
+    /// every front door uses). Such an order is `ready` at once.
+    pub async fn acme_new_order(
+        &self,
+        registration: &AcmeRegistration,
+        server_path: &str,
+        identifiers: &[(String, String)],
+        profile: Option<&str>,
+    ) -> Result<castellan_store::AcmeOrder> {
+        use castellan_pki::names::normalize_dns_name;
+        if identifiers.is_empty() || identifiers.len() > 100 {
+            return Err(problem("malformed", "an order names 1 to 100 identifiers"));
+        }
+        let account = self
+            .acme_bound_account(registration.acme_account_id)
+            .await?;
+        let server = self
+            .acme_servers
+            .iter()
+            .find(|s| s.path == server_path)
+            .cloned()
+            .ok_or_else(|| problem("malformed", "no such ACME server"))?;
+        let mut names = Vec::with_capacity(identifiers.len());
+        for (kind, value) in identifiers {
+            if kind != "dns" {
+                return Err(problem(
+                    "rejectedIdentifier",
+                    format!(
+                        "'{value}' is a {kind} identifier; Castellan issues for DNS names only \
+                         (IP addresses are not certified here)"
+                    ),
+                ));
+            }
+            let name = normalize_dns_name(value)
+                .map_err(|e| problem("rejectedIdentifier", e.to_string()))?;
+            if !account
+                .domains
+                .iter()
+                .any(|entry| crate::coverage::covers(entry, &name) || *entry == name)
+            {
+                return Err(problem(
+                    "rejectedIdentifier",
+                    format!(
+                        "{name} is not among the domains of ACME account '{}'; ask an \
+                         administrator to add it (ACME accounts → Domains)",
+                        account.account.name
+                    ),
+                ));
+            }
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let wildcard = names.iter().any(|n| n.starts_with("*."));
+        let profile = match profile {
+            Some(p) => server
+                .profiles
+                .iter()
+                .find(|q| q.as_str() == p)
+                .cloned()
+                .ok_or_else(|| {
+                    problem(
+                        "invalidProfile",
+                        format!(
+                            "'{p}' is not a profile of this server; choose one of: {}",
+                            server.profiles.join(", ")
+                        ),
+                    )
+                })?,
+            None if wildcard => server
+                .profiles
+                .iter()
+                .find(|p| p.contains("Wildcard"))
+                .or(server.profiles.first())
+                .cloned()
+                .unwrap_or_default(),
+            None => server.profiles.first().cloned().unwrap_or_default(),
+        };
+        self.check_names(
+            account.account.org_id,
+            castellan_model::CertificateType::Ssl,
+            &names,
+        )
+        .await
+        .map_err(|e| match e {
+            RaError::Acme { .. } | RaError::Store(_) | RaError::Internal(_) => e,
+            other => problem("rejectedIdentifier", other.to_string()),
+        })?;
+        let now = self.now();
+        let mut order = castellan_store::AcmeOrder {
+            id: 0,
+            registration_id: registration.id,
+            status: "ready".into(),
+            identifiers: names,
+            profile,
+            expires_at: now + ORDER_LIFETIME,
+            request_id: None,
+            certificate_id: None,
+            error: String::new(),
+            created_at: now,
+        };
+        let mut tx = self.store.begin().await?;
+        order.id = tx.insert_acme_order(&order).await?;
+        tx.commit().await?;
+        Ok(order)
+    }
+
+    /// An order of `registration` (others read as not found), brought up to date with
+    /// its registration authority order when it is waiting for an approval.
+    pub async fn acme_order(
+        &self,
+        registration: &AcmeRegistration,
+        id: i64,
+    ) -> Result<castellan_store::AcmeOrder> {
+        let mut order = self
+            .store
+            .acme_order(id)
+            .await?
+            .filter(|o| o.registration_id == registration.id)
+            .ok_or_else(|| problem("malformed", format!("no order {id} of this account")))?;
+        if order.status == "processing"
+            && let Some(request) = order.request_id
+            && let Some(ra_order) = self.store.order(request).await?
+        {
+            use castellan_model::CertificateStatus as S;
+            let status = ra_order.request.request.status;
+            let next = match status {
+                S::Issued => Some("valid"),
+                S::Declined | S::Invalid | S::Rejected | S::Revoked => Some("invalid"),
+                _ => None,
+            };
+            if let Some(next) = next {
+                order.status = next.into();
+                order.certificate_id = ra_order.details.certificate_id;
+                if next == "invalid" {
+                    order.error = format!("the order was {status}");
+                }
+                let mut tx = self.store.begin().await?;
+                tx.finish_acme_order(&order).await?;
+                tx.commit().await?;
+            }
+        } else if order.status == "ready" && order.expires_at <= self.now() {
+            order.status = "invalid".into();
+            order.error = "the order expired before it was finalized".into();
+        }
+        Ok(order)
+    }
+
+    /// Finalizes a ready order with a CSR (RFC 8555 §7.4): the CSR must ask for exactly
+    /// the order's names and must not carry the account's key (`is_account_key`); the
+    /// certificate is requested through `request_certificate`, the one pipeline, on behalf
+    /// of the ACME account's organisation or department.
+    pub async fn acme_finalize(
+        &self,
+        registration: &AcmeRegistration,
+        id: i64,
+        csr_der: &[u8],
+        is_account_key: &(dyn Fn(&[u8]) -> bool + Sync),
+    ) -> Result<castellan_store::AcmeOrder> {
+        let mut order = self.acme_order(registration, id).await?;
+        if order.status != "ready" {
+            return Err(problem(
+                "orderNotReady",
+                format!("the order is {}, not ready", order.status),
+            ));
+        }
+        let info =
+            castellan_pki::csr::parse(csr_der).map_err(|e| problem("badCSR", e.to_string()))?;
+        if is_account_key(&info.public_key.spki_der) {
+            return Err(problem(
+                "badCSR",
+                "the CSR carries the account's own key; use a separate key for the certificate",
+            ));
+        }
+        let mut asked: Vec<String> = info
+            .dns_names
+            .iter()
+            .chain(info.common_name.iter())
+            .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        asked.sort();
+        asked.dedup();
+        let mut ordered = order.identifiers.clone();
+        ordered.sort();
+        if asked != ordered {
+            return Err(problem(
+                "badCSR",
+                format!(
+                    "the CSR asks for {} but the order is for {}",
+                    asked.join(", "),
+                    ordered.join(", ")
+                ),
+            ));
+        }
+        let account = self
+            .acme_bound_account(registration.acme_account_id)
+            .await?;
+        let profile = self.profile(&order.profile)?.clone();
+        let term_days = profile.terms.iter().copied().min().unwrap_or(90);
+        let actor = acme_actor();
+        let result = self
+            .request_certificate(
+                &actor,
+                crate::orders::SslOrder {
+                    org_id: account.account.org_id,
+                    profile: order.profile.clone(),
+                    term_days,
+                    csr: csr_der.to_vec(),
+                    subject_alt_names: order.identifiers.clone(),
+                    external_requester: registration.contacts.replace("mailto:", ""),
+                    comments: format!(
+                        "ACME order {} of ACME account '{}'",
+                        order.id, account.account.name
+                    ),
+                    custom_fields: Vec::new(),
+                },
+            )
+            .await;
+        match result {
+            Ok(outcome) => {
+                order.request_id = Some(outcome.id);
+                order.certificate_id = outcome.certificate_id;
+                order.status = if outcome.certificate_id.is_some() {
+                    "valid".into()
+                } else {
+                    "processing".into()
+                };
+            }
+            Err(e @ (RaError::Store(_) | RaError::Internal(_))) => return Err(e),
+            Err(e) => {
+                order.status = "invalid".into();
+                order.error = e.to_string();
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        tx.finish_acme_order(&order).await?;
+        tx.commit().await?;
+        if order.status == "invalid" {
+            return Err(problem("badCSR", order.error.clone()));
+        }
+        Ok(order)
+    }
+
+    /// The PEM chain of an order's certificate: the leaf, then the CAs above it up to (not
+    /// including) the root.
+    pub async fn acme_certificate_chain(
+        &self,
+        registration: &AcmeRegistration,
+        id: i64,
+    ) -> Result<String> {
+        let order = self.acme_order(registration, id).await?;
+        let certificate = order
+            .certificate_id
+            .ok_or_else(|| problem("malformed", "the order has no certificate yet"))?;
+        let record = self
+            .store
+            .certificate_by_id(certificate)
+            .await?
+            .ok_or_else(|| problem("malformed", "the certificate is gone"))?;
+        let chain = self.chain_of(record.certificate.issuer_ca_id)?;
+        let mut pem = castellan_pki::encode::pem_encode("CERTIFICATE", &record.certificate.der);
+        for ca in chain.iter().take(chain.len().saturating_sub(1)) {
+            pem.push_str(&castellan_pki::encode::pem_encode("CERTIFICATE", ca));
+        }
+        Ok(pem)
+    }
+}

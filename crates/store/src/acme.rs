@@ -335,3 +335,101 @@ impl Tx {
         Ok(())
     }
 }
+
+/// An ACME order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcmeOrder {
+    /// Row id (in the order URL).
+    pub id: i64,
+    /// The registration that placed it.
+    pub registration_id: i64,
+    /// pending, ready, processing, valid or invalid.
+    pub status: String,
+    /// The DNS names, in the order given.
+    pub identifiers: Vec<String>,
+    /// The certificate profile.
+    pub profile: String,
+    /// When it expires.
+    pub expires_at: i64,
+    /// The registration authority's order, once finalized.
+    pub request_id: Option<castellan_model::RequestId>,
+    /// The certificate, once issued.
+    pub certificate_id: Option<castellan_model::CertificateId>,
+    /// Why it is invalid.
+    pub error: String,
+    /// When it was placed.
+    pub created_at: i64,
+}
+
+fn order_from(row: &AnyRow) -> Result<AcmeOrder> {
+    let identifiers: String = row.try_get("identifiers")?;
+    Ok(AcmeOrder {
+        id: row.try_get("id")?,
+        registration_id: row.try_get("registration_id")?,
+        status: row.try_get("status")?,
+        identifiers: identifiers
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        profile: row.try_get("profile")?,
+        expires_at: row.try_get("expires_at")?,
+        request_id: row
+            .try_get::<Option<i64>, _>("request_id")?
+            .map(castellan_model::RequestId),
+        certificate_id: row
+            .try_get::<Option<i64>, _>("certificate_id")?
+            .map(castellan_model::CertificateId),
+        error: row.try_get("error")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// An ACME order.
+    pub async fn acme_order(&self, id: i64) -> Result<Option<AcmeOrder>> {
+        let row = sqlx::query(
+            "SELECT id, registration_id, status, identifiers, profile, expires_at, request_id, \
+             certificate_id, error, created_at FROM acme_orders WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(order_from).transpose()
+    }
+}
+
+impl Tx {
+    /// Stores a new ACME order; returns its id.
+    pub async fn insert_acme_order(&mut self, order: &AcmeOrder) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO acme_orders (registration_id, status, identifiers, profile, expires_at, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(order.registration_id)
+        .bind(&order.status)
+        .bind(order.identifiers.join(","))
+        .bind(&order.profile)
+        .bind(order.expires_at)
+        .bind(order.created_at)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// Records what finalizing an order led to.
+    pub async fn finish_acme_order(&mut self, order: &AcmeOrder) -> Result<()> {
+        sqlx::query(
+            "UPDATE acme_orders SET status = $1, request_id = $2, certificate_id = $3, error = $4 \
+             WHERE id = $5",
+        )
+        .bind(&order.status)
+        .bind(order.request_id.map(|r| r.0))
+        .bind(order.certificate_id.map(|c| c.0))
+        .bind(&order.error)
+        .bind(order.id)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+}

@@ -6,7 +6,7 @@ use crate::support::{Server, Workspace, ok};
 use castellan_testkit::tools::tool;
 use std::process::Command;
 
-fn certbot(config: &std::path::Path, directory: &str, args: &[&str]) -> (bool, String) {
+pub(crate) fn certbot(config: &std::path::Path, directory: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(tool("certbot"))
         .args(args)
         .args(["--server", directory, "--non-interactive", "--config-dir"])
@@ -340,4 +340,165 @@ async fn bad_requests_get_the_rfc_error_types(http: &reqwest::Client, base: &str
         value["detail"],
         "the external account binding is for another key than the account's"
     );
+}
+
+/// Against the SCM client test's server (organisation validated, `*.camford.ac.uk` delegated
+/// and its DCV passed, `root.pem` in `ws`): an ACME account for portal.camford.ac.uk, certbot
+/// `register`, `certonly` (no challenge: the name is pre-validated) and a forced renewal.
+/// [`certbot`] on a blocking thread, so the in-process DNS server keeps answering.
+async fn certbot_off_thread(
+    config: &std::path::Path,
+    directory: &str,
+    args: &[&str],
+) -> (bool, String) {
+    let (config, directory) = (config.to_path_buf(), directory.to_owned());
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        certbot(&config, &directory, &args)
+    })
+    .await
+    .unwrap()
+}
+
+pub(crate) async fn certbot_obtains_and_renews(
+    http: &reqwest::Client,
+    base: &str,
+    ws: &Workspace,
+    server: &Server,
+) {
+    let (status, _, text) = send(scm(
+        http.get(format!("{base}/api/organization/v1")),
+        NEW_PASSWORD,
+    ))
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let orgs: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let org = orgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "University of Camford")
+        .unwrap()["id"]
+        .clone();
+    let (status, location, text) = send(
+        scm(
+            http.post(format!("{base}/api/acme/v1/account")),
+            NEW_PASSWORD,
+        )
+        .json(
+            &serde_json::json!({"name": "certbot", "acmeServer": "OV ACME Server",
+                                "organizationId": org, "evDetails": {}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let account: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (status, _, text) = send(
+        scm(
+            http.post(format!("{base}{}/domains", location.unwrap())),
+            NEW_PASSWORD,
+        )
+        .json(&serde_json::json!({"domains": [{"name": "portal.camford.ac.uk"}]})),
+    )
+    .await;
+    assert_eq!((status, text.as_str()), (200, "{}"));
+    let directory = account["acmeServerUrl"].as_str().unwrap();
+    let (kid, key) = (
+        account["macId"].as_str().unwrap(),
+        account["macKey"].as_str().unwrap(),
+    );
+    let count = || async {
+        let response = scm(http.head(format!("{base}/api/ssl/v1")), NEW_PASSWORD)
+            .send()
+            .await
+            .unwrap();
+        response.headers()["x-total-count"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let before = count().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (done, out) = certbot_off_thread(
+        dir.path(),
+        directory,
+        &[
+            "register",
+            "--agree-tos",
+            "-m",
+            "it@camford.ac.uk",
+            "--eab-kid",
+            kid,
+            "--eab-hmac-key",
+            key,
+        ],
+    )
+    .await;
+    assert!(done, "{out}");
+    // The manual plugin's hook fails if it is ever called: no challenge is needed.
+    let (done, out) = certbot_off_thread(
+        dir.path(),
+        directory,
+        &[
+            "certonly",
+            "--manual",
+            "--manual-auth-hook",
+            "/bin/false",
+            "--preferred-challenges",
+            "http",
+            "-d",
+            "portal.camford.ac.uk",
+            "--cert-name",
+            "portal",
+        ],
+    )
+    .await;
+    assert!(done, "{out}\n{}", server.log());
+    let live = dir.path().join("config/live/portal");
+    let verify = |what: &str| {
+        castellan_testkit::tools::run(
+            castellan_testkit::tools::openssl()
+                .args(["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile"])
+                .arg(ws.path("root.pem"))
+                .arg("-untrusted")
+                .arg(live.join("chain.pem"))
+                .arg(live.join("cert.pem")),
+        );
+        let text = castellan_testkit::tools::run(
+            castellan_testkit::tools::openssl()
+                .args(["x509", "-noout", "-serial", "-ext", "subjectAltName", "-in"])
+                .arg(live.join("cert.pem")),
+        );
+        assert!(text.contains("DNS:portal.camford.ac.uk"), "{what}: {text}");
+        text
+    };
+    let first = verify("issued");
+    assert_eq!(
+        count().await,
+        before + 1,
+        "the ACME certificate is in the SSL list"
+    );
+
+    let (done, out) = certbot_off_thread(
+        dir.path(),
+        directory,
+        &[
+            "renew",
+            // Renewals run from cron wait a random time first; not here.
+            "--no-random-sleep-on-renew",
+            "--force-renewal",
+            "--cert-name",
+            "portal",
+            "--manual-auth-hook",
+            "/bin/false",
+        ],
+    )
+    .await;
+    assert!(done, "{out}\n{}", server.log());
+    let second = verify("renewed");
+    assert_ne!(first, second, "the renewal has a new serial");
+    assert_eq!(count().await, before + 2);
 }

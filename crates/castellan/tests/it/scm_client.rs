@@ -125,10 +125,14 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
     // Validation asks a real DNS server on loopback, whose records this test sets.
     let dns = castellan_testkit::dns::TestDns::start().await;
     let dns_servers = dns.addr().to_string();
+    // A known port, so base_url (and the ACME URLs built on it) name this server.
+    let port = castellan_testkit::smtp::free_port();
+    let base = format!("http://127.0.0.1:{port}");
     let server = Server::start(
         &ws.path("data"),
-        &["--http", "--listen", "127.0.0.1:0"],
+        &["--http", "--listen", &format!("127.0.0.1:{port}")],
         &[
+            ("CASTELLAN_BASE_URL", &base),
             // The most talkative log, to show that even it carries no secret.
             ("RUST_LOG", "debug"),
             // CRLs follow revocations within a second.
@@ -141,7 +145,7 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
             ),
         ],
     );
-    let base = format!("http://127.0.0.1:{}", server.port);
+    assert_eq!(server.port, port);
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
 
     // The first administrator's password was set by init, so it must be changed first.
@@ -419,6 +423,10 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
         server.log()
     );
     println!("{}", stdout(&out));
+
+    // certbot obtains and renews a certificate for a pre-validated name, through the same
+    // pipeline: it appears in the SSL list and chains to the root.
+    crate::acme_clients::certbot_obtains_and_renews(&http, &base, &ws, &server).await;
 
     // The script revoked order 1: relying parties see it on the PKI listener.
     let (status, _, details) =
