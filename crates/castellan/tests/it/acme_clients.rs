@@ -171,6 +171,7 @@ async fn certbot_registers_with_external_account_binding() {
 /// A minimal ACME client with a P-256 key, for requests certbot would never send.
 struct RawClient {
     key: aws_lc_rs::signature::EcdsaKeyPair,
+    pkcs8: Vec<u8>,
 }
 
 impl RawClient {
@@ -181,6 +182,7 @@ impl RawClient {
         RawClient {
             key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
                 .unwrap(),
+            pkcs8: pkcs8.as_ref().to_vec(),
         }
     }
 
@@ -501,4 +503,166 @@ pub(crate) async fn certbot_obtains_and_renews(
     let second = verify("renewed");
     assert_ne!(first, second, "the renewal has a new serial");
     assert_eq!(count().await, before + 2);
+
+    order_refusals(http, base, kid, key, ws).await;
+}
+
+/// What new-order and finalize refuse, with a raw client bound to the same ACME account.
+async fn order_refusals(http: &reqwest::Client, base: &str, kid: &str, mac: &str, ws: &Workspace) {
+    let b = castellan_acme::jws::b64e;
+    let client = RawClient::new();
+    let url = |p: &str| format!("{base}/acme/ov/{p}");
+    let err = |t: &str| format!("urn:ietf:params:acme:error:{t}");
+    // Register with the account's binding.
+    let mac_key = castellan_acme::jws::b64("mac", mac).unwrap();
+    let eab_protected = b(
+        serde_json::json!({"alg": "HS256", "kid": kid, "url": url("new-account")})
+            .to_string()
+            .as_bytes(),
+    );
+    let eab_payload = b(client.jwk().to_string().as_bytes());
+    let tag = aws_lc_rs::hmac::sign(
+        &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &mac_key),
+        format!("{eab_protected}.{eab_payload}").as_bytes(),
+    );
+    let payload = serde_json::json!({"termsOfServiceAgreed": true, "externalAccountBinding":
+        {"protected": eab_protected, "payload": eab_payload, "signature": b(tag.as_ref())}});
+    let header = serde_json::json!({"alg": "ES256", "jwk": client.jwk(), "nonce": nonce(http, base).await, "url": url("new-account")});
+    let response = http
+        .post(url("new-account"))
+        .header("content-type", "application/jose+json")
+        .body(client.body(header, &payload.to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let account = response.headers()["location"].to_str().unwrap().to_owned();
+    let signed = |path: &str, payload: String| {
+        let client = &client;
+        let account = account.clone();
+        let target = url(path);
+        async move {
+            let header = serde_json::json!({"alg": "ES256", "kid": account, "nonce": nonce(http, base).await, "url": target});
+            client.body(header, &payload)
+        }
+    };
+    let order = |names: &[(&str, &str)]| {
+        serde_json::json!({"identifiers": names.iter().map(|(t, v)| serde_json::json!({"type": t, "value": v})).collect::<Vec<_>>()})
+            .to_string()
+    };
+    // IP identifiers and names not on the account: rejectedIdentifier.
+    let (status, kind, value) = post(
+        http,
+        base,
+        "new-order",
+        signed("new-order", order(&[("ip", "192.0.2.1")])).await,
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, err("rejectedIdentifier").as_str()),
+        "{value}"
+    );
+    let (status, kind, value) = post(
+        http,
+        base,
+        "new-order",
+        signed("new-order", order(&[("dns", "wiki.camford.ac.uk")])).await,
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, err("rejectedIdentifier").as_str()),
+        "{value}"
+    );
+    assert!(
+        value["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("wiki.camford.ac.uk is not among the domains of ACME account 'certbot'"),
+        "{value}"
+    );
+    // A ready order, then CSRs that do not fit it.
+    let (status, _, value) = post(
+        http,
+        base,
+        "new-order",
+        signed("new-order", order(&[("dns", "portal.camford.ac.uk")])).await,
+    )
+    .await;
+    assert_eq!(status, 201, "{value}");
+    assert_eq!(value["status"], "ready");
+    let finalize = value["finalize"]
+        .as_str()
+        .unwrap()
+        .rsplit("/acme/ov/")
+        .next()
+        .unwrap()
+        .to_owned();
+    let csr = |name: &str, key: Option<&[u8]>| {
+        let dir = ws.path("raw-csr");
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_path = dir.join(format!("{name}.key"));
+        match key {
+            Some(pkcs8) => std::fs::write(
+                &key_path,
+                castellan_pki::encode::pem_encode("PRIVATE KEY", pkcs8),
+            )
+            .unwrap(),
+            None => {
+                castellan_testkit::tools::run(
+                    castellan_testkit::tools::openssl()
+                        .args([
+                            "genpkey",
+                            "-algorithm",
+                            "EC",
+                            "-pkeyopt",
+                            "ec_paramgen_curve:P-256",
+                            "-out",
+                        ])
+                        .arg(&key_path),
+                );
+            }
+        }
+        let out = dir.join(format!("{name}.der"));
+        castellan_testkit::tools::run(
+            castellan_testkit::tools::openssl()
+                .args([
+                    "req",
+                    "-new",
+                    "-subj",
+                    &format!("/CN={name}"),
+                    "-outform",
+                    "DER",
+                    "-key",
+                ])
+                .arg(&key_path)
+                .arg("-out")
+                .arg(&out),
+        );
+        b(&std::fs::read(out).unwrap())
+    };
+    let body = serde_json::json!({"csr": csr("other.camford.ac.uk", None)}).to_string();
+    let (status, kind, value) = post(http, base, &finalize, signed(&finalize, body).await).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, err("badCSR").as_str()),
+        "{value}"
+    );
+    assert_eq!(
+        value["detail"],
+        "the CSR asks for other.camford.ac.uk but the order is for portal.camford.ac.uk"
+    );
+    let body =
+        serde_json::json!({"csr": csr("portal.camford.ac.uk", Some(&client.pkcs8))}).to_string();
+    let (status, kind, value) = post(http, base, &finalize, signed(&finalize, body).await).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, err("badCSR").as_str()),
+        "{value}"
+    );
+    assert_eq!(
+        value["detail"],
+        "the CSR carries the account's own key; use a separate key for the certificate"
+    );
 }
