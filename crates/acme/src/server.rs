@@ -15,6 +15,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use castellan_ra::acme_protocol::RevocationRequester;
 use castellan_ra::{Authority, RaError};
 use castellan_store::AcmeRegistration;
 use serde::Deserialize;
@@ -38,7 +39,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .route("/acme/{server}/authz/{id}/{index}", post(authorization))
         .route("/acme/{server}/finalize/{id}", post(finalize))
         .route("/acme/{server}/cert/{id}", post(certificate))
-        .route("/acme/{server}/revoke-cert", post(not_yet))
+        .route("/acme/{server}/revoke-cert", post(revoke))
         .route("/acme/{server}/key-change", post(not_yet))
         .layer(DefaultBodyLimit::max(crate::jws::MAX_BODY_BYTES))
         .with_state(authority)
@@ -634,6 +635,44 @@ async fn certificate(
     answer(&state, &server, result).await
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RevokePayload {
+    certificate: String,
+    reason: Option<i64>,
+}
+
+/// `POST /acme/<server>/revoke-cert` (RFC 8555 §7.6): signed by the account that ordered the
+/// certificate (kid) or with the certificate's own key (jwk).
+async fn revoke(
+    State(state): State<AppState>,
+    Path(server): Path<String>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let (jws, caller) = verified(&state, &server, "revoke-cert", &body).await?;
+        let payload: RevokePayload = jws.json()?;
+        let der = crate::jws::b64("the certificate", &payload.certificate)?;
+        let reason = payload.reason.unwrap_or(0);
+        match &caller {
+            Caller::Account(registration) => {
+                state
+                    .acme_revoke(RevocationRequester::Account(registration), &der, reason)
+                    .await?
+            }
+            Caller::NewKey(jwk) => {
+                let is_key = |spki: &[u8]| jwk.is_spki(spki);
+                state
+                    .acme_revoke(RevocationRequester::KeyHolder(&is_key), &der, reason)
+                    .await?
+            }
+        }
+        Ok((StatusCode::OK, acme_headers(&state, &server).await).into_response())
+    }
+    .await;
+    answer(&state, &server, result).await
+}
+
 /// The endpoints named in the directory that are not served yet.
 async fn not_yet(State(state): State<AppState>, Path(server): Path<String>) -> Response {
     problem_response(
@@ -641,8 +680,8 @@ async fn not_yet(State(state): State<AppState>, Path(server): Path<String>) -> R
         &server,
         Problem::new(
             "serverInternal",
-            "Castellan does not take revocations or key changes over ACME yet; revoke through \
-             the SCM REST API",
+            "Castellan does not take key changes over ACME yet; register a new account with \
+             the new key instead",
         ),
     )
     .await

@@ -543,3 +543,84 @@ impl Authority {
         Ok(pem)
     }
 }
+
+/// Who asks to revoke over ACME (RFC 8555 §7.6).
+pub enum RevocationRequester<'a> {
+    /// An account: it may revoke what its ACME account's orders produced.
+    Account(&'a AcmeRegistration),
+    /// The holder of the certificate's key (the JWS was signed with it): `is_key` tells
+    /// whether a SubjectPublicKeyInfo is that key.
+    KeyHolder(&'a (dyn Fn(&[u8]) -> bool + Sync)),
+}
+
+impl Authority {
+    /// Revokes a certificate Castellan issued (`certificate` is its DER) over ACME, through
+    /// the same revocation as every front door (OCSP at once, the CRL within the delay,
+    /// keyCompromise blocking the key).
+    pub async fn acme_revoke(
+        &self,
+        requester: RevocationRequester<'_>,
+        certificate: &[u8],
+        reason: i64,
+    ) -> Result<()> {
+        let info = castellan_pki::inspect::inspect(certificate)
+            .map_err(|e| problem("malformed", format!("the certificate cannot be read: {e}")))?;
+        let not_ours = || problem("malformed", "Castellan did not issue this certificate");
+        let record = self
+            .store
+            .certificate_by_serial(&info.serial.to_hex())
+            .await?
+            .filter(|r| r.certificate.der == certificate)
+            .ok_or_else(not_ours)?;
+        let allowed = match requester {
+            RevocationRequester::KeyHolder(is_key) => is_key(&info.public_key.spki_der),
+            RevocationRequester::Account(registration) => {
+                match self.store.acme_order_by_certificate(record.id).await? {
+                    Some(order) => match self.store.acme_registration(order.registration_id).await?
+                    {
+                        Some(placed_by) => {
+                            placed_by.acme_account_id == registration.acme_account_id
+                        }
+                        None => false,
+                    },
+                    None => false,
+                }
+            }
+        };
+        if !allowed {
+            return Err(problem(
+                "unauthorized",
+                "only the ACME account whose order produced this certificate, or the holder of \
+                 its key, may revoke it over ACME",
+            ));
+        }
+        if !crate::orders::REVOCATION_REASONS
+            .iter()
+            .any(|(code, _)| *code == reason)
+        {
+            return Err(problem(
+                "badRevocationReason",
+                format!(
+                    "reason {reason} is not accepted; use {}",
+                    crate::orders::REVOCATION_REASONS
+                        .iter()
+                        .map(|(c, n)| format!("{c} ({n})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        let request = record.certificate.request_id.ok_or_else(not_ours)?;
+        match self
+            .revoke_order(&acme_actor(), request, reason, "revoked over ACME", None)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(RaError::Conflict(message)) if message.contains("already") => Err(problem(
+                "alreadyRevoked",
+                "the certificate is revoked already",
+            )),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -433,3 +433,20 @@ impl Tx {
         Ok(())
     }
 }
+
+impl Store {
+    /// The ACME order that produced certificate `id`, if one did.
+    pub async fn acme_order_by_certificate(
+        &self,
+        id: castellan_model::CertificateId,
+    ) -> Result<Option<AcmeOrder>> {
+        let row = sqlx::query(
+            "SELECT id, registration_id, status, identifiers, profile, expires_at, request_id, \
+             certificate_id, error, created_at FROM acme_orders WHERE certificate_id = $1",
+        )
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(order_from).transpose()
+    }
+}

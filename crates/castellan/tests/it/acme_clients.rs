@@ -504,6 +504,85 @@ pub(crate) async fn certbot_obtains_and_renews(
     assert_ne!(first, second, "the renewal has a new serial");
     assert_eq!(count().await, before + 2);
 
+    // Revocation over ACME, as relying parties then see it: the first certificate by the
+    // holder of its key (`--key-path`), the renewal by the account.
+    let archive = dir.path().join("config/archive/portal");
+    let ocsp = |cert: std::path::PathBuf| {
+        let out = castellan_testkit::tools::openssl()
+            .args(["ocsp", "-no_nonce", "-issuer"])
+            .arg(live.join("chain.pem"))
+            .arg("-cert")
+            .arg(cert)
+            .arg("-CAfile")
+            .arg(ws.path("root.pem"))
+            .arg("-verify_other")
+            .arg(live.join("chain.pem"))
+            .arg("-url")
+            .arg(format!("http://127.0.0.1:{}/ocsp", server.pki_port()))
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let cert1 = archive.join("cert1.pem");
+    let key1 = archive.join("privkey1.pem");
+    let (done, out) = certbot_off_thread(
+        dir.path(),
+        directory,
+        &[
+            "revoke",
+            "--cert-path",
+            cert1.to_str().unwrap(),
+            "--key-path",
+            key1.to_str().unwrap(),
+            "--reason",
+            "superseded",
+            "--no-delete-after-revoke",
+        ],
+    )
+    .await;
+    assert!(done, "{out}\n{}", server.log());
+    let verdict = ocsp(cert1.clone());
+    assert!(
+        verdict.contains(": revoked") && verdict.contains("Reason: superseded"),
+        "{verdict}"
+    );
+    let (done, out) = certbot_off_thread(
+        dir.path(),
+        directory,
+        &[
+            "revoke",
+            "--cert-name",
+            "portal",
+            "--reason",
+            "cessationofoperation",
+            "--no-delete-after-revoke",
+        ],
+    )
+    .await;
+    assert!(done, "{out}\n{}", server.log());
+    let verdict = ocsp(live.join("cert.pem"));
+    assert!(
+        verdict.contains("Reason: cessationOfOperation"),
+        "{verdict}"
+    );
+    // Again: certbot reports the server's alreadyRevoked.
+    let (done, out) = certbot_off_thread(
+        dir.path(),
+        directory,
+        &[
+            "revoke",
+            "--cert-path",
+            cert1.to_str().unwrap(),
+            "--no-delete-after-revoke",
+        ],
+    )
+    .await;
+    assert!(!done && out.contains("revoked already"), "{out}");
+
     order_refusals(http, base, kid, key, ws).await;
 }
 
