@@ -584,6 +584,85 @@ pub(crate) async fn certbot_obtains_and_renews(
     assert!(!done && out.contains("revoked already"), "{out}");
 
     order_refusals(http, base, kid, key, ws).await;
+    lego_obtains_renews_and_revokes(directory, kid, key, ws, server).await;
+}
+
+/// lego (Debian) with the same credentials: run, renew, revoke.
+async fn lego_obtains_renews_and_revokes(
+    directory: &str,
+    kid: &str,
+    key: &str,
+    ws: &Workspace,
+    server: &Server,
+) {
+    let dir = ws.path("lego");
+    let http_port = castellan_testkit::smtp::free_port().to_string();
+    let lego = |action: &[&str]| {
+        let mut cmd = Command::new(tool("lego"));
+        cmd.args([
+            "--server",
+            directory,
+            "--email",
+            "it@camford.ac.uk",
+            "--accept-tos",
+            "--eab",
+            "--kid",
+            kid,
+            "--hmac",
+            key,
+            "--domains",
+            "portal.camford.ac.uk",
+            "--http",
+            "--http.port",
+            &format!("127.0.0.1:{http_port}"),
+            "--path",
+        ])
+        .arg(&dir)
+        .args(action)
+        .env("NO_PROXY", "127.0.0.1,localhost");
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let out = cmd
+                    .output()
+                    .unwrap_or_else(|e| panic!("cannot run lego ({e}); scripts/test installs it"));
+                (
+                    out.status.success(),
+                    format!(
+                        "{}{}",
+                        String::from_utf8_lossy(&out.stdout),
+                        String::from_utf8_lossy(&out.stderr)
+                    ),
+                )
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let crt = dir.join("certificates/portal.camford.ac.uk.crt");
+    let serial = || {
+        castellan_testkit::tools::run(
+            castellan_testkit::tools::openssl()
+                .args(["x509", "-noout", "-serial", "-in"])
+                .arg(&crt),
+        )
+    };
+    let (done, out) = lego(&["run"]).await;
+    assert!(done, "lego run: {out}\n{}", server.log());
+    let verified = castellan_testkit::tools::run(
+        castellan_testkit::tools::openssl()
+            .args(["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile"])
+            .arg(ws.path("root.pem"))
+            .arg("-untrusted")
+            .arg(&crt)
+            .arg(&crt),
+    );
+    assert!(verified.trim_end().ends_with(": OK"), "{verified}");
+    let first = serial();
+    let (done, out) = lego(&["renew", "--days", "3650"]).await;
+    assert!(done, "lego renew: {out}\n{}", server.log());
+    assert_ne!(serial(), first, "lego renewed");
+    let (done, out) = lego(&["revoke"]).await;
+    assert!(done, "lego revoke: {out}\n{}", server.log());
 }
 
 /// What new-order and finalize refuse, with a raw client bound to the same ACME account.
