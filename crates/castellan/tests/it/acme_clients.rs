@@ -658,7 +658,7 @@ async fn lego_obtains_renews_and_revokes(
     );
     assert!(verified.trim_end().ends_with(": OK"), "{verified}");
     let first = serial();
-    let (done, out) = lego(&["renew", "--days", "3650"]).await;
+    let (done, out) = lego(&["renew", "--days", "3650", "--no-random-sleep"]).await;
     assert!(done, "lego renew: {out}\n{}", server.log());
     assert_ne!(serial(), first, "lego renewed");
     let (done, out) = lego(&["revoke"]).await;
