@@ -41,6 +41,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .route("/acme/{server}/cert/{id}", post(certificate))
         .route("/acme/{server}/revoke-cert", post(revoke))
         .route("/acme/{server}/key-change", post(not_yet))
+        .route("/acme/{server}/renewal-info/{id}", get(renewal_info))
         .layer(DefaultBodyLimit::max(crate::jws::MAX_BODY_BYTES))
         .with_state(authority)
 }
@@ -185,6 +186,7 @@ async fn directory(State(state): State<AppState>, Path(server): Path<String>) ->
         "newOrder": u("new-order"),
         "revokeCert": u("revoke-cert"),
         "keyChange": u("key-change"),
+        "renewalInfo": u("renewal-info"),
         "meta": {
             "website": state.base_url(),
             "externalAccountRequired": true,
@@ -479,6 +481,7 @@ struct NewOrderPayload {
     not_before: Option<String>,
     not_after: Option<String>,
     profile: Option<String>,
+    replaces: Option<String>,
 }
 
 async fn answer(state: &AppState, server: &str, result: Result<Response, Problem>) -> Response {
@@ -502,6 +505,9 @@ async fn new_order(
                 "malformed",
                 "notBefore and notAfter are not taken: the profile sets the validity",
             ));
+        }
+        if let Some(replaces) = payload.replaces.as_deref() {
+            state.acme_check_replaces(&registration, replaces).await?;
         }
         let identifiers: Vec<(String, String)> = payload
             .identifiers
@@ -671,6 +677,34 @@ async fn revoke(
     }
     .await;
     answer(&state, &server, result).await
+}
+
+/// `GET /acme/<server>/renewal-info/<certID>` (RFC 9773): the suggested renewal window,
+/// asked again after `Retry-After`.
+async fn renewal_info(
+    State(state): State<AppState>,
+    Path((server, id)): Path<(String, String)>,
+) -> Response {
+    let result = async {
+        known_server(&state, &server)?;
+        let window = state.acme_renewal_info(&id).await?;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("21600"));
+        let body = json!({"suggestedWindow": {"start": rfc3339(window.start), "end": rfc3339(window.end)}});
+        Ok::<Response, Problem>((StatusCode::OK, headers, body.to_string()).into_response())
+    }
+    .await;
+    match result {
+        Ok(response) => response,
+        Err(p) if p.kind == "malformed" && p.detail.starts_with("no certificate") => {
+            (StatusCode::NOT_FOUND, p.detail).into_response()
+        }
+        Err(p) => problem_response(&state, &server, p).await,
+    }
 }
 
 /// The endpoints named in the directory that are not served yet.

@@ -28,6 +28,8 @@ pub struct CertificateInfo {
     pub emails: Vec<String>,
     /// SHA-256 fingerprint, hex.
     pub sha256_fingerprint: String,
+    /// The authorityKeyIdentifier's key identifier (ARI's certificate identifier uses it).
+    pub authority_key_id: Option<Vec<u8>>,
 }
 
 /// Reads a DER certificate.
@@ -62,6 +64,11 @@ pub fn inspect(der: &[u8]) -> Result<CertificateInfo> {
         dns_names,
         emails,
         sha256_fingerprint: hex::encode(keys::sha256(der)),
+        authority_key_id: match tbs.get_extension::<x509_cert::ext::pkix::AuthorityKeyIdentifier>()
+        {
+            Ok(Some((_, aki))) => aki.key_identifier.map(|k| k.as_bytes().to_vec()),
+            _ => None,
+        },
     })
 }
 

@@ -624,3 +624,103 @@ impl Authority {
         }
     }
 }
+
+/// When a certificate should be renewed (RFC 9773), Unix seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RenewalWindow {
+    /// From.
+    pub start: i64,
+    /// Until.
+    pub end: i64,
+}
+
+impl Authority {
+    /// The certificate an ARI certificate identifier names
+    /// (`base64url(AKI keyIdentifier) "." base64url(serial)`), checked against its issuer.
+    async fn ari_certificate(&self, cert_id: &str) -> Result<castellan_store::CertificateRecord> {
+        use base64::Engine as _;
+        let malformed = || {
+            problem(
+                "malformed",
+                "a renewal-info identifier is base64url(authority key id) \".\" base64url(serial)",
+            )
+        };
+        let (aki, serial) = cert_id.split_once('.').ok_or_else(malformed)?;
+        let decode = |s: &str| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(s.trim_end_matches('='))
+                .map_err(|_| malformed())
+        };
+        let (aki, serial) = (decode(aki)?, decode(serial)?);
+        let serial = castellan_pki::serial::Serial::from_bytes(&serial).map_err(|_| malformed())?;
+        let unknown = || {
+            problem(
+                "malformed",
+                "no certificate of Castellan's has that identifier",
+            )
+        };
+        let record = self
+            .store
+            .certificate_by_serial(&serial.to_hex())
+            .await?
+            .ok_or_else(unknown)?;
+        let info = castellan_pki::inspect::inspect(&record.certificate.der)?;
+        if info.authority_key_id.as_deref() != Some(aki.as_slice()) {
+            return Err(unknown());
+        }
+        Ok(record)
+    }
+
+    /// The suggested renewal window of a certificate (RFC 9773): the last third of its life
+    /// up to three quarters; at once when it was revoked or its issuing CA is no longer the
+    /// active one.
+    pub async fn acme_renewal_info(&self, cert_id: &str) -> Result<RenewalWindow> {
+        let record = self.ari_certificate(cert_id).await?;
+        let c = &record.certificate;
+        let now = self.now();
+        if let Some(at) = record.revoked_at {
+            return Ok(RenewalWindow {
+                start: at.min(now) - 3600,
+                end: at.min(now),
+            });
+        }
+        let active = self.issuers.values().any(|i| i.id == c.issuer_ca_id);
+        if !active {
+            return Ok(RenewalWindow {
+                start: now,
+                end: now + 86_400,
+            });
+        }
+        let life = c.not_after - c.not_before;
+        Ok(RenewalWindow {
+            start: c.not_before + life * 2 / 3,
+            end: c.not_before + life * 3 / 4,
+        })
+    }
+
+    /// Checks a new order's `replaces` (RFC 9773 §5): the certificate must have come from
+    /// an order of the same ACME account.
+    pub async fn acme_check_replaces(
+        &self,
+        registration: &AcmeRegistration,
+        cert_id: &str,
+    ) -> Result<()> {
+        let record = self.ari_certificate(cert_id).await?;
+        let same_account = match self.store.acme_order_by_certificate(record.id).await? {
+            Some(order) => self
+                .store
+                .acme_registration(order.registration_id)
+                .await?
+                .is_some_and(|r| r.acme_account_id == registration.acme_account_id),
+            None => false,
+        };
+        if same_account {
+            Ok(())
+        } else {
+            Err(problem(
+                "unauthorized",
+                "replaces names a certificate this ACME account did not order",
+            ))
+        }
+    }
+}

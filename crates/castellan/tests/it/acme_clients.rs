@@ -504,6 +504,25 @@ pub(crate) async fn certbot_obtains_and_renews(
     assert_ne!(first, second, "the renewal has a new serial");
     assert_eq!(count().await, before + 2);
 
+    // ARI: the renewal's window lies ahead (the last third of its 90 days); an unknown
+    // identifier is 404.
+    let renewal_id = ari_id(&live.join("cert.pem"));
+    let (status, window) = renewal_window(http, base, &renewal_id).await;
+    assert_eq!(status, 200, "{window}");
+    let parse = |t: &str| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let start = parse(window["suggestedWindow"]["start"].as_str().unwrap());
+    let end = parse(window["suggestedWindow"]["end"].as_str().unwrap());
+    let today = time::OffsetDateTime::now_utc();
+    assert!(
+        start > today + time::Duration::days(55) && end > start,
+        "{window}"
+    );
+    let (status, _) = renewal_window(http, base, "AAAA.AQID").await;
+    assert_eq!(status, 404);
+    order_refusals(http, base, kid, key, ws, &renewal_id).await;
+
     // Revocation over ACME, as relying parties then see it: the first certificate by the
     // holder of its key (`--key-path`), the renewal by the account.
     let archive = dir.path().join("config/archive/portal");
@@ -550,6 +569,14 @@ pub(crate) async fn certbot_obtains_and_renews(
         verdict.contains(": revoked") && verdict.contains("Reason: superseded"),
         "{verdict}"
     );
+    // A revoked certificate's window has passed: renew now.
+    let (status, window) = renewal_window(http, base, &ari_id(&cert1)).await;
+    assert_eq!(status, 200);
+    assert!(
+        parse(window["suggestedWindow"]["end"].as_str().unwrap())
+            <= time::OffsetDateTime::now_utc(),
+        "{window}"
+    );
     let (done, out) = certbot_off_thread(
         dir.path(),
         directory,
@@ -583,7 +610,6 @@ pub(crate) async fn certbot_obtains_and_renews(
     .await;
     assert!(!done && out.contains("revoked already"), "{out}");
 
-    order_refusals(http, base, kid, key, ws).await;
     lego_obtains_renews_and_revokes(directory, kid, key, ws, server).await;
 }
 
@@ -666,7 +692,14 @@ async fn lego_obtains_renews_and_revokes(
 }
 
 /// What new-order and finalize refuse, with a raw client bound to the same ACME account.
-async fn order_refusals(http: &reqwest::Client, base: &str, kid: &str, mac: &str, ws: &Workspace) {
+async fn order_refusals(
+    http: &reqwest::Client,
+    base: &str,
+    kid: &str,
+    mac: &str,
+    ws: &Workspace,
+    replaces: &str,
+) {
     let b = castellan_acme::jws::b64e;
     let client = RawClient::new();
     let url = |p: &str| format!("{base}/acme/ov/{p}");
@@ -738,6 +771,30 @@ async fn order_refusals(http: &reqwest::Client, base: &str, kid: &str, mac: &str
             .as_str()
             .unwrap()
             .starts_with("wiki.camford.ac.uk is not among the domains of ACME account 'certbot'"),
+        "{value}"
+    );
+    // replaces (RFC 9773): a certificate of this ACME account is accepted; another is not.
+    let replacing =
+        serde_json::json!({"identifiers": [{"type": "dns", "value": "portal.camford.ac.uk"}],
+                                       "replaces": replaces})
+        .to_string();
+    let (status, _, value) = post(
+        http,
+        base,
+        "new-order",
+        signed("new-order", replacing).await,
+    )
+    .await;
+    assert_eq!(status, 201, "{value}");
+    let bogus =
+        serde_json::json!({"identifiers": [{"type": "dns", "value": "portal.camford.ac.uk"}],
+                                   "replaces": "AAAA.AAAA"})
+        .to_string();
+    let (status, kind, value) =
+        post(http, base, "new-order", signed("new-order", bogus).await).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, err("malformed").as_str()),
         "{value}"
     );
     // A ready order, then CSRs that do not fit it.
@@ -823,4 +880,54 @@ async fn order_refusals(http: &reqwest::Client, base: &str, kid: &str, mac: &str
         value["detail"],
         "the CSR carries the account's own key; use a separate key for the certificate"
     );
+}
+
+/// The RFC 9773 identifier of a PEM certificate: base64url(AKI key id) "." base64url(serial).
+fn ari_id(cert: &std::path::Path) -> String {
+    let text = |args: &[&str]| {
+        castellan_testkit::tools::run(castellan_testkit::tools::openssl().args(args).arg(cert))
+    };
+    let aki = text(&["x509", "-noout", "-ext", "authorityKeyIdentifier", "-in"]);
+    let aki_hex: String = aki
+        .lines()
+        .skip(1)
+        .collect::<String>()
+        .trim()
+        .trim_start_matches("keyid:")
+        .replace(':', "");
+    let serial = text(&["x509", "-noout", "-serial", "-in"]);
+    let serial_hex = serial.trim().trim_start_matches("serial=").to_owned();
+    let bytes = |h: &str| {
+        let h = if h.len() % 2 == 1 {
+            format!("0{h}")
+        } else {
+            h.to_owned()
+        };
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect::<Vec<u8>>()
+    };
+    let mut serial_bytes = bytes(&serial_hex);
+    if serial_bytes[0] & 0x80 != 0 {
+        serial_bytes.insert(0, 0); // the DER INTEGER's content, as RFC 9773 takes it
+    }
+    format!(
+        "{}.{}",
+        castellan_acme::jws::b64e(&bytes(&aki_hex)),
+        castellan_acme::jws::b64e(&serial_bytes)
+    )
+}
+
+async fn renewal_window(http: &reqwest::Client, base: &str, id: &str) -> (u16, serde_json::Value) {
+    let response = http
+        .get(format!("{base}/acme/ov/renewal-info/{id}"))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
 }
