@@ -1,8 +1,7 @@
-//! The ACME endpoints (RFC 8555 §7): directory, newNonce, newAccount, the account URL, and
-//! orders in the pre-validated model (authorisations valid from the start, finalize, the
-//! certificate). Challenges, revocation over ACME, key rollover and ARI are named in the
-//! directory where RFC 8555 requires it and answered with a clear problem until they are
-//! served.
+//! The ACME endpoints (RFC 8555 §7): directory, newNonce, newAccount, the account URL, key
+//! rollover, orders in the pre-validated model (authorisations valid from the start,
+//! finalize, the certificate), revocation, and ARI (RFC 9773). Challenges are not served yet:
+//! every name is validated by DCV before it can be ordered.
 //!
 //! Each request goes through [`verified`]: the JWS is parsed, its nonce used up, its `url`
 //! compared with the URL the request came to, and its signature checked with the `jwk` it
@@ -40,7 +39,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .route("/acme/{server}/finalize/{id}", post(finalize))
         .route("/acme/{server}/cert/{id}", post(certificate))
         .route("/acme/{server}/revoke-cert", post(revoke))
-        .route("/acme/{server}/key-change", post(not_yet))
+        .route("/acme/{server}/key-change", post(key_change))
         .route("/acme/{server}/renewal-info/{id}", get(renewal_info))
         .layer(DefaultBodyLimit::max(crate::jws::MAX_BODY_BYTES))
         .with_state(authority)
@@ -707,16 +706,75 @@ async fn renewal_info(
     }
 }
 
-/// The endpoints named in the directory that are not served yet.
-async fn not_yet(State(state): State<AppState>, Path(server): Path<String>) -> Response {
-    problem_response(
-        &state,
-        &server,
-        Problem::new(
-            "serverInternal",
-            "Castellan does not take key changes over ACME yet; register a new account with \
-             the new key instead",
-        ),
-    )
-    .await
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct KeyChangePayload {
+    account: String,
+    old_key: Value,
+}
+
+/// `POST /acme/<server>/key-change` (RFC 8555 §7.3.5): the outer JWS is signed by the account
+/// (kid), its payload a JWS signed by the new key (jwk, same url, no nonce) naming the
+/// account and the old key.
+async fn key_change(
+    State(state): State<AppState>,
+    Path(server): Path<String>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let (outer, registration) = from_account(&state, &server, "key-change", &body).await?;
+        let inner = Jws::parse(&outer.payload)?;
+        let Signer::Jwk(new_key) = &inner.protected.signer else {
+            return Err(Problem::new(
+                "malformed",
+                "the inner JWS must carry the new key as jwk",
+            ));
+        };
+        if inner.protected.nonce.is_some() {
+            return Err(Problem::new(
+                "malformed",
+                "the inner JWS may not carry a nonce",
+            ));
+        }
+        if inner.protected.url != outer.protected.url {
+            return Err(Problem::new(
+                "malformed",
+                "the inner JWS's url differs from the outer's",
+            ));
+        }
+        inner.verify(new_key)?;
+        let payload: KeyChangePayload = inner.json()?;
+        let account_url = url(&state, &server, &format!("acct/{}", registration.id));
+        let Signer::Kid(kid) = &outer.protected.signer else {
+            return Err(Problem::new(
+                "malformed",
+                "the outer JWS must be signed with the kid",
+            ));
+        };
+        if payload.account != account_url || *kid != account_url {
+            return Err(Problem::new(
+                "malformed",
+                "the inner payload names another account",
+            ));
+        }
+        let current: Value = serde_json::from_str(&registration.jwk)
+            .map_err(|_| Problem::new("serverInternal", "the account's key is unreadable"))?;
+        if Jwk::from_json(&payload.old_key)? != Jwk::from_json(&current)? {
+            return Err(Problem::new(
+                "malformed",
+                "oldKey is not the account's current key",
+            ));
+        }
+        let updated = state
+            .acme_change_key(
+                &registration,
+                &new_key.canonical_json(),
+                &new_key.thumbprint(),
+            )
+            .await?;
+        let body = account_body(&state, &server, &updated);
+        Ok(json_response(&state, &server, StatusCode::OK, Some(account_url), body).await)
+    }
+    .await;
+    answer(&state, &server, result).await
 }

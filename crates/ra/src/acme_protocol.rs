@@ -724,3 +724,63 @@ impl Authority {
         }
     }
 }
+
+impl Authority {
+    /// Replaces a registration's key (RFC 8555 §7.3.5), after the caller checked both
+    /// signatures. A key another account already has is refused.
+    pub async fn acme_change_key(
+        &self,
+        registration: &AcmeRegistration,
+        jwk: &str,
+        thumbprint: &str,
+    ) -> Result<AcmeRegistration> {
+        if let Some(other) = self
+            .store
+            .acme_registration_by_thumbprint(thumbprint)
+            .await?
+        {
+            return Err(problem(
+                "malformed",
+                format!("the new key is already the key of account {}", other.id),
+            ));
+        }
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        match tx
+            .set_acme_registration_key(registration.id, jwk, thumbprint)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Duplicate { .. }) => {
+                return Err(problem(
+                    "malformed",
+                    "the new key is already an account's key",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        audit::record(
+            &mut tx,
+            &acme_actor(),
+            now,
+            Change {
+                action: "acme.key-change",
+                object_type: "acme_account",
+                object_id: registration.acme_account_id.to_string(),
+                org_id: None,
+                description: format!(
+                    "an ACME client replaced its key {} with {thumbprint}",
+                    registration.thumbprint
+                ),
+            },
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        let mut updated = registration.clone();
+        updated.jwk = jwk.to_owned();
+        updated.thumbprint = thumbprint.to_owned();
+        Ok(updated)
+    }
+}

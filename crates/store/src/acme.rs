@@ -450,3 +450,31 @@ impl Store {
         row.as_ref().map(order_from).transpose()
     }
 }
+
+impl Tx {
+    /// Gives a registration a new key (ACME key rollover).
+    pub async fn set_acme_registration_key(
+        &mut self,
+        id: i64,
+        jwk: &str,
+        thumbprint: &str,
+    ) -> Result<()> {
+        sqlx::query("UPDATE acme_registrations SET jwk = $1, thumbprint = $2 WHERE id = $3")
+            .bind(jwk)
+            .bind(thumbprint)
+            .bind(id)
+            .execute(self.conn())
+            .await
+            .map_err(|e| {
+                if StoreError::unique_violation(&e, "thumbprint") {
+                    StoreError::Duplicate {
+                        what: "ACME account key",
+                        value: thumbprint.to_owned(),
+                    }
+                } else {
+                    e.into()
+                }
+            })?;
+        Ok(())
+    }
+}

@@ -100,10 +100,8 @@ async fn certbot_registers_with_external_account_binding() {
             "--agree-tos",
             "-m",
             "it@camford.ac.uk",
-            "--eab-kid",
-            &kid,
-            "--eab-hmac-key",
-            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            &format!("--eab-kid={kid}"),
+            "--eab-hmac-key=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         ],
     );
     assert!(!done, "{out}");
@@ -118,8 +116,7 @@ async fn certbot_registers_with_external_account_binding() {
             "it@camford.ac.uk",
             "--eab-kid",
             "no-such-kid",
-            "--eab-hmac-key",
-            &key,
+            &format!("--eab-hmac-key={key}"),
         ],
     );
     assert!(!done, "{out}");
@@ -138,10 +135,8 @@ async fn certbot_registers_with_external_account_binding() {
             "--agree-tos",
             "-m",
             "it@camford.ac.uk",
-            "--eab-kid",
-            &kid,
-            "--eab-hmac-key",
-            &key,
+            &format!("--eab-kid={kid}"),
+            &format!("--eab-hmac-key={key}"),
         ],
     );
     assert!(done, "{out}\n{}", server.log());
@@ -432,10 +427,8 @@ pub(crate) async fn certbot_obtains_and_renews(
             "--agree-tos",
             "-m",
             "it@camford.ac.uk",
-            "--eab-kid",
-            kid,
-            "--eab-hmac-key",
-            key,
+            &format!("--eab-kid={kid}"),
+            &format!("--eab-hmac-key={key}"),
         ],
     )
     .await;
@@ -632,10 +625,9 @@ async fn lego_obtains_renews_and_revokes(
             "it@camford.ac.uk",
             "--accept-tos",
             "--eab",
-            "--kid",
-            kid,
-            "--hmac",
-            key,
+            // `=` forms: a base64url key may start with '-'.
+            &format!("--kid={kid}"),
+            &format!("--hmac={key}"),
             "--domains",
             "portal.camford.ac.uk",
             "--http",
@@ -879,6 +871,37 @@ async fn order_refusals(
     assert_eq!(
         value["detail"],
         "the CSR carries the account's own key; use a separate key for the certificate"
+    );
+    // Key rollover: the account moves to a new key; the old one no longer signs for it.
+    let new_key = RawClient::new();
+    let inner_header =
+        serde_json::json!({"alg": "ES256", "jwk": new_key.jwk(), "url": url("key-change")});
+    let inner = new_key.body(
+        inner_header,
+        &serde_json::json!({"account": account, "oldKey": client.jwk()}).to_string(),
+    );
+    let (status, _, value) =
+        post(http, base, "key-change", signed("key-change", inner).await).await;
+    assert_eq!(status, 200, "{value}");
+    let acct_path = account.rsplit("/acme/ov/").next().unwrap().to_owned();
+    let header = serde_json::json!({"alg": "ES256", "kid": account, "nonce": nonce(http, base).await, "url": url(&acct_path)});
+    let (status, _, value) = post(http, base, &acct_path, new_key.body(header, "")).await;
+    assert_eq!(
+        (status, value["status"].as_str()),
+        (200, Some("valid")),
+        "{value}"
+    );
+    let (status, kind, _) = post(
+        http,
+        base,
+        &acct_path,
+        signed(&acct_path, String::new()).await,
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, err("malformed").as_str()),
+        "the old key no longer signs"
     );
 }
 
