@@ -57,7 +57,6 @@ impl Problem {
         let status = match kind {
             "unauthorized" => StatusCode::FORBIDDEN,
             "serverInternal" => StatusCode::INTERNAL_SERVER_ERROR,
-            "notImplemented" => StatusCode::NOT_IMPLEMENTED,
             _ => StatusCode::BAD_REQUEST,
         };
         Problem {
@@ -211,6 +210,13 @@ async fn new_nonce_get(State(state): State<AppState>, Path(server): Path<String>
     (StatusCode::NO_CONTENT, acme_headers(&state, &server).await).into_response()
 }
 
+/// A registered account's key, as stored (canonical JWK JSON).
+fn account_key(registration: &AcmeRegistration) -> Result<Jwk, Problem> {
+    let key: Value = serde_json::from_str(&registration.jwk)
+        .map_err(|_| Problem::new("serverInternal", "the account's key is unreadable"))?;
+    Ok(Jwk::from_json(&key)?)
+}
+
 /// Who signed a verified request.
 enum Caller {
     /// A key not (yet) registered (newAccount).
@@ -261,9 +267,7 @@ async fn verified(
                     )
                 })?;
             let registration = state.acme_registration(server, id).await?;
-            let key: Value = serde_json::from_str(&registration.jwk)
-                .map_err(|_| Problem::new("serverInternal", "the account's key is unreadable"))?;
-            jws.verify(&Jwk::from_json(&key)?)?;
+            jws.verify(&account_key(&registration)?)?;
             if registration.status != "valid" {
                 return Err(Problem::new(
                     "unauthorized",
@@ -303,10 +307,8 @@ async fn new_account(
     Path(server): Path<String>,
     body: Bytes,
 ) -> Response {
-    match register(&state, &server, &body).await {
-        Ok(response) => response,
-        Err(p) => problem_response(&state, &server, p).await,
-    }
+    let result = register(&state, &server, &body).await;
+    answer(&state, &server, result).await
 }
 
 async fn register(state: &AppState, server: &str, body: &[u8]) -> Result<Response, Problem> {
@@ -413,10 +415,7 @@ async fn account(
         Ok(json_response(&state, &server, StatusCode::OK, Some(location), body).await)
     }
     .await;
-    match result {
-        Ok(response) => response,
-        Err(p) => problem_response(&state, &server, p).await,
-    }
+    answer(&state, &server, result).await
 }
 
 fn rfc3339(unix: i64) -> Value {
@@ -447,6 +446,24 @@ fn order_body(state: &AppState, server: &str, o: &castellan_store::AcmeOrder) ->
         body["error"] = json!({"type": "urn:ietf:params:acme:error:badCSR", "detail": o.error});
     }
     body
+}
+
+/// An order as JSON, with its URL in `Location`.
+async fn order_response(
+    state: &AppState,
+    server: &str,
+    status: StatusCode,
+    order: &castellan_store::AcmeOrder,
+) -> Response {
+    let location = url(state, server, &format!("order/{}", order.id));
+    json_response(
+        state,
+        server,
+        status,
+        Some(location),
+        order_body(state, server, order),
+    )
+    .await
 }
 
 /// Verifies a request that must come from an account.
@@ -521,9 +538,7 @@ async fn new_order(
                 payload.profile.as_deref(),
             )
             .await?;
-        let location = url(&state, &server, &format!("order/{}", order.id));
-        let body = order_body(&state, &server, &order);
-        Ok(json_response(&state, &server, StatusCode::CREATED, Some(location), body).await)
+        Ok(order_response(&state, &server, StatusCode::CREATED, &order).await)
     }
     .await;
     answer(&state, &server, result).await
@@ -539,15 +554,7 @@ async fn order(
         let (_, registration) =
             from_account(&state, &server, &format!("order/{id}"), &body).await?;
         let order = state.acme_order(&registration, id).await?;
-        let location = url(&state, &server, &format!("order/{id}"));
-        Ok(json_response(
-            &state,
-            &server,
-            StatusCode::OK,
-            Some(location),
-            order_body(&state, &server, &order),
-        )
-        .await)
+        Ok(order_response(&state, &server, StatusCode::OK, &order).await)
     }
     .await;
     answer(&state, &server, result).await
@@ -600,21 +607,11 @@ async fn finalize(
             from_account(&state, &server, &format!("finalize/{id}"), &body).await?;
         let payload: FinalizePayload = jws.json()?;
         let csr = crate::jws::b64("the CSR", &payload.csr)?;
-        let key: Value = serde_json::from_str(&registration.jwk)
-            .map_err(|_| Problem::new("serverInternal", "the account's key is unreadable"))?;
-        let account_key = Jwk::from_json(&key)?;
+        let key = account_key(&registration)?;
         let order = state
-            .acme_finalize(&registration, id, &csr, &|spki| account_key.is_spki(spki))
+            .acme_finalize(&registration, id, &csr, &|spki| key.is_spki(spki))
             .await?;
-        let location = url(&state, &server, &format!("order/{id}"));
-        Ok(json_response(
-            &state,
-            &server,
-            StatusCode::OK,
-            Some(location),
-            order_body(&state, &server, &order),
-        )
-        .await)
+        Ok(order_response(&state, &server, StatusCode::OK, &order).await)
     }
     .await;
     answer(&state, &server, result).await
@@ -757,9 +754,7 @@ async fn key_change(
                 "the inner payload names another account",
             ));
         }
-        let current: Value = serde_json::from_str(&registration.jwk)
-            .map_err(|_| Problem::new("serverInternal", "the account's key is unreadable"))?;
-        if Jwk::from_json(&payload.old_key)? != Jwk::from_json(&current)? {
+        if Jwk::from_json(&payload.old_key)? != account_key(&registration)? {
             return Err(Problem::new(
                 "malformed",
                 "oldKey is not the account's current key",

@@ -82,6 +82,19 @@ fn mac_key_purpose(mac_id: &str) -> String {
     format!("acme-mac-key:{mac_id}")
 }
 
+impl Authority {
+    /// An ACME account's EAB MAC key, opened from the KEK.
+    pub(crate) fn open_mac_key(
+        &self,
+        account: &AcmeAccountRecord,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        Ok(self.kek.open(
+            &account.account.encrypted_mac_key,
+            &mac_key_purpose(&account.account.mac_id),
+        )?)
+    }
+}
+
 /// An account name, trimmed: 1 to 256 characters.
 fn account_name(name: &str) -> Result<&str> {
     let name = name.trim();
@@ -155,10 +168,7 @@ impl Authority {
                 profiles: Vec::new(),
             });
         let mac_key = if record.status == "pending" {
-            let key = self.kek.open(
-                &record.account.encrypted_mac_key,
-                &mac_key_purpose(&record.account.mac_id),
-            )?;
+            let key = self.open_mac_key(&record)?;
             Some(zeroize::Zeroizing::new(crate::b64url(&key)))
         } else {
             None

@@ -99,10 +99,7 @@ impl Authority {
                 ),
             ));
         }
-        let key = self.kek.open(
-            &account.account.encrypted_mac_key,
-            &format!("acme-mac-key:{}", account.account.mac_id),
-        )?;
+        let key = self.open_mac_key(&account)?;
         Ok((account, key))
     }
 
@@ -314,7 +311,7 @@ impl Authority {
             if !account
                 .domains
                 .iter()
-                .any(|entry| crate::coverage::covers(entry, &name) || *entry == name)
+                .any(|entry| crate::coverage::covers(entry, &name))
             {
                 return Err(problem(
                     "rejectedIdentifier",
@@ -594,28 +591,18 @@ impl Authority {
                  its key, may revoke it over ACME",
             ));
         }
-        if !crate::orders::REVOCATION_REASONS
-            .iter()
-            .any(|(code, _)| *code == reason)
-        {
-            return Err(problem(
-                "badRevocationReason",
-                format!(
-                    "reason {reason} is not accepted; use {}",
-                    crate::orders::REVOCATION_REASONS
-                        .iter()
-                        .map(|(c, n)| format!("{c} ({n})"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        }
         let request = record.certificate.request_id.ok_or_else(not_ours)?;
+        // revoke_order checks the reason code against the accepted ones, as for every
+        // front door; ACME names that refusal badRevocationReason.
         match self
             .revoke_order(&acme_actor(), request, reason, "revoked over ACME", None)
             .await
         {
             Ok(()) => Ok(()),
+            Err(RaError::InvalidInput {
+                field: "reasonCode",
+                reason,
+            }) => Err(problem("badRevocationReason", reason)),
             Err(RaError::Conflict(message)) if message.contains("already") => Err(problem(
                 "alreadyRevoked",
                 "the certificate is revoked already",
