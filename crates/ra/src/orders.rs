@@ -104,6 +104,41 @@ pub struct OrderOutcome {
     pub certificate_id: Option<CertificateId>,
 }
 
+/// Whether an order by `actor` is approved and issued as it is placed: the requester may
+/// auto-approve and the profile needs no (second) approval.
+fn approves_at_once(actor: &Actor, profile: &castellan_pki::profile::Profile) -> bool {
+    actor.has(Privilege::AutoApproveCertificates)
+        && !profile.approval_required
+        && !profile.second_approval_required
+}
+
+/// Asks a second administrator with `sslApprove` reaching `org` to approve order `id` (EV).
+async fn request_second_approval(
+    tx: &mut castellan_store::Tx,
+    actor: &Actor,
+    now: i64,
+    id: RequestId,
+    org: OrgId,
+    description: &str,
+) -> Result<()> {
+    crate::approval::request(
+        tx,
+        actor,
+        now,
+        crate::approval::ApprovalRequest {
+            action: crate::approval::APPROVE_EV_ORDER,
+            object_type: "ssl",
+            object_id: id.0,
+            scope: org,
+            area: Some(CertificateType::Ssl),
+            privilege: Some(Privilege::SslApprove),
+            description: description.to_owned(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// Compares the CSR's subject with the organisation's registered details (guide 11.1).
 fn check_subject(info: &csr::CsrInfo, org: &OrganizationDetails) -> Result<()> {
     let registered = [
@@ -275,30 +310,21 @@ impl Authority {
         )
         .await?;
         if profile.second_approval_required {
-            crate::approval::request(
+            request_second_approval(
                 &mut tx,
                 actor,
                 now,
-                crate::approval::ApprovalRequest {
-                    action: crate::approval::APPROVE_EV_ORDER,
-                    object_type: "ssl",
-                    object_id: id.0,
-                    scope: order.org_id,
-                    area: Some(CertificateType::Ssl),
-                    privilege: Some(Privilege::SslApprove),
-                    description: format!(
-                        "{} order {id} awaits a second administrator's approval",
-                        profile.name
-                    ),
-                },
+                id,
+                order.org_id,
+                &format!(
+                    "{} order {id} awaits a second administrator's approval",
+                    profile.name
+                ),
             )
             .await?;
         }
         tx.commit().await?;
-        let auto = actor.has(Privilege::AutoApproveCertificates)
-            && !profile.approval_required
-            && !profile.second_approval_required;
-        if auto {
+        if approves_at_once(actor, &profile) {
             let certificate_id = self.approve_and_issue(actor, id, true).await?;
             return Ok(OrderOutcome {
                 id,
@@ -945,30 +971,21 @@ impl Authority {
         )
         .await?;
         if profile.second_approval_required {
-            crate::approval::request(
+            request_second_approval(
                 &mut tx,
                 actor,
                 now,
-                crate::approval::ApprovalRequest {
-                    action: crate::approval::APPROVE_EV_ORDER,
-                    object_type: "ssl",
-                    object_id: id.0,
-                    scope: org_id,
-                    area: Some(CertificateType::Ssl),
-                    privilege: Some(Privilege::SslApprove),
-                    description: format!(
-                        "replacement of {} order {id} awaits a second administrator's approval",
-                        profile.name
-                    ),
-                },
+                id,
+                org_id,
+                &format!(
+                    "replacement of {} order {id} awaits a second administrator's approval",
+                    profile.name
+                ),
             )
             .await?;
         }
         tx.commit().await?;
-        if actor.has(Privilege::AutoApproveCertificates)
-            && !profile.approval_required
-            && !profile.second_approval_required
-        {
+        if approves_at_once(actor, &profile) {
             self.approve_and_issue(actor, id, true).await?;
             return Ok(CertificateStatus::Issued);
         }
