@@ -8,9 +8,11 @@
 //! - [`dns`]: the stub resolver, with a transcript of every question and answer;
 //! - [`dcv`]: the CNAME, TXT and HTTP file checks;
 //! - [`fetch`]: validation HTTP requests, refusing non-public addresses;
-//! - [`caa`]: the RFC 8659 / RFC 8657 decision.
+//! - [`caa`]: the RFC 8659 / RFC 8657 decision;
+//! - [`challenge`]: the ACME challenges http-01, dns-01 and tls-alpn-01.
 
 pub mod caa;
+pub mod challenge;
 pub mod dcv;
 pub mod dns;
 mod error;

@@ -16,7 +16,7 @@ pub async fn check_cname(resolver: &Resolver, host: &str, expected_target: &str)
     let chain = match resolver.cname_chain(&host).await {
         Ok(chain) => chain,
         Err(e) => {
-            return Check::fail(
+            return Check::unanswered(
                 format!("the CNAME of {host} could not be checked ({e}); it will be checked again"),
                 e.transcript().to_vec(),
             );
@@ -49,7 +49,7 @@ pub async fn check_txt(resolver: &Resolver, host: &str, expected_value: &str) ->
     let found = match resolver.txt(&host).await {
         Ok(found) => found,
         Err(e) => {
-            return Check::fail(
+            return Check::unanswered(
                 format!(
                     "the TXT records of {host} could not be checked ({e}); they will be checked again"
                 ),

@@ -40,13 +40,7 @@ pub async fn check_http(
     let mut transcript = Vec::new();
     let fetched = match fetcher.get(&url, &mut transcript).await {
         Ok(fetched) => fetched,
-        Err(e) => {
-            let reason = match e {
-                Error::Http { reason, .. } => reason,
-                other => other.to_string(),
-            };
-            return Check::fail(format!("{url} could not be fetched: {reason}"), transcript);
-        }
+        Err(e) => return unfetched(&url, e, transcript),
     };
     let shown =
         String::from_utf8_lossy(&fetched.body[..fetched.body.len().min(BODY_SHOWN)]).into_owned();
@@ -95,4 +89,19 @@ fn is_plain_file_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// The check of a URL that could not be fetched: retried when nothing answered (a DNS
+/// failure, a refused or timed-out connection), failed when the answer was a refusal (a
+/// private address, a redirect that is not allowed, a body too large).
+pub(crate) fn unfetched(url: &str, e: Error, transcript: Vec<String>) -> Check {
+    match e {
+        Error::Http { reason, .. } => {
+            Check::unanswered(format!("{url} could not be fetched: {reason}"), transcript)
+        }
+        e @ Error::LookupFailed { .. } => {
+            Check::unanswered(format!("{url} could not be fetched: {e}"), transcript)
+        }
+        other => Check::fail(format!("{url} could not be fetched: {other}"), transcript),
+    }
 }

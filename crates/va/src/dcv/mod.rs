@@ -10,6 +10,7 @@ mod dns;
 mod http;
 
 pub use dns::{check_cname, check_txt};
+pub(crate) use http::unfetched;
 pub use http::{VALIDATION_PATH, check_http};
 
 /// The outcome of one DCV check.
@@ -21,22 +22,37 @@ pub struct Check {
     pub detail: String,
     /// Every question asked and every answer received, for troubleshooting.
     pub transcript: Vec<String>,
+    /// The check got no answer (a DNS server failed, a connection timed out): asking again
+    /// later may pass. A check that got an answer, right or wrong, is not retried.
+    pub retry: bool,
 }
 
 impl Check {
-    fn pass(detail: String, transcript: Vec<String>) -> Check {
+    pub(crate) fn pass(detail: String, transcript: Vec<String>) -> Check {
         Check {
             passed: true,
             detail,
             transcript,
+            retry: false,
         }
     }
 
-    fn fail(detail: String, transcript: Vec<String>) -> Check {
+    pub(crate) fn fail(detail: String, transcript: Vec<String>) -> Check {
         Check {
             passed: false,
             detail,
             transcript,
+            retry: false,
+        }
+    }
+
+    /// A check that got no answer (see [`Check::retry`]).
+    pub(crate) fn unanswered(detail: String, transcript: Vec<String>) -> Check {
+        Check {
+            passed: false,
+            detail,
+            transcript,
+            retry: true,
         }
     }
 }

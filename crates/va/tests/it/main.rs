@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod caa;
+mod challenge;
 mod dcv_dns;
 mod dcv_http;
 mod resolver;
