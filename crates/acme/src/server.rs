@@ -1,7 +1,7 @@
 //! The ACME endpoints (RFC 8555 §7): directory, newNonce, newAccount, the account URL, key
-//! rollover, orders in the pre-validated model (authorisations valid from the start,
-//! finalize, the certificate), revocation, and ARI (RFC 9773). Challenges are not served yet:
-//! every name is validated by DCV before it can be ordered.
+//! rollover, orders, authorizations and challenges (valid from the start on a pre-validated
+//! server; http-01, dns-01 and tls-alpn-01 on a server in challenge mode), finalize, the
+//! certificate, revocation, and ARI (RFC 9773).
 //!
 //! Each request goes through [`verified`]: the JWS is parsed, its nonce used up, its `url`
 //! compared with the URL the request came to, and its signature checked with the `jwk` it
@@ -36,6 +36,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .route("/acme/{server}/new-order", post(new_order))
         .route("/acme/{server}/order/{id}", post(order))
         .route("/acme/{server}/authz/{id}/{index}", post(authorization))
+        .route("/acme/{server}/chall/{id}/{index}/{kind}", post(challenge))
         .route("/acme/{server}/finalize/{id}", post(finalize))
         .route("/acme/{server}/cert/{id}", post(certificate))
         .route("/acme/{server}/revoke-cert", post(revoke))
@@ -50,6 +51,8 @@ struct Problem {
     status: StatusCode,
     kind: &'static str,
     detail: String,
+    /// Seconds for `Retry-After` (rate limits).
+    retry_after: Option<i64>,
 }
 
 impl Problem {
@@ -57,12 +60,15 @@ impl Problem {
         let status = match kind {
             "unauthorized" => StatusCode::FORBIDDEN,
             "serverInternal" => StatusCode::INTERNAL_SERVER_ERROR,
+            "rateLimited" => StatusCode::TOO_MANY_REQUESTS,
+            "alreadyReplaced" => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         };
         Problem {
             status,
             kind,
             detail: detail.into(),
+            retry_after: None,
         }
     }
 }
@@ -81,6 +87,13 @@ impl From<RaError> for Problem {
     fn from(e: RaError) -> Problem {
         match e {
             RaError::Acme { kind, detail } => Problem::new(kind, detail),
+            RaError::AcmeRateLimited {
+                detail,
+                retry_after,
+            } => Problem {
+                retry_after: Some(retry_after),
+                ..Problem::new("rateLimited", detail)
+            },
             other => {
                 tracing::warn!(error = %other, "ACME request failed");
                 Problem::new("serverInternal", "the server failed; try again later")
@@ -127,6 +140,11 @@ async fn problem_response(state: &AppState, server: &str, p: Problem) -> Respons
     });
     if p.kind == "badSignatureAlgorithm" {
         body["algorithms"] = json!(Alg::NAMES);
+    }
+    if let Some(seconds) = p.retry_after
+        && let Ok(v) = HeaderValue::from_str(&seconds.to_string())
+    {
+        headers.insert(header::RETRY_AFTER, v);
     }
     (p.status, headers, body.to_string()).into_response()
 }
@@ -187,7 +205,7 @@ async fn directory(State(state): State<AppState>, Path(server): Path<String>) ->
         "renewalInfo": u("renewal-info"),
         "meta": {
             "website": state.base_url(),
-            "externalAccountRequired": true,
+            "externalAccountRequired": !acme.open_registration(),
             "caaIdentities": state.caa_identities(),
             "profiles": profiles,
         },
@@ -332,21 +350,27 @@ async fn register(state: &AppState, server: &str, body: &[u8]) -> Result<Respons
             "no account is registered with this key",
         ));
     }
-    let binding = payload.external_account_binding.ok_or_else(|| {
-        Problem::new(
-            "externalAccountRequired",
-            "this server needs an external account binding: register with the macId (--eab-kid) \
-             and macKey (--eab-hmac-key) of an ACME account your administrator created",
-        )
-    })?;
-    let binding = ExternalBinding::parse(&binding)?;
-    let (account, mac_key) = state.acme_eab_key(server, &binding.kid).await?;
-    binding
-        .verify(&jws.protected.url, &jwk, &mac_key)
-        .map_err(|e| match e {
-            JwsError::BadSignature(d) => Problem::new("unauthorized", d),
-            other => other.into(),
-        })?;
+    let account = match payload.external_account_binding {
+        Some(binding) => {
+            let binding = ExternalBinding::parse(&binding)?;
+            let (account, mac_key) = state.acme_eab_key(server, &binding.kid).await?;
+            binding
+                .verify(&jws.protected.url, &jwk, &mac_key)
+                .map_err(|e| match e {
+                    JwsError::BadSignature(d) => Problem::new("unauthorized", d),
+                    other => other.into(),
+                })?;
+            account
+        }
+        None => state.acme_open_account(server).await?.ok_or_else(|| {
+            Problem::new(
+                "externalAccountRequired",
+                "this server needs an external account binding: register with the macId \
+                 (--eab-kid) and macKey (--eab-hmac-key) of an ACME account your administrator \
+                 created",
+            )
+        })?,
+    };
     if !payload.terms_of_service_agreed {
         tracing::debug!("newAccount without termsOfServiceAgreed (no terms are published)");
     }
@@ -443,7 +467,17 @@ fn order_body(state: &AppState, server: &str, o: &castellan_store::AcmeOrder) ->
         body["certificate"] = json!(url(state, server, &format!("cert/{}", o.id)));
     }
     if o.status == "invalid" && !o.error.is_empty() {
-        body["error"] = json!({"type": "urn:ietf:params:acme:error:badCSR", "detail": o.error});
+        // Never finalized: a name failed its challenge; finalized: the request was refused.
+        let kind = if o.request_id.is_none() && o.certificate_id.is_none() {
+            "unauthorized"
+        } else {
+            "badCSR"
+        };
+        body["error"] =
+            json!({"type": format!("urn:ietf:params:acme:error:{kind}"), "detail": o.error});
+    }
+    if let Some(replaces) = o.replaces {
+        body["replaces"] = json!(replaces.0);
     }
     body
 }
@@ -522,9 +556,6 @@ async fn new_order(
                 "notBefore and notAfter are not taken: the profile sets the validity",
             ));
         }
-        if let Some(replaces) = payload.replaces.as_deref() {
-            state.acme_check_replaces(&registration, replaces).await?;
-        }
         let identifiers: Vec<(String, String)> = payload
             .identifiers
             .into_iter()
@@ -536,6 +567,7 @@ async fn new_order(
                 &server,
                 &identifiers,
                 payload.profile.as_deref(),
+                payload.replaces.as_deref(),
             )
             .await?;
         Ok(order_response(&state, &server, StatusCode::CREATED, &order).await)
@@ -560,31 +592,123 @@ async fn order(
     answer(&state, &server, result).await
 }
 
-/// `POST /acme/<server>/authz/<order>/<index>` (POST-as-GET): valid, as the names were
-/// validated by DCV before the order was accepted.
+/// A challenge object (RFC 8555 §8): its status follows the authorization's once the
+/// client answered it; the others stay pending.
+fn challenge_body(
+    state: &AppState,
+    server: &str,
+    a: &castellan_store::AcmeAuthorization,
+    kind: &str,
+) -> Value {
+    let status = if a.challenge != kind {
+        "pending"
+    } else {
+        match a.status.as_str() {
+            "pending" => "processing",
+            other => other,
+        }
+    };
+    let mut body = json!({
+        "type": kind,
+        "url": url(state, server, &format!("chall/{}/{}/{kind}", a.order_id, a.index)),
+        "status": status,
+        "token": a.token,
+    });
+    if status == "valid"
+        && let Some(at) = a.validated_at
+    {
+        body["validated"] = rfc3339(at);
+    }
+    if status == "invalid" && !a.error.is_empty() {
+        body["error"] = json!({
+            "type": "urn:ietf:params:acme:error:incorrectResponse",
+            "detail": a.error,
+            "status": 403,
+        });
+    }
+    body
+}
+
+/// An authorization object (RFC 8555 §7.1.4) with its challenges.
+fn authorization_body(
+    state: &AppState,
+    server: &str,
+    order: &castellan_store::AcmeOrder,
+    a: &castellan_store::AcmeAuthorization,
+) -> Value {
+    let mut kinds = state.acme_challenge_types(server, a);
+    if !a.challenge.is_empty() && !kinds.contains(&a.challenge) {
+        kinds.push(a.challenge.clone());
+    }
+    let mut body = json!({
+        "identifier": {"type": "dns", "value": a.identifier.trim_start_matches("*.")},
+        "status": if a.status == "pending" && order.expires_at <= state.clock().now().unix_timestamp() {
+            "expired"
+        } else {
+            a.status.as_str()
+        },
+        "expires": rfc3339(order.expires_at),
+        "challenges": kinds.iter().map(|k| challenge_body(state, server, a, k)).collect::<Vec<_>>(),
+    });
+    if a.identifier.starts_with("*.") {
+        body["wildcard"] = json!(true);
+    }
+    body
+}
+
+/// `POST /acme/<server>/authz/<order>/<index>` (POST-as-GET).
 async fn authorization(
     State(state): State<AppState>,
-    Path((server, id, index)): Path<(String, i64, usize)>,
+    Path((server, id, index)): Path<(String, i64, i64)>,
     body: Bytes,
 ) -> Response {
     let result = async {
         let (_, registration) =
             from_account(&state, &server, &format!("authz/{id}/{index}"), &body).await?;
-        let order = state.acme_order(&registration, id).await?;
-        let name = order
-            .identifiers
-            .get(index)
-            .ok_or_else(|| Problem::new("malformed", "no such authorization"))?;
-        let mut body = json!({
-            "identifier": {"type": "dns", "value": name.trim_start_matches("*.")},
-            "status": "valid",
-            "expires": rfc3339(order.expires_at),
-            "challenges": [],
-        });
-        if name.starts_with("*.") {
-            body["wildcard"] = json!(true);
-        }
+        let (order, a) = state.acme_authorization(&registration, id, index).await?;
+        let body = authorization_body(&state, &server, &order, &a);
         Ok(json_response(&state, &server, StatusCode::OK, None, body).await)
+    }
+    .await;
+    answer(&state, &server, result).await
+}
+
+/// `POST /acme/<server>/chall/<order>/<index>/<type>`: `{}` answers the challenge (the check
+/// starts in the background), POST-as-GET reads it. `Link: rel="up"` names the
+/// authorization; `Retry-After` says when to poll while it is processing.
+async fn challenge(
+    State(state): State<AppState>,
+    Path((server, id, index, kind)): Path<(String, i64, i64, String)>,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let path = format!("chall/{id}/{index}/{kind}");
+        let (jws, registration) = from_account(&state, &server, &path, &body).await?;
+        let a = if jws.is_post_as_get() {
+            state.acme_authorization(&registration, id, index).await?.1
+        } else {
+            let (a, started) = state
+                .acme_answer_challenge(&registration, &server, id, index, &kind)
+                .await?;
+            if started {
+                Authority::acme_check_in_background(&state, id, index);
+            }
+            a
+        };
+        let body = challenge_body(&state, &server, &a, &kind);
+        let processing = body["status"] == "processing";
+        let mut response = json_response(&state, &server, StatusCode::OK, None, body).await;
+        let headers = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "<{}>;rel=\"up\"",
+            url(&state, &server, &format!("authz/{id}/{index}"))
+        )) {
+            headers.append(header::LINK, v);
+        }
+        if processing {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        Ok(response)
     }
     .await;
     answer(&state, &server, result).await

@@ -57,6 +57,9 @@ pub struct Config {
     /// CRLs and OCSP.
     #[serde(default)]
     pub revocation: castellan_ra::revocation::RevocationSettings,
+    /// ACME servers, challenges, rate limits.
+    #[serde(default)]
+    pub acme: castellan_ra::acme_accounts::AcmeSettings,
 }
 
 /// SSL orders.
@@ -98,6 +101,10 @@ pub struct ValidationConfig {
     pub recheck_minutes: i64,
     /// How long a submitted order keeps being checked, in days.
     pub order_days: i64,
+    /// The port HTTP validation (the file method, http-01) connects to.
+    pub http_port: u16,
+    /// The port HTTPS validation (the file method over https, tls-alpn-01) connects to.
+    pub https_port: u16,
 }
 
 impl Default for ValidationConfig {
@@ -110,6 +117,8 @@ impl Default for ValidationConfig {
             validity_days: 365,
             recheck_minutes: 60,
             order_days: 30,
+            http_port: 80,
+            https_port: 443,
         }
     }
 }
@@ -212,6 +221,7 @@ impl Default for Config {
             smtp: SmtpConfig::default(),
             ssl: SslConfig::default(),
             revocation: castellan_ra::revocation::RevocationSettings::default(),
+            acme: castellan_ra::acme_accounts::AcmeSettings::default(),
         }
     }
 }
@@ -378,6 +388,8 @@ impl Config {
             validity_days: v.validity_days,
             recheck_seconds: v.recheck_minutes * 60,
             order_days: v.order_days,
+            http_port: v.http_port,
+            https_port: v.https_port,
             base_url: self.base_url.clone(),
             ..castellan_ra::dcv::ValidationSettings::default()
         }
@@ -481,6 +493,10 @@ caa_identities = {caa_identities}
 validity_days = {validity_days}
 recheck_minutes = {recheck_minutes}
 order_days = {order_days}
+# The ports HTTP validation (file method, ACME http-01) and HTTPS validation (file method
+# over https, ACME tls-alpn-01) connect to. The Baseline Requirements allow only 80 and 443.
+http_port = {http_port}
+https_port = {https_port}
 
 [smtp]
 # The mail server for DCV e-mail and notifications; empty keeps mail queued until set.
@@ -517,6 +533,26 @@ ocsp_cache_entries = {ocsp_cache_entries}
 # A keyCompromise revocation blocks the key for good; also revoke the other certificates
 # that share it?
 revoke_same_key_on_compromise = {revoke_same_key_on_compromise}
+
+[acme]
+# The ACME servers (docs/acme.md); empty for the two defaults: "OV ACME Server" (path ov)
+# and "EV ACME Server" (path ev), both pre-validated. A server is
+# {{ name = "OV ACME Server (challenges)", path = "ov-challenges", validation_type = "OV",
+#   profiles = ["OV Multi-Domain SSL", "Wildcard SSL"], authorization = "challenges",
+#   challenge_types = ["http-01", "dns-01", "tls-alpn-01"], open_registration_account = "" }}
+# authorization: "pre-validated" (names need a valid DCV, the SCM model) or "challenges".
+# open_registration_account: the macId of the ACME account clients registering without
+# External Account Binding are bound to; empty to require EAB.
+servers = {acme_servers}
+# How long a name proven by a challenge stays proven for the same ACME account (days).
+authorization_reuse_days = {authorization_reuse_days}
+# Checks of a challenge that got no answer (DNS failure, connection refused), and the
+# seconds between them.
+challenge_attempts = {challenge_attempts}
+challenge_retry_seconds = {challenge_retry_seconds}
+# Rate limits on new orders (renewals with 'replaces' are exempt); 0 for no limit.
+orders_per_account_per_hour = {orders_per_account_per_hour}
+orders_per_domain_per_week = {orders_per_domain_per_week}
 "#,
             customer_uri = s(&self.customer_uri),
             base_url = s(&self.base_url),
@@ -546,6 +582,8 @@ revoke_same_key_on_compromise = {revoke_same_key_on_compromise}
             validity_days = self.validation.validity_days,
             recheck_minutes = self.validation.recheck_minutes,
             order_days = self.validation.order_days,
+            http_port = self.validation.http_port,
+            https_port = self.validation.https_port,
             smtp_host = s(&self.smtp.host),
             smtp_port = self.smtp.port,
             smtp_security = s(&self.smtp.security),
@@ -566,6 +604,14 @@ revoke_same_key_on_compromise = {revoke_same_key_on_compromise}
             ocsp_signatures_per_second = self.revocation.ocsp_signatures_per_second,
             ocsp_cache_entries = self.revocation.ocsp_cache_entries,
             revoke_same_key_on_compromise = self.revocation.revoke_same_key_on_compromise,
+            acme_servers = toml::Value::try_from(&self.acme.servers)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|_| "[]".into()),
+            authorization_reuse_days = self.acme.authorization_reuse_days,
+            challenge_attempts = self.acme.challenge_attempts,
+            challenge_retry_seconds = self.acme.challenge_retry_seconds,
+            orders_per_account_per_hour = self.acme.orders_per_account_per_hour,
+            orders_per_domain_per_week = self.acme.orders_per_domain_per_week,
         ))
         .and_then(|text| {
             // The documented file must read back to exactly this configuration.
@@ -594,6 +640,9 @@ mod tests {
             mandatory: true,
         }];
         config.validation.dns_servers = vec!["127.0.0.1:5353".into()];
+        config.acme.servers = castellan_ra::acme_accounts::default_servers();
+        config.acme.servers[0].authorization =
+            castellan_ra::acme_accounts::AuthorizationMode::Challenges;
         let text = config.to_documented_toml().unwrap();
         assert_eq!(toml::from_str::<Config>(&text).unwrap(), config);
     }

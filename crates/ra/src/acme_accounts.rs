@@ -13,8 +13,32 @@ use castellan_model::{AcmeAccountId, CertificateType, OrgId};
 use castellan_pki::names::normalize_dns_name;
 use castellan_store::{AcmeAccountRecord, NewAcmeAccount};
 
+/// How an ACME server authorises the names of an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthorizationMode {
+    /// The SCM model: a name is authorised when it is on the ACME account's domain list,
+    /// delegated to its organisation or department, with a valid DCV. No challenges.
+    PreValidated,
+    /// The Let's Encrypt model: a name on the account's domain list and delegated is
+    /// authorised once the client answers a challenge (http-01, dns-01, tls-alpn-01).
+    Challenges,
+}
+
+/// The challenge types Castellan can check.
+pub const CHALLENGE_TYPES: [&str; 3] = ["http-01", "dns-01", "tls-alpn-01"];
+
+fn all_challenge_types() -> Vec<String> {
+    CHALLENGE_TYPES.iter().map(|t| (*t).to_owned()).collect()
+}
+
+fn pre_validated() -> AuthorizationMode {
+    AuthorizationMode::PreValidated
+}
+
 /// An ACME server: one directory, with the validation type and the profiles its orders use.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AcmeServer {
     /// Its name, as administrators pick it (`OV ACME Server`).
     pub name: String,
@@ -24,6 +48,69 @@ pub struct AcmeServer {
     pub validation_type: String,
     /// The certificate profiles its orders may use, the first being the default.
     pub profiles: Vec<String>,
+    /// How names are authorised (`pre-validated`, the default, or `challenges`).
+    #[serde(default = "pre_validated")]
+    pub authorization: AuthorizationMode,
+    /// The challenge types offered in `challenges` mode.
+    #[serde(default = "all_challenge_types")]
+    pub challenge_types: Vec<String>,
+    /// Open registration: the key id (`macId`) of the ACME account that clients registering
+    /// without External Account Binding are bound to. Empty (the default): EAB is required.
+    #[serde(default)]
+    pub open_registration_account: String,
+}
+
+impl AcmeServer {
+    /// Whether clients may register without External Account Binding.
+    pub fn open_registration(&self) -> bool {
+        !self.open_registration_account.is_empty()
+    }
+
+    /// Checks a configured server against the profiles there are.
+    fn check(
+        &self,
+        profiles: &castellan_pki::profile::ProfileSet,
+    ) -> std::result::Result<(), String> {
+        let name = &self.name;
+        if name.trim().is_empty() {
+            return Err("an ACME server needs a name".into());
+        }
+        if self.path.is_empty()
+            || !self
+                .path
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(format!(
+                "ACME server '{name}': path '{}' must be lower-case letters, digits and '-'",
+                self.path
+            ));
+        }
+        if self.profiles.is_empty() {
+            return Err(format!("ACME server '{name}' names no profile"));
+        }
+        for profile in &self.profiles {
+            if profiles.find(profile).is_none() {
+                return Err(format!(
+                    "ACME server '{name}': there is no certificate profile '{profile}'"
+                ));
+            }
+        }
+        for kind in &self.challenge_types {
+            if !CHALLENGE_TYPES.contains(&kind.as_str()) {
+                return Err(format!(
+                    "ACME server '{name}': challenge type '{kind}' is not one of {}",
+                    CHALLENGE_TYPES.join(", ")
+                ));
+            }
+        }
+        if self.authorization == AuthorizationMode::Challenges && self.challenge_types.is_empty() {
+            return Err(format!(
+                "ACME server '{name}' authorises by challenges but offers none"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The ACME servers Castellan offers: OV (single name, several names, wildcards) and EV.
@@ -38,14 +125,102 @@ pub fn default_servers() -> Vec<AcmeServer> {
                 "OV SSL".into(),
                 "Wildcard SSL".into(),
             ],
+            authorization: AuthorizationMode::PreValidated,
+            challenge_types: all_challenge_types(),
+            open_registration_account: String::new(),
         },
         AcmeServer {
             name: "EV ACME Server".into(),
             path: "ev".into(),
             validation_type: "EV".into(),
             profiles: vec!["EV Multi-Domain SSL".into(), "EV SSL".into()],
+            authorization: AuthorizationMode::PreValidated,
+            challenge_types: all_challenge_types(),
+            open_registration_account: String::new(),
         },
     ]
+}
+
+/// The `[acme]` settings: the servers, challenge checking, authorization reuse, rate limits.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AcmeSettings {
+    /// The ACME servers; empty for the two defaults (OV and EV, pre-validated).
+    pub servers: Vec<AcmeServer>,
+    /// How long a name proven by a challenge stays proven for the same ACME account's later
+    /// orders, in days.
+    pub authorization_reuse_days: i64,
+    /// How many times a challenge check that got no answer (a DNS failure, a refused
+    /// connection) is made before the authorization is invalid.
+    pub challenge_attempts: u32,
+    /// Seconds between those attempts.
+    pub challenge_retry_seconds: u64,
+    /// New orders (renewals not counted) one ACME account may place per hour; 0 for no limit.
+    pub orders_per_account_per_hour: i64,
+    /// New orders (renewals not counted) that may name one registered domain (a Domains
+    /// entry) per week; 0 for no limit.
+    pub orders_per_domain_per_week: i64,
+}
+
+impl Default for AcmeSettings {
+    fn default() -> AcmeSettings {
+        AcmeSettings {
+            servers: Vec::new(),
+            authorization_reuse_days: 30,
+            challenge_attempts: 3,
+            challenge_retry_seconds: 2,
+            orders_per_account_per_hour: 300,
+            orders_per_domain_per_week: 1000,
+        }
+    }
+}
+
+impl AcmeSettings {
+    /// The servers, the defaults when none are configured.
+    pub fn effective_servers(&self) -> Vec<AcmeServer> {
+        if self.servers.is_empty() {
+            default_servers()
+        } else {
+            self.servers.clone()
+        }
+    }
+
+    /// Refuses unusable settings, naming the setting.
+    pub fn check(
+        &self,
+        profiles: &castellan_pki::profile::ProfileSet,
+    ) -> std::result::Result<(), String> {
+        let servers = self.effective_servers();
+        for (i, server) in servers.iter().enumerate() {
+            server.check(profiles)?;
+            if servers[..i]
+                .iter()
+                .any(|s| s.path == server.path || s.name == server.name)
+            {
+                return Err(format!(
+                    "two ACME servers share the name '{}' or the path '{}'",
+                    server.name, server.path
+                ));
+            }
+        }
+        if self.authorization_reuse_days < 0 || self.authorization_reuse_days > 398 {
+            return Err(
+                "acme.authorization_reuse_days must be 0 to 398 (Baseline Requirements \
+                        §4.2.1)"
+                    .into(),
+            );
+        }
+        if self.challenge_attempts == 0 || self.challenge_attempts > 10 {
+            return Err("acme.challenge_attempts must be 1 to 10".into());
+        }
+        if self.challenge_retry_seconds > 60 {
+            return Err("acme.challenge_retry_seconds must be at most 60".into());
+        }
+        if self.orders_per_account_per_hour < 0 || self.orders_per_domain_per_week < 0 {
+            return Err("acme rate limits must be 0 (no limit) or more".into());
+        }
+        Ok(())
+    }
 }
 
 /// The credentials an ACME client registers with, shown once when the account is made.
@@ -120,6 +295,24 @@ impl Authority {
         &self.acme_servers
     }
 
+    /// Replaces the `[acme]` settings (refused with the setting's name if unusable).
+    pub fn with_acme(mut self, settings: AcmeSettings) -> Result<Authority> {
+        settings
+            .check(&self.profiles)
+            .map_err(|reason| RaError::InvalidInput {
+                field: "acme",
+                reason,
+            })?;
+        self.acme_servers = settings.effective_servers();
+        self.acme = settings;
+        Ok(self)
+    }
+
+    /// The `[acme]` settings.
+    pub fn acme_settings(&self) -> &AcmeSettings {
+        &self.acme
+    }
+
     /// The directory URL of `server`.
     pub fn acme_directory_url(&self, server: &AcmeServer) -> String {
         format!(
@@ -166,6 +359,9 @@ impl Authority {
                 path: String::new(),
                 validation_type: String::new(),
                 profiles: Vec::new(),
+                authorization: AuthorizationMode::PreValidated,
+                challenge_types: Vec::new(),
+                open_registration_account: String::new(),
             });
         let mac_key = if record.status == "pending" {
             let key = self.open_mac_key(&record)?;

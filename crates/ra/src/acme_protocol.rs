@@ -103,6 +103,30 @@ impl Authority {
         Ok((account, key))
     }
 
+    /// The ACME account that clients registering without External Account Binding are
+    /// bound to, when the server at `server_path` is open for registration.
+    pub async fn acme_open_account(&self, server_path: &str) -> Result<Option<AcmeAccountRecord>> {
+        let Some(server) = self.acme_servers.iter().find(|s| s.path == server_path) else {
+            return Ok(None);
+        };
+        if !server.open_registration() {
+            return Ok(None);
+        }
+        let account = self
+            .store
+            .acme_account_by_mac_id(&server.open_registration_account)
+            .await?
+            .filter(|a| a.account.server == server.name);
+        if account.is_none() {
+            tracing::warn!(
+                server = %server.name,
+                "open_registration_account names no ACME account of this server; registrations \
+                 without External Account Binding are refused"
+            );
+        }
+        Ok(account)
+    }
+
     /// The registration of the key with `thumbprint`, if any.
     pub async fn acme_registration_by_key(
         &self,
@@ -271,17 +295,23 @@ fn check_contacts(contacts: &[String]) -> Result<String> {
 pub const ORDER_LIFETIME: i64 = 7 * 86_400;
 
 impl Authority {
-    /// Places an order for DNS names (RFC 8555 §7.4) in the pre-validated model: every
-    /// name must be on the ACME account's domain list, delegated to its organisation or
-    /// department, with a valid DCV and CAA allowing Castellan (`check_names`, the rule
-    /// every front door uses). Such an order is `ready` at once.
+    /// Places an order for DNS names (RFC 8555 §7.4). Every name must be on the ACME
+    /// account's domain list and delegated to its organisation or department (the rule
+    /// every front door uses, `check_names`). On a pre-validated server each name must also
+    /// have a valid DCV, and CAA must allow Castellan: the order is `ready` at once. On a
+    /// server in challenge mode the names proven already (DCV, or a challenge this account
+    /// passed recently) are valid, and the others wait for a challenge: the order is
+    /// `pending` until they pass. `replaces` (RFC 9773) names the certificate this order
+    /// renews; renewals are not held to the rate limits.
     pub async fn acme_new_order(
         &self,
         registration: &AcmeRegistration,
         server_path: &str,
         identifiers: &[(String, String)],
         profile: Option<&str>,
+        replaces: Option<&str>,
     ) -> Result<castellan_store::AcmeOrder> {
+        use crate::acme_accounts::AuthorizationMode;
         use castellan_pki::names::normalize_dns_name;
         if identifiers.is_empty() || identifiers.len() > 100 {
             return Err(problem("malformed", "an order names 1 to 100 identifiers"));
@@ -295,6 +325,10 @@ impl Authority {
             .find(|s| s.path == server_path)
             .cloned()
             .ok_or_else(|| problem("malformed", "no such ACME server"))?;
+        let replaces = match replaces {
+            Some(cert_id) => Some(self.acme_check_replaces(registration, cert_id).await?),
+            None => None,
+        };
         let mut names = Vec::with_capacity(identifiers.len());
         for (kind, value) in identifiers {
             if kind != "dns" {
@@ -351,33 +385,127 @@ impl Authority {
                 .unwrap_or_default(),
             None => server.profiles.first().cloned().unwrap_or_default(),
         };
-        self.check_names(
-            account.account.org_id,
-            castellan_model::CertificateType::Ssl,
-            &names,
-        )
-        .await
-        .map_err(|e| match e {
-            RaError::Acme { .. } | RaError::Store(_) | RaError::Internal(_) => e,
-            other => problem("rejectedIdentifier", other.to_string()),
-        })?;
+        let challenges = server.authorization == AuthorizationMode::Challenges;
+        let context = crate::domains::NameContext {
+            acme: Some(self.acme_context(registration, server_path)),
+            delegation_only: challenges,
+        };
+        let checked = self
+            .check_names_in(
+                account.account.org_id,
+                castellan_model::CertificateType::Ssl,
+                &names,
+                &context,
+            )
+            .await
+            .map_err(|e| match e {
+                RaError::Acme { .. } | RaError::Store(_) | RaError::Internal(_) => e,
+                other => problem("rejectedIdentifier", other.to_string()),
+            })?;
+        if replaces.is_none() {
+            self.acme_check_rate_limits(registration, &checked).await?;
+        }
         let now = self.now();
+        let mut authorizations = Vec::with_capacity(checked.len());
+        for (index, name) in (0i64..).zip(&checked) {
+            let proven = name.proven_by.is_some();
+            authorizations.push(castellan_store::AcmeAuthorization {
+                order_id: 0,
+                index,
+                identifier: name.name.clone(),
+                registered_domain: name.registered_domain.clone(),
+                status: if proven { "valid" } else { "pending" }.into(),
+                token: crate::acme_challenges::new_token(self)?,
+                // A name proven by an earlier challenge shows that challenge as valid.
+                challenge: name
+                    .proven_by
+                    .clone()
+                    .filter(|p| p != crate::domains::DCV_PROOF)
+                    .unwrap_or_default(),
+                attempted_at: None,
+                validated_at: proven.then_some(now),
+                error: String::new(),
+                created_at: now,
+            });
+        }
+        let ready = authorizations.iter().all(|a| a.status == "valid");
         let mut order = castellan_store::AcmeOrder {
             id: 0,
             registration_id: registration.id,
-            status: "ready".into(),
-            identifiers: names,
+            status: if ready { "ready" } else { "pending" }.into(),
+            identifiers: checked.into_iter().map(|c| c.name).collect(),
             profile,
             expires_at: now + ORDER_LIFETIME,
             request_id: None,
             certificate_id: None,
             error: String::new(),
             created_at: now,
+            replaces,
         };
         let mut tx = self.store.begin().await?;
         order.id = tx.insert_acme_order(&order).await?;
+        for a in &mut authorizations {
+            a.order_id = order.id;
+        }
+        tx.insert_acme_authorizations(&authorizations).await?;
         tx.commit().await?;
         Ok(order)
+    }
+
+    /// The rate limits on new orders (renewals are exempt): per ACME account per hour, and
+    /// per registered domain (the Domains entry a name falls under) per week.
+    async fn acme_check_rate_limits(
+        &self,
+        registration: &AcmeRegistration,
+        names: &[crate::domains::CheckedName],
+    ) -> Result<()> {
+        let now = self.now();
+        let limits = &self.acme;
+        if limits.orders_per_account_per_hour > 0 {
+            let since = now - 3600;
+            let placed = self
+                .store
+                .acme_new_orders_of_account(registration.acme_account_id, since)
+                .await?;
+            if placed >= limits.orders_per_account_per_hour {
+                let oldest = self
+                    .store
+                    .acme_oldest_new_order_of_account(registration.acme_account_id, since)
+                    .await?
+                    .unwrap_or(now);
+                return Err(RaError::AcmeRateLimited {
+                    detail: format!(
+                        "this ACME account placed {placed} new orders in the last hour, the \
+                         limit is {}; renewals (orders with 'replaces') are not limited",
+                        limits.orders_per_account_per_hour
+                    ),
+                    retry_after: (oldest + 3600 - now).max(1),
+                });
+            }
+        }
+        if limits.orders_per_domain_per_week > 0 {
+            let since = now - 7 * 86_400;
+            let mut seen: Vec<&str> = Vec::new();
+            for name in names {
+                let domain = name.registered_domain.as_str();
+                if seen.contains(&domain) {
+                    continue;
+                }
+                seen.push(domain);
+                let (placed, oldest) = self.store.acme_new_orders_under(domain, since).await?;
+                if placed >= limits.orders_per_domain_per_week {
+                    return Err(RaError::AcmeRateLimited {
+                        detail: format!(
+                            "{placed} new orders named names under {domain} in the last week, \
+                             the limit is {}; renewals (orders with 'replaces') are not limited",
+                            limits.orders_per_domain_per_week
+                        ),
+                        retry_after: (oldest.unwrap_or(now) + 7 * 86_400 - now).max(1),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// An order of `registration` (others read as not found), brought up to date with
@@ -414,7 +542,9 @@ impl Authority {
                 tx.finish_acme_order(&order).await?;
                 tx.commit().await?;
             }
-        } else if order.status == "ready" && order.expires_at <= self.now() {
+        } else if (order.status == "ready" || order.status == "pending")
+            && order.expires_at <= self.now()
+        {
             order.status = "invalid".into();
             order.error = "the order expired before it was finalized".into();
         }
@@ -473,8 +603,9 @@ impl Authority {
         let profile = self.profile(&order.profile)?.clone();
         let term_days = profile.terms.iter().copied().min().unwrap_or(90);
         let actor = acme_actor();
+        let context = self.name_context_for_order(registration, &account);
         let result = self
-            .request_certificate(
+            .request_certificate_in(
                 &actor,
                 crate::orders::SslOrder {
                     org_id: account.account.org_id,
@@ -489,6 +620,7 @@ impl Authority {
                     ),
                     custom_fields: Vec::new(),
                 },
+                &context,
             )
             .await;
         match result {
@@ -686,12 +818,13 @@ impl Authority {
     }
 
     /// Checks a new order's `replaces` (RFC 9773 §5): the certificate must have come from
-    /// an order of the same ACME account.
+    /// an order of the same ACME account and not have been replaced already
+    /// (`alreadyReplaced`). Returns the certificate.
     pub async fn acme_check_replaces(
         &self,
         registration: &AcmeRegistration,
         cert_id: &str,
-    ) -> Result<()> {
+    ) -> Result<castellan_model::CertificateId> {
         let record = self.ari_certificate(cert_id).await?;
         let same_account = match self.store.acme_order_by_certificate(record.id).await? {
             Some(order) => self
@@ -701,14 +834,23 @@ impl Authority {
                 .is_some_and(|r| r.acme_account_id == registration.acme_account_id),
             None => false,
         };
-        if same_account {
-            Ok(())
-        } else {
-            Err(problem(
+        if !same_account {
+            return Err(problem(
                 "unauthorized",
                 "replaces names a certificate this ACME account did not order",
-            ))
+            ));
         }
+        if let Some(other) = self.store.acme_order_replacing(record.id).await? {
+            return Err(problem(
+                "alreadyReplaced",
+                format!(
+                    "order {} already replaces this certificate; finalize that order, or \
+                     leave out replaces",
+                    other.id
+                ),
+            ));
+        }
+        Ok(record.id)
     }
 }
 

@@ -101,6 +101,7 @@ pub struct Authority {
     pub(crate) ssl_custom_fields: Vec<crate::orders::CustomField>,
     pub(crate) revocation: crate::revocation::Revocation,
     pub(crate) acme_servers: Vec<crate::acme_accounts::AcmeServer>,
+    pub(crate) acme: crate::acme_accounts::AcmeSettings,
 }
 
 impl std::fmt::Debug for Authority {
@@ -200,6 +201,7 @@ impl Authority {
         Ok(Authority {
             revocation,
             acme_servers: crate::acme_accounts::default_servers(),
+            acme: crate::acme_accounts::AcmeSettings::default(),
             committer: crate::committer::Committer::start(store.clone()),
             store,
             profiles,

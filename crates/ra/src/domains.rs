@@ -539,10 +539,27 @@ impl Authority {
         cert_type: CertificateType,
         names: &[String],
     ) -> Result<()> {
+        self.check_names_in(org, cert_type, names, &NameContext::default())
+            .await
+            .map(|_| ())
+    }
+
+    /// [`Authority::check_names`] for one front door's context: an ACME order's names may be
+    /// proven by its account's challenges, and CAA compares the RFC 8657 parameters with the
+    /// account and the method; `delegation_only` checks only that the names are the
+    /// organisation's to order (ACME challenge mode, before the challenges are answered).
+    pub(crate) async fn check_names_in(
+        &self,
+        org: OrgId,
+        cert_type: CertificateType,
+        names: &[String],
+        context: &NameContext,
+    ) -> Result<Vec<CheckedName>> {
         let tree = OrgTree::load(&self.store).await?;
         let domains = self.store.domains().await?;
         let dcvs = self.store.dcvs().await?;
         let now = self.now();
+        let mut checked = Vec::with_capacity(names.len());
         let mut refused: Vec<(String, String)> = Vec::new();
         for raw in names {
             let name = match normalize_dns_name(raw) {
@@ -607,24 +624,18 @@ impl Authority {
                 ));
                 continue;
             };
-            let dcv = best_dcv(&name, &dcvs, now);
-            match dcv_status(dcv, now) {
-                DcvStatus::Validated => {
-                    // CAA is a hard rule at issuance (RFC 8659): checked now, not at DCV time.
-                    let caa = castellan_va::check_caa(
-                        &self.validation.resolver,
-                        &name,
-                        name.starts_with("*."),
-                        &self.validation.settings.caa_identities,
-                        None,
-                        None,
-                    )
-                    .await;
-                    if !caa.allowed {
-                        refused.push((name.clone(), caa.reason));
-                    }
-                }
-                status => refused.push((
+            let proven_by = self.proof_of(&name, &dcvs, now, context).await?;
+            if context.delegation_only {
+                checked.push(CheckedName {
+                    name,
+                    registered_domain: domain.name.clone(),
+                    proven_by,
+                });
+                continue;
+            }
+            let Some(method) = proven_by else {
+                let status = dcv_status(best_dcv(&name, &dcvs, now), now);
+                refused.push((
                     name.clone(),
                     format!(
                         "control of {} is {}; validate it under Domains (DCV)",
@@ -635,11 +646,30 @@ impl Authority {
                             "not validated"
                         }
                     ),
-                )),
+                ));
+                continue;
+            };
+            // CAA is a hard rule at issuance (RFC 8659): checked now, not at DCV time.
+            let caa = castellan_va::check_caa(
+                &self.validation.resolver,
+                &name,
+                name.starts_with("*."),
+                &self.validation.settings.caa_identities,
+                context.acme.as_ref().map(|a| a.account_uri.as_str()),
+                (method != DCV_PROOF).then_some(method.as_str()),
+            )
+            .await;
+            if !caa.allowed {
+                refused.push((name.clone(), caa.reason));
             }
+            checked.push(CheckedName {
+                name,
+                registered_domain: domain.name.clone(),
+                proven_by: Some(method),
+            });
         }
         if refused.is_empty() {
-            return Ok(());
+            return Ok(checked);
         }
         let names: Vec<&str> = refused.iter().map(|(n, _)| n.as_str()).collect();
         let reasons: Vec<String> = refused.iter().map(|(n, r)| format!("{n}: {r}")).collect();
@@ -649,6 +679,64 @@ impl Authority {
             reasons.join("; ")
         )))
     }
+
+    /// What proves control of `name`: a validated DCV of its domain ([`DCV_PROOF`]), or, for
+    /// an ACME order, a challenge the same ACME account passed for exactly this name within
+    /// `acme.authorization_reuse_days` (the challenge type).
+    async fn proof_of(
+        &self,
+        name: &str,
+        dcvs: &[DcvRecord],
+        now: i64,
+        context: &NameContext,
+    ) -> Result<Option<String>> {
+        if dcv_status(best_dcv(name, dcvs, now), now) == DcvStatus::Validated {
+            return Ok(Some(DCV_PROOF.to_owned()));
+        }
+        let Some(acme) = &context.acme else {
+            return Ok(None);
+        };
+        let since = now - self.acme.authorization_reuse_days * 86_400;
+        Ok(self
+            .store
+            .acme_recent_authorization(acme.account_id, name, since)
+            .await?
+            .map(|a| a.challenge)
+            .filter(|c| !c.is_empty()))
+    }
+}
+
+/// [`CheckedName::proven_by`] for a name whose domain's DCV is valid.
+pub(crate) const DCV_PROOF: &str = "dcv";
+
+/// The context a front door checks names in (see [`Authority::check_names_in`]).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct NameContext {
+    /// The ACME account ordering, if the order came over ACME.
+    pub(crate) acme: Option<AcmeContext>,
+    /// Check only that the names are the organisation's to order.
+    pub(crate) delegation_only: bool,
+}
+
+/// The ACME account an order came from.
+#[derive(Clone, Debug)]
+pub(crate) struct AcmeContext {
+    /// The administrator-made ACME account (challenges are reused within it).
+    pub(crate) account_id: castellan_model::AcmeAccountId,
+    /// The ACME account URL the client registered (CAA `accounturi`, RFC 8657).
+    pub(crate) account_uri: String,
+}
+
+/// One name that passed the name rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CheckedName {
+    /// The name, normalised.
+    pub(crate) name: String,
+    /// The Domains entry it falls under.
+    pub(crate) registered_domain: String,
+    /// [`DCV_PROOF`], the ACME challenge type that proved it, or `None` (only when checking
+    /// delegation).
+    pub(crate) proven_by: Option<String>,
 }
 
 /// The validation that vouches for `name` at `now`: the name's own or an ancestor's,

@@ -20,6 +20,15 @@ pub enum RaError {
         detail: String,
     },
 
+    /// An ACME rate limit (`rateLimited`): which limit, and when to come back.
+    #[error("{detail}")]
+    AcmeRateLimited {
+        /// Which limit was reached, and that renewals are exempt.
+        detail: String,
+        /// Seconds until an order would be taken (the `Retry-After` header).
+        retry_after: i64,
+    },
+
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),

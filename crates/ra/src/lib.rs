@@ -6,6 +6,7 @@
 //! and an issued certificate is stored in the same transaction as its request.
 
 pub mod acme_accounts;
+pub mod acme_challenges;
 pub mod acme_protocol;
 mod actor;
 pub mod admins;

@@ -177,6 +177,18 @@ impl Authority {
         actor: &Actor,
         order: SslOrder,
     ) -> Result<OrderOutcome> {
+        self.request_certificate_in(actor, order, &crate::domains::NameContext::default())
+            .await
+    }
+
+    /// [`Authority::request_certificate`] with the names checked in a front door's context
+    /// (an ACME order's names may be proven by its challenges).
+    pub(crate) async fn request_certificate_in(
+        &self,
+        actor: &Actor,
+        order: SslOrder,
+        context: &crate::domains::NameContext,
+    ) -> Result<OrderOutcome> {
         let profile = self.profile(&order.profile)?.clone();
         if profile.certificate_type != CertificateType::Ssl {
             return Err(RaError::InvalidInput {
@@ -233,7 +245,7 @@ impl Authority {
             })?;
         }
         let names: Vec<String> = checked.names.all().map(str::to_owned).collect();
-        self.check_names(order.org_id, CertificateType::Ssl, &names)
+        self.check_names_in(order.org_id, CertificateType::Ssl, &names, context)
             .await?;
         if profile.validation_only {
             if let Some(anchor) = self.active_anchor(order.org_id).await? {
@@ -325,7 +337,9 @@ impl Authority {
         }
         tx.commit().await?;
         if approves_at_once(actor, &profile) {
-            let certificate_id = self.approve_and_issue(actor, id, true).await?;
+            let certificate_id = self
+                .approve_and_issue(actor, id, true, Some(context))
+                .await?;
             return Ok(OrderOutcome {
                 id,
                 renew_id: renew,
@@ -371,14 +385,17 @@ impl Authority {
         actor: &Actor,
         id: RequestId,
     ) -> Result<Option<CertificateId>> {
-        self.approve_and_issue(actor, id, false).await
+        self.approve_and_issue(actor, id, false, None).await
     }
 
+    /// Approves and issues; `context` is the name context the request was checked in, or
+    /// `None` to find it from the order (see [`Authority::name_context_of`]).
     async fn approve_and_issue(
         &self,
         actor: &Actor,
         id: RequestId,
         auto: bool,
+        context: Option<&crate::domains::NameContext>,
     ) -> Result<Option<CertificateId>> {
         let order = self.order(actor, id).await?;
         if !auto {
@@ -455,7 +472,7 @@ impl Authority {
             return Ok(None);
         }
         tx.commit().await?;
-        let issued = self.issue_approved(id, org_id, &order).await;
+        let issued = self.issue_approved(id, org_id, &order, context).await;
         match issued {
             Ok(certificate) => Ok(Some(certificate)),
             Err(e) if e.is_refusal() => {
@@ -489,6 +506,7 @@ impl Authority {
         id: RequestId,
         org_id: OrgId,
         order: &OrderRecord,
+        context: Option<&crate::domains::NameContext>,
     ) -> Result<CertificateId> {
         // Everything is checked again at issuance: the domain, its DCV and CAA may have
         // changed since the request.
@@ -497,8 +515,21 @@ impl Authority {
         let organization = self
             .issuing_organization(org_id, CertificateType::Ssl)
             .await?;
-        self.check_names(org_id, CertificateType::Ssl, &request.requested_names)
-            .await?;
+        let found;
+        let context = match context {
+            Some(context) => context,
+            None => {
+                found = self.name_context_of(id).await?;
+                &found
+            }
+        };
+        self.check_names_in(
+            org_id,
+            CertificateType::Ssl,
+            &request.requested_names,
+            context,
+        )
+        .await?;
         let csr_der = request.csr_der.clone().unwrap_or_default();
         let cmd = IssueCommand {
             profile: profile.name.clone(),
@@ -986,7 +1017,7 @@ impl Authority {
         }
         tx.commit().await?;
         if approves_at_once(actor, &profile) {
-            self.approve_and_issue(actor, id, true).await?;
+            self.approve_and_issue(actor, id, true, None).await?;
             return Ok(CertificateStatus::Issued);
         }
         Ok(CertificateStatus::Requested)
@@ -1126,7 +1157,7 @@ impl Authority {
             let Some(org_id) = order.details.org_id else {
                 continue;
             };
-            match self.issue_approved(id, org_id, &order).await {
+            match self.issue_approved(id, org_id, &order, None).await {
                 Ok(certificate) => issued.push(certificate),
                 Err(e) if e.is_refusal() => self.mark_invalid(id, &job, &e).await?,
                 Err(e) => tracing::warn!(order = id.0, error = %e, "resuming an approval failed"),

@@ -359,7 +359,13 @@ pub struct AcmeOrder {
     pub error: String,
     /// When it was placed.
     pub created_at: i64,
+    /// The certificate it replaces (RFC 9773 `replaces`), if any.
+    pub replaces: Option<castellan_model::CertificateId>,
 }
+
+/// The columns [`order_from`] reads.
+const ORDER_COLUMNS: &str = "id, registration_id, status, identifiers, profile, expires_at, \
+     request_id, certificate_id, error, created_at, replaces_certificate_id";
 
 fn order_from(row: &AnyRow) -> Result<AcmeOrder> {
     let identifiers: String = row.try_get("identifiers")?;
@@ -382,16 +388,18 @@ fn order_from(row: &AnyRow) -> Result<AcmeOrder> {
             .map(castellan_model::CertificateId),
         error: row.try_get("error")?,
         created_at: row.try_get("created_at")?,
+        replaces: row
+            .try_get::<Option<i64>, _>("replaces_certificate_id")?
+            .map(castellan_model::CertificateId),
     })
 }
 
 impl Store {
     /// An ACME order.
     pub async fn acme_order(&self, id: i64) -> Result<Option<AcmeOrder>> {
-        let row = sqlx::query(
-            "SELECT id, registration_id, status, identifiers, profile, expires_at, request_id, \
-             certificate_id, error, created_at FROM acme_orders WHERE id = $1",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM acme_orders WHERE id = $1"
+        )))
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
@@ -404,7 +412,8 @@ impl Tx {
     pub async fn insert_acme_order(&mut self, order: &AcmeOrder) -> Result<i64> {
         let row = sqlx::query(
             "INSERT INTO acme_orders (registration_id, status, identifiers, profile, expires_at, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+             created_at, replaces_certificate_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             RETURNING id",
         )
         .bind(order.registration_id)
         .bind(&order.status)
@@ -412,6 +421,7 @@ impl Tx {
         .bind(&order.profile)
         .bind(order.expires_at)
         .bind(order.created_at)
+        .bind(order.replaces.map(|c| c.0))
         .fetch_one(self.conn())
         .await?;
         Ok(row.try_get("id")?)
@@ -440,10 +450,9 @@ impl Store {
         &self,
         id: castellan_model::CertificateId,
     ) -> Result<Option<AcmeOrder>> {
-        let row = sqlx::query(
-            "SELECT id, registration_id, status, identifiers, profile, expires_at, request_id, \
-             certificate_id, error, created_at FROM acme_orders WHERE certificate_id = $1",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM acme_orders WHERE certificate_id = $1"
+        )))
         .bind(id.0)
         .fetch_optional(self.pool())
         .await?;
@@ -476,5 +485,325 @@ impl Tx {
                 }
             })?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// The ACME order that asked for registration authority order `id`, if one did.
+    pub async fn acme_order_by_request(
+        &self,
+        id: castellan_model::RequestId,
+    ) -> Result<Option<AcmeOrder>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM acme_orders WHERE request_id = $1"
+        )))
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(order_from).transpose()
+    }
+
+    /// The order that replaces certificate `id` (RFC 9773), unless it became invalid.
+    pub async fn acme_order_replacing(
+        &self,
+        id: castellan_model::CertificateId,
+    ) -> Result<Option<AcmeOrder>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM acme_orders WHERE replaces_certificate_id = $1 \
+             AND status <> 'invalid' ORDER BY id LIMIT 1"
+        )))
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(order_from).transpose()
+    }
+
+    /// How many new orders (not renewals) the registrations of ACME account `account` placed
+    /// since `since`.
+    pub async fn acme_new_orders_of_account(
+        &self,
+        account: AcmeAccountId,
+        since: i64,
+    ) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM acme_orders o JOIN acme_registrations r \
+             ON r.id = o.registration_id WHERE r.acme_account_id = $1 AND o.created_at >= $2 \
+             AND o.replaces_certificate_id IS NULL",
+        )
+        .bind(account.0)
+        .bind(since)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// How many new orders (not renewals) named a name under `registered_domain` since
+    /// `since`, and when the oldest of them was placed.
+    pub async fn acme_new_orders_under(
+        &self,
+        registered_domain: &str,
+        since: i64,
+    ) -> Result<(i64, Option<i64>)> {
+        let row = sqlx::query(
+            "SELECT COUNT(DISTINCT a.order_id) AS n, MIN(a.created_at) AS oldest \
+             FROM acme_authorizations a JOIN acme_orders o ON o.id = a.order_id \
+             WHERE a.registered_domain = $1 AND a.created_at >= $2 \
+             AND o.replaces_certificate_id IS NULL",
+        )
+        .bind(registered_domain)
+        .bind(since)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("oldest")?))
+    }
+
+    /// The oldest new order (not a renewal) of ACME account `account` since `since`: when
+    /// the account's hourly budget frees up.
+    pub async fn acme_oldest_new_order_of_account(
+        &self,
+        account: AcmeAccountId,
+        since: i64,
+    ) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MIN(o.created_at) AS oldest FROM acme_orders o JOIN acme_registrations r \
+             ON r.id = o.registration_id WHERE r.acme_account_id = $1 AND o.created_at >= $2 \
+             AND o.replaces_certificate_id IS NULL",
+        )
+        .bind(account.0)
+        .bind(since)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("oldest")?)
+    }
+}
+
+/// An ACME authorization: one name of an order, and how it was proven.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcmeAuthorization {
+    /// The order.
+    pub order_id: i64,
+    /// Its place among the order's identifiers (in the authorization URL).
+    pub index: i64,
+    /// The name, `*.` kept for a wildcard.
+    pub identifier: String,
+    /// The Domains entry the name falls under (rate limits count by it).
+    pub registered_domain: String,
+    /// pending, valid, invalid or deactivated.
+    pub status: String,
+    /// The challenge token (base64url, 256 bits).
+    pub token: String,
+    /// The challenge type the client answered, or empty.
+    pub challenge: String,
+    /// When the check of that challenge began.
+    pub attempted_at: Option<i64>,
+    /// When the name was proven.
+    pub validated_at: Option<i64>,
+    /// Why it is invalid, in a sentence.
+    pub error: String,
+    /// When it was made.
+    pub created_at: i64,
+}
+
+const AUTHZ_COLUMNS: &str = "order_id, idx, identifier, registered_domain, status, token, \
+     challenge, attempted_at, validated_at, error, created_at";
+
+fn authorization_from(row: &AnyRow) -> Result<AcmeAuthorization> {
+    Ok(AcmeAuthorization {
+        order_id: row.try_get("order_id")?,
+        index: row.try_get("idx")?,
+        identifier: row.try_get("identifier")?,
+        registered_domain: row.try_get("registered_domain")?,
+        status: row.try_get("status")?,
+        token: row.try_get("token")?,
+        challenge: row.try_get("challenge")?,
+        attempted_at: row.try_get("attempted_at")?,
+        validated_at: row.try_get("validated_at")?,
+        error: row.try_get("error")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// The authorizations of order `order_id`, by index.
+    pub async fn acme_authorizations(&self, order_id: i64) -> Result<Vec<AcmeAuthorization>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {AUTHZ_COLUMNS} FROM acme_authorizations WHERE order_id = $1 ORDER BY idx"
+        )))
+        .bind(order_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(authorization_from).collect()
+    }
+
+    /// The most recent valid authorization for exactly `identifier` held by ACME account
+    /// `account`, proven at or after `since`: a later order of the account reuses it.
+    pub async fn acme_recent_authorization(
+        &self,
+        account: AcmeAccountId,
+        identifier: &str,
+        since: i64,
+    ) -> Result<Option<AcmeAuthorization>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM acme_authorizations a \
+             JOIN acme_orders o ON o.id = a.order_id \
+             JOIN acme_registrations r ON r.id = o.registration_id \
+             WHERE a.identifier = $1 AND a.validated_at >= $2 AND a.status = 'valid' \
+             AND r.acme_account_id = $3 ORDER BY a.validated_at DESC LIMIT 1",
+            AUTHZ_COLUMNS
+                .split(", ")
+                .map(|c| format!("a.{}", c.trim()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+        .bind(identifier)
+        .bind(since)
+        .bind(account.0)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(authorization_from).transpose()
+    }
+
+    /// Checks begun before `before` that never finished (a restart cut them short).
+    pub async fn acme_stalled_checks(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<AcmeAuthorization>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {AUTHZ_COLUMNS} FROM acme_authorizations WHERE attempted_at < $1 \
+             AND status = 'pending' AND challenge <> '' ORDER BY attempted_at LIMIT $2"
+        )))
+        .bind(before)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(authorization_from).collect()
+    }
+}
+
+impl Tx {
+    /// Stores an order's authorizations.
+    pub async fn insert_acme_authorizations(
+        &mut self,
+        authorizations: &[AcmeAuthorization],
+    ) -> Result<()> {
+        for a in authorizations {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO acme_authorizations ({AUTHZ_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            )))
+            .bind(a.order_id)
+            .bind(a.index)
+            .bind(&a.identifier)
+            .bind(&a.registered_domain)
+            .bind(&a.status)
+            .bind(&a.token)
+            .bind(&a.challenge)
+            .bind(a.attempted_at)
+            .bind(a.validated_at)
+            .bind(&a.error)
+            .bind(a.created_at)
+            .execute(self.conn())
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Records that the client answered `challenge` of a pending authorization nobody is
+    /// checking yet; false when it is no longer pending or a check has begun (two answers
+    /// at once start one check).
+    pub async fn begin_acme_check(
+        &mut self,
+        order_id: i64,
+        index: i64,
+        challenge: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE acme_authorizations SET challenge = $1, attempted_at = $2 \
+             WHERE order_id = $3 AND idx = $4 AND status = 'pending' AND challenge = ''",
+        )
+        .bind(challenge)
+        .bind(now)
+        .bind(order_id)
+        .bind(index)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Takes a stalled check over: true for the one node that moved its start time.
+    pub async fn retake_acme_check(
+        &mut self,
+        order_id: i64,
+        index: i64,
+        seen_attempted_at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE acme_authorizations SET attempted_at = $1 WHERE order_id = $2 AND idx = $3 \
+             AND status = 'pending' AND attempted_at = $4",
+        )
+        .bind(now)
+        .bind(order_id)
+        .bind(index)
+        .bind(seen_attempted_at)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records the outcome of a check (valid or invalid) of a pending authorization.
+    pub async fn finish_acme_check(
+        &mut self,
+        order_id: i64,
+        index: i64,
+        status: &str,
+        error: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE acme_authorizations SET status = $1, error = $2, validated_at = $3 \
+             WHERE order_id = $4 AND idx = $5 AND status = 'pending'",
+        )
+        .bind(status)
+        .bind(error)
+        .bind((status == "valid").then_some(now))
+        .bind(order_id)
+        .bind(index)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Moves an order to `status` (with `error` when invalid) if it is still `from`.
+    pub async fn move_acme_order(
+        &mut self,
+        id: i64,
+        from: &str,
+        status: &str,
+        error: &str,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE acme_orders SET status = $1, error = $2 WHERE id = $3 AND status = $4",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(id)
+        .bind(from)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The authorizations of order `order_id`, by index, inside this transaction.
+    pub async fn acme_authorizations(&mut self, order_id: i64) -> Result<Vec<AcmeAuthorization>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {AUTHZ_COLUMNS} FROM acme_authorizations WHERE order_id = $1 ORDER BY idx"
+        )))
+        .bind(order_id)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter().map(authorization_from).collect()
     }
 }

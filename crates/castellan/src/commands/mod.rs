@@ -90,6 +90,7 @@ pub async fn load_authority(
     .context("cannot load the certificate authority")?
     .with_validation(config.validation_settings())?
     .with_revocation(config.revocation.clone())?
+    .with_acme(config.acme.clone())?
     .with_ssl_custom_fields(config.custom_fields());
     Ok((config, Arc::new(authority)))
 }

@@ -150,8 +150,8 @@ pub async fn run(dir: &Path, args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The background jobs: DCV re-checks, auto-renewal, approved orders left unissued and
-/// expiry (every minute), and the outbox
+/// The background jobs: DCV re-checks, auto-renewal, approved orders left unissued,
+/// expiry, ACME nonces and ACME challenge checks cut short (every minute), and the outbox
 /// worker when a mail server is set.
 fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Config) -> Result<()> {
     let dcv = authority.clone();
@@ -171,6 +171,9 @@ fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Conf
             }
             if let Err(e) = dcv.purge_acme_nonces().await {
                 tracing::warn!(error = %e, "deleting expired ACME nonces failed");
+            }
+            if let Err(e) = dcv.acme_resume_checks().await {
+                tracing::warn!(error = %e, "resuming ACME challenge checks failed");
             }
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         }

@@ -29,6 +29,7 @@ macro_rules! on_both {
 }
 
 mod acme_accounts;
+mod acme_challenges;
 mod authority;
 mod coverage;
 mod dcv;
