@@ -161,6 +161,49 @@ impl TestDns {
     }
 }
 
+impl TestDns {
+    /// Lets programs outside the test (an ACME client's DNS hook) change records: a TCP
+    /// listener on loopback taking one command per line, answering `ok` once it is done:
+    /// `txt <name> <value>` adds a TXT record, `clear <name>` removes every record of
+    /// `<name>`. Returns its port. A shell hook talks to it with bash's `/dev/tcp`:
+    ///
+    /// ```text
+    /// exec 3<>/dev/tcp/127.0.0.1/$PORT; echo "txt $NAME $VALUE" >&3; read -r reply <&3
+    /// ```
+    pub async fn serve_control(dns: Arc<TestDns>) -> u16 {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let dns = dns.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let mut words = line.split_whitespace();
+                        let reply = match (words.next(), words.next(), words.next()) {
+                            (Some("txt"), Some(name), Some(value)) => {
+                                dns.add_txt(name.trim_end_matches('.'), value).await;
+                                "ok\n"
+                            }
+                            (Some("clear"), Some(name), None) => {
+                                dns.remove(name.trim_end_matches('.')).await;
+                                "ok\n"
+                            }
+                            _ => "error: txt <name> <value> | clear <name>\n",
+                        };
+                        if write.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        port
+    }
+}
+
 /// `name` as a fully qualified name; panics on a name that is not valid DNS.
 fn fqdn(name: &str) -> Name {
     let mut parsed = Name::from_utf8(name).unwrap_or_else(|e| panic!("bad DNS name {name}: {e}"));

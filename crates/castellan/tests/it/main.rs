@@ -3,6 +3,7 @@
 //! against a running server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod acme_challenges;
 mod acme_clients;
 mod cli;
 mod pki_http;
