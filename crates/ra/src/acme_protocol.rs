@@ -360,6 +360,8 @@ impl Authority {
                 names.push(name);
             }
         }
+        // Sorted: the same names in any order are the same order (a renewal).
+        names.sort();
         let wildcard = names.iter().any(|n| n.starts_with("*."));
         let profile = match profile {
             Some(p) => server
@@ -402,7 +404,18 @@ impl Authority {
                 RaError::Acme { .. } | RaError::Store(_) | RaError::Internal(_) => e,
                 other => problem("rejectedIdentifier", other.to_string()),
             })?;
-        if replaces.is_none() {
+        // Renewals are not limited: an order with `replaces`, or for exactly the names of
+        // a certificate this account was issued within the longest term (398 days).
+        let renewal = replaces.is_some()
+            || self
+                .store
+                .acme_account_has_issued(
+                    registration.acme_account_id,
+                    &names,
+                    self.now() - 398 * 86_400,
+                )
+                .await?;
+        if !renewal {
             self.acme_check_rate_limits(registration, &checked).await?;
         }
         let now = self.now();
@@ -476,7 +489,8 @@ impl Authority {
                 return Err(RaError::AcmeRateLimited {
                     detail: format!(
                         "this ACME account placed {placed} new orders in the last hour, the \
-                         limit is {}; renewals (orders with 'replaces') are not limited",
+                         limit is {}; renewals (orders with 'replaces', or for the names of a \
+                         certificate the account holds) are not limited",
                         limits.orders_per_account_per_hour
                     ),
                     retry_after: (oldest + 3600 - now).max(1),
@@ -497,7 +511,8 @@ impl Authority {
                     return Err(RaError::AcmeRateLimited {
                         detail: format!(
                             "{placed} new orders named names under {domain} in the last week, \
-                             the limit is {}; renewals (orders with 'replaces') are not limited",
+                             the limit is {}; renewals (orders with 'replaces', or for the names \
+                             of a certificate the account holds) are not limited",
                             limits.orders_per_domain_per_week
                         ),
                         retry_after: (oldest.unwrap_or(now) + 7 * 86_400 - now).max(1),

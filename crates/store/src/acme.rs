@@ -557,6 +557,28 @@ impl Store {
         Ok((row.try_get("n")?, row.try_get("oldest")?))
     }
 
+    /// Whether an order of ACME account `account` for exactly `identifiers` (sorted, as
+    /// orders store them) was issued since `since`: a new order for the same names renews
+    /// it, even from a client that does not send `replaces`.
+    pub async fn acme_account_has_issued(
+        &self,
+        account: AcmeAccountId,
+        identifiers: &[String],
+        since: i64,
+    ) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT o.id FROM acme_orders o JOIN acme_registrations r \
+             ON r.id = o.registration_id WHERE r.acme_account_id = $1 AND o.identifiers = $2 \
+             AND o.status = 'valid' AND o.created_at >= $3 LIMIT 1",
+        )
+        .bind(account.0)
+        .bind(identifiers.join(","))
+        .bind(since)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.is_some())
+    }
+
     /// The oldest new order (not a renewal) of ACME account `account` since `since`: when
     /// the account's hourly budget frees up.
     pub async fn acme_oldest_new_order_of_account(

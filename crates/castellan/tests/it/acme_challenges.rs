@@ -138,6 +138,8 @@ async fn certbot_and_lego_prove_names_with_challenges() {
                 "[\"castellan.test\"]",
             ),
             ("CASTELLAN_ACME__CHALLENGE_RETRY_SECONDS", "1"),
+            // Six new orders an hour: the seventh is refused, renewals are not.
+            ("CASTELLAN_ACME__ORDERS_PER_ACCOUNT_PER_HOUR", "6"),
         ],
     );
 
@@ -371,5 +373,36 @@ async fn certbot_and_lego_prove_names_with_challenges() {
     let crt = lego_dir.join("certificates/mail.camford.ac.uk.crt");
     let names = verified_names(&crt, &crt);
     assert!(names.contains("DNS:mail.camford.ac.uk"), "{names}");
+
+    // Six new orders were placed in this hour (two failed ones count): a seventh is
+    // refused with rateLimited; a renewal (the names of a certificate the account holds;
+    // certbot does not send `replaces`) is not.
+    let (done, out) = certbot_off_thread(
+        dir.path(),
+        &directory,
+        standalone("ftp.camford.ac.uk", http_port),
+    )
+    .await;
+    assert!(!done, "{out}");
+    assert!(
+        out.contains("this ACME account placed 6 new orders in the last hour, the limit is 6"),
+        "{out}"
+    );
+    let before = std::fs::read(live("www.camford.ac.uk").join("cert.pem")).unwrap();
+    let (done, out) = certbot_off_thread(
+        dir.path(),
+        &directory,
+        run(&[
+            "renew",
+            "--cert-name",
+            "www.camford.ac.uk",
+            "--force-renewal",
+            "--no-random-sleep-on-renew",
+        ]),
+    )
+    .await;
+    assert!(done, "certbot renew: {out}\n{}", server.log());
+    let after = std::fs::read(live("www.camford.ac.uk").join("cert.pem")).unwrap();
+    assert_ne!(before, after, "renewed");
     server.stop();
 }

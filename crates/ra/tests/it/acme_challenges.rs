@@ -33,7 +33,7 @@ fn settings(open_account: &str) -> AcmeSettings {
         challenge_attempts: 2,
         challenge_retry_seconds: 0,
         orders_per_account_per_hour: 5,
-        orders_per_domain_per_week: 6,
+        orders_per_domain_per_week: 7,
         ..AcmeSettings::default()
     }
 }
@@ -348,7 +348,8 @@ on_both!(
                 assert_eq!(
                     detail,
                     "this ACME account placed 5 new orders in the last hour, the limit is 5; \
-                     renewals (orders with 'replaces') are not limited"
+                     renewals (orders with 'replaces', or for the names of a certificate the \
+                     account holds) are not limited"
                 );
                 assert_eq!(
                     retry_after,
@@ -358,9 +359,13 @@ on_both!(
             }
             other => panic!("{other:?}"),
         }
+        // The names of a certificate the account holds: a renewal, even without replaces.
+        a.acme_new_order(&reg, SERVER, &dns("www.camford.ac.uk"), None, None)
+            .await
+            .unwrap();
 
-        // Another account of the same organisation: the sixth order under the domain is
-        // taken, the seventh is not.
+        // Another account of the same organisation: the seventh order under the domain is
+        // taken, the eighth is not.
         let (other, mac_id) = account(&a, &w, "mail servers", "thumb-2").await;
         a.acme_new_order(&other, SERVER, &dns("smtp.camford.ac.uk"), None, None)
             .await
@@ -371,8 +376,9 @@ on_both!(
         ) {
             RaError::AcmeRateLimited { detail, .. } => assert_eq!(
                 detail,
-                "6 new orders named names under *.camford.ac.uk in the last week, the limit \
-                 is 6; renewals (orders with 'replaces') are not limited"
+                "7 new orders named names under *.camford.ac.uk in the last week, the limit \
+                 is 7; renewals (orders with 'replaces', or for the names of a certificate the \
+                 account holds) are not limited"
             ),
             other => panic!("{other:?}"),
         }
