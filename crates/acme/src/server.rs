@@ -656,16 +656,30 @@ fn authorization_body(
     body
 }
 
-/// `POST /acme/<server>/authz/<order>/<index>` (POST-as-GET).
+/// `POST /acme/<server>/authz/<order>/<index>`: POST-as-GET, or `{"status": "deactivated"}`.
 async fn authorization(
     State(state): State<AppState>,
     Path((server, id, index)): Path<(String, i64, i64)>,
     body: Bytes,
 ) -> Response {
     let result = async {
-        let (_, registration) =
+        let (jws, registration) =
             from_account(&state, &server, &format!("authz/{id}/{index}"), &body).await?;
-        let (order, a) = state.acme_authorization(&registration, id, index).await?;
+        let (order, a) = if jws.is_post_as_get() {
+            state.acme_authorization(&registration, id, index).await?
+        } else {
+            let update: AccountUpdate = jws.json()?;
+            if update.status.as_deref() != Some("deactivated") {
+                return Err(Problem::new(
+                    "malformed",
+                    "an authorization's status can only be set to deactivated",
+                ));
+            }
+            state
+                .acme_deactivate_authorization(&registration, id, index)
+                .await?;
+            state.acme_authorization(&registration, id, index).await?
+        };
         let body = authorization_body(&state, &server, &order, &a);
         Ok(json_response(&state, &server, StatusCode::OK, None, body).await)
     }

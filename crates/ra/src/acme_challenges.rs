@@ -110,6 +110,40 @@ impl Authority {
         Ok((order, authorization))
     }
 
+    /// The client gives up an authorization (RFC 8555 §7.5.2): a pending or valid one becomes
+    /// `deactivated` (no later order reuses it), and its order, unless finalized, `invalid`.
+    pub async fn acme_deactivate_authorization(
+        &self,
+        registration: &AcmeRegistration,
+        order_id: i64,
+        index: i64,
+    ) -> Result<AcmeAuthorization> {
+        let (order, mut authorization) = self
+            .acme_authorization(registration, order_id, index)
+            .await?;
+        let mut tx = self.store.begin().await?;
+        if !tx.deactivate_acme_authorization(order.id, index).await? {
+            return Err(problem(
+                "malformed",
+                format!(
+                    "the authorization is {}; only a pending or valid one can be deactivated",
+                    authorization.status
+                ),
+            ));
+        }
+        let reason = format!(
+            "{}: the client deactivated its authorization",
+            authorization.identifier
+        );
+        for from in ["pending", "ready"] {
+            tx.move_acme_order(order.id, from, "invalid", &reason)
+                .await?;
+        }
+        tx.commit().await?;
+        authorization.status = "deactivated".into();
+        Ok(authorization)
+    }
+
     /// The client answers challenge `kind` of an authorization (RFC 8555 §7.5.1). Returns
     /// the authorization and whether a check must now be started (false when one is under
     /// way or the authorization is settled: answering twice changes nothing).

@@ -798,6 +798,24 @@ impl Tx {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Deactivates a pending or valid authorization (RFC 8555 §7.5.2); false if it was
+    /// neither.
+    pub async fn deactivate_acme_authorization(
+        &mut self,
+        order_id: i64,
+        index: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE acme_authorizations SET status = 'deactivated' WHERE order_id = $1 \
+             AND idx = $2 AND status IN ('pending', 'valid')",
+        )
+        .bind(order_id)
+        .bind(index)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Moves an order to `status` (with `error` when invalid) if it is still `from`.
     pub async fn move_acme_order(
         &mut self,

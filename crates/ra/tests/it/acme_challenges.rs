@@ -337,6 +337,24 @@ on_both!(
             .await
             .unwrap();
         assert_eq!(fifth.status, "pending");
+        // The client gives the authorization up: the order is invalid; twice is refused.
+        let given_up = a
+            .acme_deactivate_authorization(&reg, fifth.id, 0)
+            .await
+            .unwrap();
+        assert_eq!(given_up.status, "deactivated");
+        let (order, _) = a.acme_authorization(&reg, fifth.id, 0).await.unwrap();
+        assert_eq!(
+            (order.status.as_str(), order.error.as_str()),
+            (
+                "invalid",
+                "ftp.camford.ac.uk: the client deactivated its authorization"
+            )
+        );
+        assert_eq!(
+            refusal(a.acme_deactivate_authorization(&reg, fifth.id, 0).await).to_string(),
+            "the authorization is deactivated; only a pending or valid one can be deactivated"
+        );
         match refusal(
             a.acme_new_order(&reg, SERVER, &dns("ftp.camford.ac.uk"), None, None)
                 .await,
