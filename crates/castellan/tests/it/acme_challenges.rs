@@ -124,24 +124,23 @@ async fn certbot_and_lego_prove_names_with_challenges() {
     let (http_port, tls_port, port) = (free_port(), free_port(), free_port());
     let base = format!("http://127.0.0.1:{port}");
     let dns_servers = dns.addr().to_string();
-    let server = Server::start(
-        &ws.path("data"),
-        &["--http", "--listen", &format!("127.0.0.1:{port}")],
-        &[
-            ("CASTELLAN_BASE_URL", base.as_str()),
-            ("CASTELLAN_DNS_SERVERS", &dns_servers),
-            ("CASTELLAN_ALLOW_PRIVATE_TARGETS", "1"),
-            ("CASTELLAN_VALIDATION__HTTP_PORT", &http_port.to_string()),
-            ("CASTELLAN_VALIDATION__HTTPS_PORT", &tls_port.to_string()),
-            (
-                "CASTELLAN_VALIDATION__CAA_IDENTITIES",
-                "[\"castellan.test\"]",
-            ),
-            ("CASTELLAN_ACME__CHALLENGE_RETRY_SECONDS", "1"),
-            // Six new orders an hour: the seventh is refused, renewals are not.
-            ("CASTELLAN_ACME__ORDERS_PER_ACCOUNT_PER_HOUR", "6"),
-        ],
-    );
+    let (http_env, tls_env) = (http_port.to_string(), tls_port.to_string());
+    let env = [
+        ("CASTELLAN_BASE_URL", base.as_str()),
+        ("CASTELLAN_DNS_SERVERS", dns_servers.as_str()),
+        ("CASTELLAN_ALLOW_PRIVATE_TARGETS", "1"),
+        ("CASTELLAN_VALIDATION__HTTP_PORT", http_env.as_str()),
+        ("CASTELLAN_VALIDATION__HTTPS_PORT", tls_env.as_str()),
+        (
+            "CASTELLAN_VALIDATION__CAA_IDENTITIES",
+            "[\"castellan.test\"]",
+        ),
+        ("CASTELLAN_ACME__CHALLENGE_RETRY_SECONDS", "1"),
+        // Six new orders an hour: the seventh is refused, renewals are not.
+        ("CASTELLAN_ACME__ORDERS_PER_ACCOUNT_PER_HOUR", "6"),
+    ];
+    let listen = ["--http", "--listen", &format!("127.0.0.1:{port}")];
+    let server = Server::start(&ws.path("data"), &listen, &env);
 
     // An organisation with *.camford.ac.uk delegated for SSL, and no DCV at all.
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -404,5 +403,44 @@ async fn certbot_and_lego_prove_names_with_challenges() {
     assert!(done, "certbot renew: {out}\n{}", server.log());
     let after = std::fs::read(live("www.camford.ac.uk").join("cert.pem")).unwrap();
     assert_ne!(before, after, "renewed");
+    server.stop();
+
+    // Open registration: the challenge server binds clients without a binding to this
+    // ACME account. certbot registers with no EAB and gets www (proven by the account's
+    // earlier challenge, held by the account: no challenge, no rate limit).
+    let config = std::fs::read_to_string(&config_file).unwrap();
+    std::fs::write(
+        &config_file,
+        config.replace(
+            r#"authorization = "challenges" }"#,
+            &format!(r#"authorization = "challenges", open_registration_account = "{kid}" }}"#),
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&ws.path("data"), &listen, &env);
+    let meta: serde_json::Value = http
+        .get(&directory)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["meta"]["externalAccountRequired"], false, "{meta}");
+    let open = tempfile::tempdir().unwrap();
+    let (done, out) = certbot_off_thread(
+        open.path(),
+        &directory,
+        run(&["register", "--agree-tos", "-m", "web@camford.ac.uk"]),
+    )
+    .await;
+    assert!(done, "register without EAB: {out}\n{}", server.log());
+    let (done, out) = certbot_off_thread(
+        open.path(),
+        &directory,
+        standalone("www.camford.ac.uk", http_port),
+    )
+    .await;
+    assert!(done, "certbot on the open server: {out}\n{}", server.log());
     server.stop();
 }
