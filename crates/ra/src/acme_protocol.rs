@@ -1,6 +1,7 @@
-//! The registration authority's side of the ACME protocol: nonces (single use, in the
-//! database so any node can check any nonce), and the accounts ACME clients register, each
-//! bound through External Account Binding to an administrator-made ACME account.
+//! The registration authority's side of the ACME protocol: nonces (single use; in the
+//! database with PostgreSQL so any node can check any nonce, in memory with SQLite — see
+//! `acme_nonces`), and the accounts ACME clients register, each bound through External
+//! Account Binding to an administrator-made ACME account.
 
 use crate::actor::Actor;
 use crate::audit::{self, Change};
@@ -40,18 +41,28 @@ impl Authority {
         let mut bytes = [0u8; 16];
         self.rng.fill(&mut bytes)?;
         let nonce = crate::b64url(&bytes);
+        let now = self.now();
+        if let Some(book) = &self.acme_nonces {
+            book.issue(nonce.clone(), now + NONCE_LIFETIME, now);
+            return Ok(nonce);
+        }
         let mut tx = self.store.begin().await?;
-        tx.insert_acme_nonce(&nonce, self.now() + NONCE_LIFETIME)
-            .await?;
+        tx.insert_acme_nonce(&nonce, now + NONCE_LIFETIME).await?;
         tx.commit().await?;
         Ok(nonce)
     }
 
     /// Uses up `nonce`; `badNonce` when it is unknown, used or expired.
     pub async fn acme_take_nonce(&self, nonce: &str) -> Result<()> {
-        let mut tx = self.store.begin().await?;
-        let fresh = tx.take_acme_nonce(nonce, self.now()).await?;
-        tx.commit().await?;
+        let fresh = match &self.acme_nonces {
+            Some(book) => book.take(nonce, self.now()),
+            None => {
+                let mut tx = self.store.begin().await?;
+                let fresh = tx.take_acme_nonce(nonce, self.now()).await?;
+                tx.commit().await?;
+                fresh
+            }
+        };
         if fresh {
             Ok(())
         } else {

@@ -102,6 +102,8 @@ pub struct Authority {
     pub(crate) revocation: crate::revocation::Revocation,
     pub(crate) acme_servers: Vec<crate::acme_accounts::AcmeServer>,
     pub(crate) acme: crate::acme_accounts::AcmeSettings,
+    /// ACME nonces, when they are kept in memory (SQLite; see `acme_nonces`).
+    pub(crate) acme_nonces: Option<crate::acme_nonces::NonceBook>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -202,6 +204,8 @@ impl Authority {
             revocation,
             acme_servers: crate::acme_accounts::default_servers(),
             acme: crate::acme_accounts::AcmeSettings::default(),
+            acme_nonces: (store.kind() == castellan_model::DatabaseKind::Sqlite)
+                .then(crate::acme_nonces::NonceBook::default),
             committer: crate::committer::Committer::start(store.clone()),
             store,
             profiles,

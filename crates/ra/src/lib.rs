@@ -7,6 +7,7 @@
 
 pub mod acme_accounts;
 pub mod acme_challenges;
+mod acme_nonces;
 pub mod acme_protocol;
 mod actor;
 pub mod admins;

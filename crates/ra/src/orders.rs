@@ -388,8 +388,9 @@ impl Authority {
         self.approve_and_issue(actor, id, false, None).await
     }
 
-    /// Approves and issues; `context` is the name context the request was checked in, or
-    /// `None` to find it from the order (see [`Authority::name_context_of`]).
+    /// Approves and issues; `context` is the name context the request was checked in just
+    /// now (an order approved at once), or `None` to check the names again in the context
+    /// found from the order (see [`Authority::name_context_of`]).
     async fn approve_and_issue(
         &self,
         actor: &Actor,
@@ -515,21 +516,18 @@ impl Authority {
         let organization = self
             .issuing_organization(org_id, CertificateType::Ssl)
             .await?;
-        let found;
-        let context = match context {
-            Some(context) => context,
-            None => {
-                found = self.name_context_of(id).await?;
-                &found
-            }
-        };
-        self.check_names_in(
-            org_id,
-            CertificateType::Ssl,
-            &request.requested_names,
-            context,
-        )
-        .await?;
+        // An order approved at once was checked by its caller a moment ago, in `context`;
+        // one approved later is checked again, in the context of the front door it came by.
+        if context.is_none() {
+            let context = self.name_context_of(id).await?;
+            self.check_names_in(
+                org_id,
+                CertificateType::Ssl,
+                &request.requested_names,
+                &context,
+            )
+            .await?;
+        }
         let csr_der = request.csr_der.clone().unwrap_or_default();
         let cmd = IssueCommand {
             profile: profile.name.clone(),
