@@ -417,7 +417,10 @@ impl Authority {
             })?;
         // Renewals are not limited: an order with `replaces`, or for exactly the names of
         // a certificate this account was issued within the longest term (398 days).
-        let renewal = replaces.is_some()
+        let limited =
+            self.acme.orders_per_account_per_hour > 0 || self.acme.orders_per_domain_per_week > 0;
+        let renewal = !limited
+            || replaces.is_some()
             || self
                 .store
                 .acme_account_has_issued(
@@ -489,7 +492,11 @@ impl Authority {
             let since = now - 3600;
             let placed = self
                 .store
-                .acme_new_orders_of_account(registration.acme_account_id, since)
+                .acme_new_orders_of_account(
+                    registration.acme_account_id,
+                    since,
+                    limits.orders_per_account_per_hour,
+                )
                 .await?;
             if placed >= limits.orders_per_account_per_hour {
                 let oldest = self
@@ -517,8 +524,15 @@ impl Authority {
                     continue;
                 }
                 seen.push(domain);
-                let (placed, oldest) = self.store.acme_new_orders_under(domain, since).await?;
+                let placed = self
+                    .store
+                    .acme_new_orders_under(domain, since, limits.orders_per_domain_per_week)
+                    .await?;
                 if placed >= limits.orders_per_domain_per_week {
+                    let oldest = self
+                        .store
+                        .acme_oldest_new_order_under(domain, since)
+                        .await?;
                     return Err(RaError::AcmeRateLimited {
                         detail: format!(
                             "{placed} new orders named names under {domain} in the last week, \

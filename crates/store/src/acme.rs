@@ -519,42 +519,66 @@ impl Store {
     }
 
     /// How many new orders (not renewals) the registrations of ACME account `account` placed
-    /// since `since`.
+    /// since `since`, counting no further than `cap` (the limit: the count stays cheap however
+    /// many there were).
     pub async fn acme_new_orders_of_account(
         &self,
         account: AcmeAccountId,
         since: i64,
+        cap: i64,
     ) -> Result<i64> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM acme_orders o JOIN acme_registrations r \
+            "SELECT COUNT(*) AS n FROM (SELECT o.id FROM acme_orders o JOIN acme_registrations r \
              ON r.id = o.registration_id WHERE r.acme_account_id = $1 AND o.created_at >= $2 \
-             AND o.replaces_certificate_id IS NULL",
+             AND o.replaces_certificate_id IS NULL LIMIT $3) counted",
         )
         .bind(account.0)
         .bind(since)
+        .bind(cap)
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get("n")?)
     }
 
     /// How many new orders (not renewals) named a name under `registered_domain` since
-    /// `since`, and when the oldest of them was placed.
+    /// `since`, counting no further than `cap`.
     pub async fn acme_new_orders_under(
         &self,
         registered_domain: &str,
         since: i64,
-    ) -> Result<(i64, Option<i64>)> {
+        cap: i64,
+    ) -> Result<i64> {
         let row = sqlx::query(
-            "SELECT COUNT(DISTINCT a.order_id) AS n, MIN(a.created_at) AS oldest \
+            "SELECT COUNT(*) AS n FROM (SELECT DISTINCT a.order_id \
              FROM acme_authorizations a JOIN acme_orders o ON o.id = a.order_id \
              WHERE a.registered_domain = $1 AND a.created_at >= $2 \
-             AND o.replaces_certificate_id IS NULL",
+             AND o.replaces_certificate_id IS NULL LIMIT $3) counted",
+        )
+        .bind(registered_domain)
+        .bind(since)
+        .bind(cap)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// When the oldest new order naming a name under `registered_domain` since `since` was
+    /// placed: when the domain's weekly budget frees up.
+    pub async fn acme_oldest_new_order_under(
+        &self,
+        registered_domain: &str,
+        since: i64,
+    ) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MIN(a.created_at) AS oldest FROM acme_authorizations a \
+             JOIN acme_orders o ON o.id = a.order_id WHERE a.registered_domain = $1 \
+             AND a.created_at >= $2 AND o.replaces_certificate_id IS NULL",
         )
         .bind(registered_domain)
         .bind(since)
         .fetch_one(self.pool())
         .await?;
-        Ok((row.try_get("n")?, row.try_get("oldest")?))
+        Ok(row.try_get("oldest")?)
     }
 
     /// Whether an order of ACME account `account` for exactly `identifiers` (sorted, as
