@@ -335,7 +335,58 @@ impl Authority {
             )
             .await?;
         }
+        // Approved at once: the approval goes into the request's own transaction (one
+        // durable commit fewer), and the names just checked are not checked again.
+        let approve_now = approves_at_once(actor, &profile) && !profile.validation_only;
+        if approve_now {
+            tx.transition_request(
+                id,
+                CertificateStatus::Requested,
+                CertificateStatus::Approved,
+                actor.admin_id,
+                now,
+                "",
+            )
+            .await?;
+            audit::record(
+                &mut tx,
+                actor,
+                now,
+                Change {
+                    action: "ssl.auto-approve",
+                    object_type: "ssl",
+                    object_id: id.to_string(),
+                    org_id: Some(order.org_id),
+                    description: format!("SSL certificate {id} approved"),
+                },
+                None,
+                None,
+            )
+            .await?;
+        }
         tx.commit().await?;
+        if approve_now {
+            let stored = self.store.order(id).await?.ok_or_else(|| {
+                RaError::Internal(format!("SSL certificate {id} vanished after it was stored"))
+            })?;
+            let certificate_id = match self
+                .issue_approved(id, order.org_id, &stored, Some(context))
+                .await
+            {
+                Ok(certificate) => certificate,
+                Err(e) if e.is_refusal() => {
+                    self.mark_invalid(id, actor, &e).await?;
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
+            return Ok(OrderOutcome {
+                id,
+                renew_id: renew,
+                status: CertificateStatus::Issued,
+                certificate_id: Some(certificate_id),
+            });
+        }
         if approves_at_once(actor, &profile) {
             let certificate_id = self
                 .approve_and_issue(actor, id, true, Some(context))
