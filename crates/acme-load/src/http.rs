@@ -1,21 +1,13 @@
-//! instant-acme's HTTP client hook ([`instant_acme::HttpClient`]) on reqwest.
+//! The load generator's HTTP client: `castellan_testkit::acme_client::AcmeHttp` (instant-acme's
+//! [`instant_acme::HttpClient`] hook on the workspace's reqwest, plain HTTP allowed; see there
+//! for why not instant-acme's own client) with [`Counters`] watching the wire.
 //!
-//! Why not instant-acme's own client: it is `https_only` (Castellan is measured over plain
-//! HTTP on loopback, `castellan serve --http`), it trusts the platform's roots or one PEM
-//! file through hyper-rustls and rustls-platform-verifier (two more crates to build beside
-//! the workspace's reqwest), and it gives no view of what goes over the wire. This adapter
-//! uses the workspace's reqwest (rustls on aws-lc-rs, HTTP/1.1 keep-alive, one connection
-//! pool per process) for both peers, trusts exactly the CA it is given for Pebble's HTTPS
-//! listener, and counts what the measurement must show instead of hiding it: every request,
-//! every `badNonce` answer (instant-acme retries those silently), and the first non-success
-//! answers with their bodies, so a failed order is reported with the server's own problem
-//! document.
+//! The measurement must show what instant-acme hides: every request, every `badNonce` answer
+//! (instant-acme retries those silently), and the first non-success answers with their
+//! bodies, so a failed order is reported with the server's own problem document.
 
-use bytes::Bytes;
-use http_body_util::BodyExt;
-use instant_acme::{BodyWrapper, BytesResponse, Error, HttpClient};
-use std::future::Future;
-use std::pin::Pin;
+use castellan_testkit::acme_client::{AcmeHttp, Answer, Method, Observer};
+use instant_acme::HttpClient;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -47,10 +39,32 @@ impl Counters {
     }
 }
 
-/// A reqwest client with the counters; cheap to clone (both are shared).
+impl Observer for Counters {
+    fn sent(&self, _method: &Method, _url: &str) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn answered(&self, a: &Answer<'_>) {
+        if a.status.is_success() || a.status.is_redirection() {
+            return;
+        }
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        let text = String::from_utf8_lossy(a.body);
+        if text.contains("urn:ietf:params:acme:error:badNonce") {
+            self.bad_nonce.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Ok(mut kept) = self.kept.lock()
+            && kept.len() < KEPT_FAILURES
+        {
+            kept.push(format!("{} {} -> {}: {text}", a.method, a.url, a.status));
+        }
+    }
+}
+
+/// The client with its counters; cheap to clone (both are shared).
 #[derive(Clone)]
 pub struct Http {
-    client: reqwest::Client,
+    acme: AcmeHttp,
     pub counters: Arc<Counters>,
 }
 
@@ -58,77 +72,58 @@ impl Http {
     /// `ca_pem`: the only CA trusted for HTTPS (Pebble's listener); `None` for plain HTTP.
     pub fn new(ca_pem: Option<&[u8]>) -> anyhow::Result<Http> {
         use anyhow::Context;
-        let mut builder = reqwest::Client::builder()
-            .no_proxy()
-            .tcp_nodelay(true)
-            .timeout(std::time::Duration::from_secs(60));
-        if let Some(pem) = ca_pem {
-            let ca = reqwest::Certificate::from_pem(pem).context("reading the CA certificate")?;
-            builder = builder.tls_certs_only([ca]);
-        }
-        Ok(Http {
-            client: builder.build().context("building the HTTP client")?,
-            counters: Arc::new(Counters::default()),
-        })
+        let counters = Arc::new(Counters::default());
+        let acme = AcmeHttp::new(ca_pem)
+            .context("building the HTTP client (reading the CA certificate)")?
+            .with_observer(counters.clone());
+        Ok(Http { acme, counters })
     }
 
     pub fn client(&self) -> &reqwest::Client {
-        &self.client
+        self.acme.client()
+    }
+
+    /// The client for `Account::builder_with_http`, counted.
+    pub fn acme(&self) -> Box<dyn HttpClient> {
+        Box::new(self.acme.clone())
     }
 }
 
-fn other(e: impl std::error::Error + Send + Sync + 'static) -> Error {
-    Error::Other(Box::new(e))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use castellan_testkit::acme_client::StatusCode;
 
-impl HttpClient for Http {
-    fn request(
-        &self,
-        req: http::Request<BodyWrapper<Bytes>>,
-    ) -> Pin<Box<dyn Future<Output = Result<BytesResponse, Error>> + Send>> {
-        let client = self.client.clone();
-        let counters = Arc::clone(&self.counters);
-        Box::pin(async move {
-            let (parts, body) = req.into_parts();
-            let body = match body.collect().await {
-                Ok(collected) => collected.to_bytes(),
-                Err(never) => match never {},
-            };
-            let url = parts.uri.to_string();
-            let method = parts.method.clone();
-            counters.requests.fetch_add(1, Ordering::Relaxed);
-            let response = client
-                .request(parts.method, &url)
-                .headers(parts.headers)
-                .body(body)
-                .send()
-                .await
-                .map_err(other)?;
-            let status = response.status();
-            let version = response.version();
-            let headers = response.headers().clone();
-            let bytes = response.bytes().await.map_err(other)?;
-            if !(status.is_success() || status.is_redirection()) {
-                counters.failures.fetch_add(1, Ordering::Relaxed);
-                let text = String::from_utf8_lossy(&bytes);
-                if text.contains("urn:ietf:params:acme:error:badNonce") {
-                    counters.bad_nonce.fetch_add(1, Ordering::Relaxed);
-                }
-                if let Ok(mut kept) = counters.kept.lock()
-                    && kept.len() < KEPT_FAILURES
-                {
-                    kept.push(format!("{method} {url} -> {status}: {text}"));
-                }
-            }
-            let mut answer = http::Response::builder().status(status).version(version);
-            if let Some(h) = answer.headers_mut() {
-                *h = headers;
-            }
-            let (parts, ()) = answer.body(())?.into_parts();
-            Ok(BytesResponse {
-                parts,
-                body: Box::new(bytes),
-            })
-        })
+    #[test]
+    fn counters_count_requests_failures_and_bad_nonces() {
+        let counters = Counters::default();
+        let post = Method::POST;
+        let answer = |status, body: &'static str| {
+            counters.sent(&post, "http://ca/new-order");
+            counters.answered(&Answer {
+                method: &post,
+                url: "http://ca/new-order",
+                status,
+                body: body.as_bytes(),
+            });
+        };
+        answer(StatusCode::CREATED, "{}");
+        answer(
+            StatusCode::BAD_REQUEST,
+            r#"{"type":"urn:ietf:params:acme:error:badNonce"}"#,
+        );
+        answer(StatusCode::FOUND, "");
+        answer(
+            StatusCode::FORBIDDEN,
+            r#"{"type":"urn:ietf:params:acme:error:unauthorized"}"#,
+        );
+        assert_eq!(counters.snapshot(), (4, 1, 2));
+        assert_eq!(
+            counters.kept_failures(),
+            [
+                r#"POST http://ca/new-order -> 400 Bad Request: {"type":"urn:ietf:params:acme:error:badNonce"}"#,
+                r#"POST http://ca/new-order -> 403 Forbidden: {"type":"urn:ietf:params:acme:error:unauthorized"}"#,
+            ]
+        );
     }
 }

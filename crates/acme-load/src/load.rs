@@ -646,7 +646,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
             .with_context(|| format!("{} does not hold setup's accounts", path.display()))?;
         for c in credentials.into_iter().take(highest) {
             accounts.push(
-                Account::builder_with_http(Box::new(http.clone()))
+                Account::builder_with_http(http.acme())
                     .from_credentials(c)
                     .await
                     .map_err(|e| acme_error(e, &http))
@@ -659,7 +659,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
             .clone()
             .ok_or_else(|| anyhow!("--directory or --accounts is required"))?;
         for i in 0..highest {
-            let (account, _) = Account::builder_with_http(Box::new(http.clone()))
+            let (account, _) = Account::builder_with_http(http.acme())
                 .create(
                     &NewAccount {
                         contact: &[],

@@ -9,7 +9,8 @@
 //!
 //! The ACME client is instant-acme (its JWS, nonce handling and order flow, as an ordinary
 //! client would use them) over the workspace's reqwest through instant-acme's `HttpClient`
-//! hook: see [`http`] for why not instant-acme's own HTTP client.
+//! hook, `castellan_testkit::acme_client` (shared with the instant-acme integration test;
+//! it says why not instant-acme's own HTTP client), counted by [`http`].
 //!
 //! Subcommands:
 //!

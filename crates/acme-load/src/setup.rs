@@ -276,7 +276,7 @@ pub async fn run(args: SetupArgs) -> Result<()> {
             .context("macKey is not base64url")?;
         let eab = ExternalAccountKey::new(text(&account, "macId")?.to_owned(), &mac_key);
         let directory = text(&account, "acmeServerUrl")?.to_owned();
-        let (_, registered) = Account::builder_with_http(Box::new(http.clone()))
+        let (_, registered) = Account::builder_with_http(http.acme())
             .create(
                 &NewAccount {
                     contact: &[],

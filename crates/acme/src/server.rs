@@ -340,6 +340,12 @@ async fn register(state: &AppState, server: &str, body: &[u8]) -> Result<Respons
     let payload: NewAccountPayload = jws.json()?;
     let thumbprint = jwk.thumbprint();
     if let Some(existing) = state.acme_registration_by_key(&thumbprint).await? {
+        if existing.status != "valid" {
+            return Err(Problem::new(
+                "unauthorized",
+                "the account of this key is deactivated; register with a new key",
+            ));
+        }
         let location = url(state, server, &format!("acct/{}", existing.id));
         let body = account_body(state, server, &existing);
         return Ok(json_response(state, server, StatusCode::OK, Some(location), body).await);
@@ -476,8 +482,9 @@ fn order_body(state: &AppState, server: &str, o: &castellan_store::AcmeOrder) ->
         body["error"] =
             json!({"type": format!("urn:ietf:params:acme:error:{kind}"), "detail": o.error});
     }
-    if let Some(replaces) = o.replaces {
-        body["replaces"] = json!(replaces.0);
+    if o.replaces.is_some() {
+        // RFC 9773 §5: the identifier as the client sent it.
+        body["replaces"] = json!(o.replaces_id);
     }
     body
 }
@@ -600,11 +607,15 @@ fn challenge_body(
     a: &castellan_store::AcmeAuthorization,
     kind: &str,
 ) -> Value {
+    // A challenge is pending, processing, valid or invalid (RFC 8555 §7.1.6); a deactivated
+    // authorization keeps the outcome of the challenge answered for it.
     let status = if a.challenge != kind {
         "pending"
     } else {
         match a.status.as_str() {
             "pending" => "processing",
+            "deactivated" if a.validated_at.is_some() => "valid",
+            "deactivated" => "pending",
             other => other,
         }
     };

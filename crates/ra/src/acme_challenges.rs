@@ -158,14 +158,20 @@ impl Authority {
         let (order, mut authorization) = self
             .acme_authorization(registration, order_id, index)
             .await?;
+        if authorization.status == "deactivated" {
+            return Err(problem(
+                "malformed",
+                "the authorization is deactivated; place a new order",
+            ));
+        }
         let offered = self.acme_challenge_types(server_path, &authorization);
-        if !offered.iter().any(|t| t == kind) {
+        if !offered.iter().any(|t| t == kind) && authorization.challenge != kind {
             return Err(problem(
                 "malformed",
                 format!(
                     "this authorization offers no {kind} challenge (offered: {})",
                     if offered.is_empty() {
-                        "none, it is valid already".to_owned()
+                        format!("none, it is {} already", authorization.status)
                     } else {
                         offered.join(", ")
                     }

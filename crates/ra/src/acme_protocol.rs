@@ -246,6 +246,8 @@ impl Authority {
         tx.update_acme_registration(updated.id, &updated.status, &updated.contacts)
             .await?;
         if deactivate {
+            // RFC 8555 §7.3.6: its orders that are not finished are cancelled.
+            tx.cancel_acme_orders_of(updated.id).await?;
             audit::record(
                 &mut tx,
                 &acme_actor(),
@@ -336,6 +338,7 @@ impl Authority {
             .find(|s| s.path == server_path)
             .cloned()
             .ok_or_else(|| problem("malformed", "no such ACME server"))?;
+        let replaces_id = replaces;
         let replaces = match replaces {
             Some(cert_id) => Some(self.acme_check_replaces(registration, cert_id).await?),
             None => None,
@@ -467,6 +470,11 @@ impl Authority {
             certificate_id: None,
             error: String::new(),
             created_at: now,
+            replaces_id: if replaces.is_some() {
+                replaces_id.unwrap_or_default().to_owned()
+            } else {
+                String::new()
+            },
             replaces,
         };
         let mut tx = self.store.begin().await?;

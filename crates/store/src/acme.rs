@@ -361,11 +361,13 @@ pub struct AcmeOrder {
     pub created_at: i64,
     /// The certificate it replaces (RFC 9773 `replaces`), if any.
     pub replaces: Option<castellan_model::CertificateId>,
+    /// That certificate's identifier as the client sent it (given back in the order).
+    pub replaces_id: String,
 }
 
 /// The columns [`order_from`] reads.
 const ORDER_COLUMNS: &str = "id, registration_id, status, identifiers, profile, expires_at, \
-     request_id, certificate_id, error, created_at, replaces_certificate_id";
+     request_id, certificate_id, error, created_at, replaces_certificate_id, replaces";
 
 fn order_from(row: &AnyRow) -> Result<AcmeOrder> {
     let identifiers: String = row.try_get("identifiers")?;
@@ -391,6 +393,7 @@ fn order_from(row: &AnyRow) -> Result<AcmeOrder> {
         replaces: row
             .try_get::<Option<i64>, _>("replaces_certificate_id")?
             .map(castellan_model::CertificateId),
+        replaces_id: row.try_get("replaces")?,
     })
 }
 
@@ -412,8 +415,8 @@ impl Tx {
     pub async fn insert_acme_order(&mut self, order: &AcmeOrder) -> Result<i64> {
         let row = sqlx::query(
             "INSERT INTO acme_orders (registration_id, status, identifiers, profile, expires_at, \
-             created_at, replaces_certificate_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             RETURNING id",
+             created_at, replaces_certificate_id, replaces) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+             $8) RETURNING id",
         )
         .bind(order.registration_id)
         .bind(&order.status)
@@ -422,6 +425,7 @@ impl Tx {
         .bind(order.expires_at)
         .bind(order.created_at)
         .bind(order.replaces.map(|c| c.0))
+        .bind(&order.replaces_id)
         .fetch_one(self.conn())
         .await?;
         Ok(row.try_get("id")?)
@@ -820,6 +824,19 @@ impl Tx {
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Makes the unfinished (pending or ready) orders of registration `id` invalid: its
+    /// account was deactivated (RFC 8555 §7.3.6). Returns how many.
+    pub async fn cancel_acme_orders_of(&mut self, id: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE acme_orders SET status = 'invalid', error = 'the account was deactivated' \
+             WHERE registration_id = $1 AND status IN ('pending', 'ready')",
+        )
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Deactivates a pending or valid authorization (RFC 8555 §7.5.2); false if it was

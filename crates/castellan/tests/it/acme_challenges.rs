@@ -18,7 +18,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 /// The challenge server added to the defaults in castellan.toml.
-const SERVERS: &str = r#"servers = [{ name = "OV ACME Server (challenges)", path = "ovc", validation_type = "OV", profiles = ["OV Multi-Domain SSL", "Wildcard SSL"], authorization = "challenges" }]"#;
+pub(crate) const SERVERS: &str = r#"servers = [{ name = "OV ACME Server (challenges)", path = "ovc", validation_type = "OV", profiles = ["OV Multi-Domain SSL", "Wildcard SSL"], authorization = "challenges" }]"#;
 
 /// A hook that publishes (or, with `clear`, removes) a TXT record through the test DNS's
 /// control port. certbot gives the name and value in the environment, lego as arguments.

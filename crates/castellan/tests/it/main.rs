@@ -5,6 +5,7 @@
 
 mod acme_challenges;
 mod acme_clients;
+mod acme_instant;
 mod cli;
 mod pki_http;
 mod private_api;

@@ -385,7 +385,8 @@ on_both!(
         // Another account of the same organisation: the seventh order under the domain is
         // taken, the eighth is not.
         let (other, mac_id) = account(&a, &w, "mail servers", "thumb-2").await;
-        a.acme_new_order(&other, SERVER, &dns("smtp.camford.ac.uk"), None, None)
+        let smtp = a
+            .acme_new_order(&other, SERVER, &dns("smtp.camford.ac.uk"), None, None)
             .await
             .unwrap();
         match refusal(
@@ -400,6 +401,17 @@ on_both!(
             ),
             other => panic!("{other:?}"),
         }
+        // Deactivating the account cancels its unfinished orders (RFC 8555 §7.3.6).
+        let smtp = a.store().acme_order(smtp.id).await.unwrap().unwrap();
+        assert_eq!(smtp.status, "pending");
+        a.acme_update_registration(&other, None, true)
+            .await
+            .unwrap();
+        let smtp = a.store().acme_order(smtp.id).await.unwrap().unwrap();
+        assert_eq!(
+            (smtp.status.as_str(), smtp.error.as_str()),
+            ("invalid", "the account was deactivated")
+        );
 
         // Open registration binds to the configured account of this server only.
         let open = Arc::try_unwrap(a)
