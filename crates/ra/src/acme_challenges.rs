@@ -275,23 +275,9 @@ impl Authority {
         );
         let name = authorization.identifier.trim_start_matches("*.").to_owned();
         let attempts = self.acme.challenge_attempts.max(1);
-        let mut check = self
-            .run_challenge(
-                &authorization.challenge,
-                &name,
-                &authorization.token,
-                &key_authorization,
-            )
-            .await;
-        for _ in 1..attempts {
-            if check.passed || !check.retry {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(
-                self.acme.challenge_retry_seconds,
-            ))
-            .await;
-            check = self
+        let mut attempt = 1;
+        let check = loop {
+            let check = self
                 .run_challenge(
                     &authorization.challenge,
                     &name,
@@ -299,7 +285,15 @@ impl Authority {
                     &key_authorization,
                 )
                 .await;
-        }
+            if check.passed || !check.retry || attempt >= attempts {
+                break check;
+            }
+            attempt += 1;
+            tokio::time::sleep(std::time::Duration::from_secs(
+                self.acme.challenge_retry_seconds,
+            ))
+            .await;
+        };
         let (status, error) = if check.passed {
             ("valid", String::new())
         } else if check.retry {

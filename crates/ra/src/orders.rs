@@ -112,6 +112,51 @@ fn approves_at_once(actor: &Actor, profile: &castellan_pki::profile::Profile) ->
         && !profile.second_approval_required
 }
 
+/// Moves order `id` from Requested to Approved in `tx`, with its audit record (`auto`: by
+/// the auto-approval rule). False when the order was not Requested.
+async fn approve_in(
+    tx: &mut castellan_store::Tx,
+    actor: &Actor,
+    now: i64,
+    id: RequestId,
+    org: OrgId,
+    auto: bool,
+) -> Result<bool> {
+    if !tx
+        .transition_request(
+            id,
+            CertificateStatus::Requested,
+            CertificateStatus::Approved,
+            actor.admin_id,
+            now,
+            "",
+        )
+        .await?
+    {
+        return Ok(false);
+    }
+    audit::record(
+        tx,
+        actor,
+        now,
+        Change {
+            action: if auto {
+                "ssl.auto-approve"
+            } else {
+                "ssl.approve"
+            },
+            object_type: "ssl",
+            object_id: id.to_string(),
+            org_id: Some(org),
+            description: format!("SSL certificate {id} approved"),
+        },
+        None,
+        None,
+    )
+    .await?;
+    Ok(true)
+}
+
 /// Asks a second administrator with `sslApprove` reaching `org` to approve order `id` (EV).
 async fn request_second_approval(
     tx: &mut castellan_store::Tx,
@@ -338,31 +383,10 @@ impl Authority {
         // Approved at once: the approval goes into the request's own transaction (one
         // durable commit fewer), and the names just checked are not checked again.
         let approve_now = approves_at_once(actor, &profile) && !profile.validation_only;
-        if approve_now {
-            tx.transition_request(
-                id,
-                CertificateStatus::Requested,
-                CertificateStatus::Approved,
-                actor.admin_id,
-                now,
-                "",
-            )
-            .await?;
-            audit::record(
-                &mut tx,
-                actor,
-                now,
-                Change {
-                    action: "ssl.auto-approve",
-                    object_type: "ssl",
-                    object_id: id.to_string(),
-                    org_id: Some(order.org_id),
-                    description: format!("SSL certificate {id} approved"),
-                },
-                None,
-                None,
-            )
-            .await?;
+        if approve_now && !approve_in(&mut tx, actor, now, id, order.org_id, true).await? {
+            return Err(RaError::Internal(format!(
+                "SSL certificate {id} was not Requested in the transaction that stored it"
+            )));
         }
         tx.commit().await?;
         if approve_now {
@@ -477,38 +501,9 @@ impl Authority {
         }
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        if !tx
-            .transition_request(
-                id,
-                CertificateStatus::Requested,
-                CertificateStatus::Approved,
-                actor.admin_id,
-                now,
-                "",
-            )
-            .await?
-        {
+        if !approve_in(&mut tx, actor, now, id, org_id, auto).await? {
             return Err(self.not_requested(id, "approved").await);
         }
-        audit::record(
-            &mut tx,
-            actor,
-            now,
-            Change {
-                action: if auto {
-                    "ssl.auto-approve"
-                } else {
-                    "ssl.approve"
-                },
-                object_type: "ssl",
-                object_id: id.to_string(),
-                org_id: Some(org_id),
-                description: format!("SSL certificate {id} approved"),
-            },
-            None,
-            None,
-        )
-        .await?;
         if profile.validation_only {
             // An EV anchor is a record of names, complete once approved.
             tx.transition_request(

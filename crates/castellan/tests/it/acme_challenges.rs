@@ -39,6 +39,89 @@ fn hook(dir: &Path, name: &str, control: u16, body: &str) -> PathBuf {
     path
 }
 
+/// An ACME account on the challenge server, as an administrator hands it out.
+pub(crate) struct ChallengeAccount {
+    /// Its directory URL.
+    pub(crate) directory: String,
+    /// The EAB key id.
+    pub(crate) mac_id: String,
+    /// The EAB MAC key.
+    pub(crate) mac_key: String,
+}
+
+/// Through the SCM REST API of a fresh server: the first administrator's password changed,
+/// University of Camford validated, `*.camford.ac.uk` delegated to it for SSL with no DCV at
+/// all, and an ACME account `name` on the challenge server with that domain.
+pub(crate) async fn challenge_account(
+    http: &reqwest::Client,
+    base: &str,
+    server: &Server,
+    name: &str,
+) -> ChallengeAccount {
+    let (status, _, text) = send(
+        scm(
+            http.post(format!("{base}/api/admin/v1/changepassword")),
+            INITIAL_PASSWORD,
+        )
+        .json(&serde_json::json!({ "newPassword": NEW_PASSWORD })),
+    )
+    .await;
+    assert!(status == 200 || status == 204, "{status}: {text}");
+    let org = create_organization(
+        http,
+        base,
+        serde_json::json!({"name": "University of Camford", "country": "GB",
+                           "city": "Camford", "certTypes": ["SSL"]}),
+        server,
+    )
+    .await;
+    let (status, _, text) = send(
+        scm(
+            http.put(format!("{base}/api/organization/v1/{org}")),
+            NEW_PASSWORD,
+        )
+        .json(&serde_json::json!({"validationStatus": "Validated"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let (status, _, text) = send(
+        scm(http.post(format!("{base}/api/domain/v1")), NEW_PASSWORD).json(&serde_json::json!({
+            "name": "*.camford.ac.uk",
+            "delegations": [{"orgId": org, "certTypes": ["SSL"]}],
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let (status, location, text) = send(
+        scm(
+            http.post(format!("{base}/api/acme/v1/account")),
+            NEW_PASSWORD,
+        )
+        .json(&serde_json::json!({"name": name,
+                                  "acmeServer": "OV ACME Server (challenges)",
+                                  "organizationId": org})),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}\n{}", server.log());
+    let account: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (status, _, text) = send(
+        scm(
+            http.post(format!("{base}{}/domains", location.unwrap())),
+            NEW_PASSWORD,
+        )
+        .json(&serde_json::json!({"domains": [{"name": "*.camford.ac.uk"}]})),
+    )
+    .await;
+    assert_eq!((status, text.as_str()), (200, "{}"));
+    let directory = account["acmeServerUrl"].as_str().unwrap().to_owned();
+    assert_eq!(directory, format!("{base}/acme/ovc/directory"));
+    ChallengeAccount {
+        directory,
+        mac_id: account["macId"].as_str().unwrap().to_owned(),
+        mac_key: account["macKey"].as_str().unwrap().to_owned(),
+    }
+}
+
 async fn certbot_off_thread(dir: &Path, directory: &str, args: Vec<String>) -> (bool, String) {
     let (dir, directory) = (dir.to_path_buf(), directory.to_owned());
     tokio::task::spawn_blocking(move || {
@@ -142,67 +225,10 @@ async fn certbot_and_lego_prove_names_with_challenges() {
     let listen = ["--http", "--listen", &format!("127.0.0.1:{port}")];
     let server = Server::start(&ws.path("data"), &listen, &env);
 
-    // An organisation with *.camford.ac.uk delegated for SSL, and no DCV at all.
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let (status, _, text) = send(
-        scm(
-            http.post(format!("{base}/api/admin/v1/changepassword")),
-            INITIAL_PASSWORD,
-        )
-        .json(&serde_json::json!({ "newPassword": NEW_PASSWORD })),
-    )
-    .await;
-    assert!(status == 200 || status == 204, "{status}: {text}");
-    let org = create_organization(
-        &http,
-        &base,
-        serde_json::json!({"name": "University of Camford", "country": "GB",
-                           "city": "Camford", "certTypes": ["SSL"]}),
-        &server,
-    )
-    .await;
-    let (status, _, text) = send(
-        scm(
-            http.put(format!("{base}/api/organization/v1/{org}")),
-            NEW_PASSWORD,
-        )
-        .json(&serde_json::json!({"validationStatus": "Validated"})),
-    )
-    .await;
-    assert_eq!(status, 200, "{text}");
-    let (status, _, text) = send(
-        scm(http.post(format!("{base}/api/domain/v1")), NEW_PASSWORD).json(&serde_json::json!({
-            "name": "*.camford.ac.uk",
-            "delegations": [{"orgId": org, "certTypes": ["SSL"]}],
-        })),
-    )
-    .await;
-    assert_eq!(status, 201, "{text}");
-    let (status, location, text) = send(
-        scm(
-            http.post(format!("{base}/api/acme/v1/account")),
-            NEW_PASSWORD,
-        )
-        .json(&serde_json::json!({"name": "web servers",
-                                  "acmeServer": "OV ACME Server (challenges)",
-                                  "organizationId": org})),
-    )
-    .await;
-    assert_eq!(status, 201, "{text}\n{}", server.log());
-    let account: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let (status, _, text) = send(
-        scm(
-            http.post(format!("{base}{}/domains", location.unwrap())),
-            NEW_PASSWORD,
-        )
-        .json(&serde_json::json!({"domains": [{"name": "*.camford.ac.uk"}]})),
-    )
-    .await;
-    assert_eq!((status, text.as_str()), (200, "{}"));
-    let directory = account["acmeServerUrl"].as_str().unwrap().to_owned();
-    assert_eq!(directory, format!("{base}/acme/ovc/directory"));
-    let kid = account["macId"].as_str().unwrap().to_owned();
-    let key = account["macKey"].as_str().unwrap().to_owned();
+    let account = challenge_account(&http, &base, &server, "web servers").await;
+    let directory = account.directory.clone();
+    let (kid, key) = (account.mac_id.clone(), account.mac_key.clone());
 
     // certbot: register, then http-01 with its standalone server.
     let dir = tempfile::tempdir().unwrap();

@@ -6,10 +6,8 @@
 //! Every refusal is checked by its problem type and detail and by the HTTP status the server
 //! sent, which the client's HTTP hook keeps (`castellan_testkit::acme_client::Transcript`).
 
-use crate::acme_challenges::SERVERS;
-use crate::scm_client::{
-    CUSTOMER_URI, INITIAL_PASSWORD, NEW_PASSWORD, create_organization, scm, send,
-};
+use crate::acme_challenges::{SERVERS, challenge_account};
+use crate::scm_client::CUSTOMER_URI;
 use crate::support::{Server, Workspace, ok};
 use base64::Engine as _;
 use castellan_testkit::acme_client::{AcmeHttp, Transcript};
@@ -227,65 +225,8 @@ impl Camford {
         );
 
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
-        let (status, _, text) = send(
-            scm(
-                http.post(format!("{base}/api/admin/v1/changepassword")),
-                INITIAL_PASSWORD,
-            )
-            .json(&serde_json::json!({ "newPassword": NEW_PASSWORD })),
-        )
-        .await;
-        assert!(status == 200 || status == 204, "{status}: {text}");
-        let org = create_organization(
-            &http,
-            &base,
-            serde_json::json!({"name": "University of Camford", "country": "GB",
-                               "city": "Camford", "certTypes": ["SSL"]}),
-            &server,
-        )
-        .await;
-        let (status, _, text) = send(
-            scm(
-                http.put(format!("{base}/api/organization/v1/{org}")),
-                NEW_PASSWORD,
-            )
-            .json(&serde_json::json!({"validationStatus": "Validated"})),
-        )
-        .await;
-        assert_eq!(status, 200, "{text}");
-        let (status, _, text) = send(
-            scm(http.post(format!("{base}/api/domain/v1")), NEW_PASSWORD).json(
-                &serde_json::json!({
-                    "name": "*.camford.ac.uk",
-                    "delegations": [{"orgId": org, "certTypes": ["SSL"]}],
-                }),
-            ),
-        )
-        .await;
-        assert_eq!(status, 201, "{text}");
-        let (status, location, text) = send(
-            scm(
-                http.post(format!("{base}/api/acme/v1/account")),
-                NEW_PASSWORD,
-            )
-            .json(&serde_json::json!({"name": "instant-acme",
-                                      "acmeServer": "OV ACME Server (challenges)",
-                                      "organizationId": org})),
-        )
-        .await;
-        assert_eq!(status, 201, "{text}\n{}", server.log());
-        let created: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let (status, _, text) = send(
-            scm(
-                http.post(format!("{base}{}/domains", location.unwrap())),
-                NEW_PASSWORD,
-            )
-            .json(&serde_json::json!({"domains": [{"name": "*.camford.ac.uk"}]})),
-        )
-        .await;
-        assert_eq!((status, text.as_str()), (200, "{}"));
-        let directory = created["acmeServerUrl"].as_str().unwrap().to_owned();
-        assert_eq!(directory, format!("{base}/acme/ovc/directory"));
+        let account = challenge_account(&http, &base, &server, "instant-acme").await;
+        let directory = account.directory.clone();
         let transcript = Arc::new(Transcript::default());
         Camford {
             server,
@@ -297,9 +238,9 @@ impl Camford {
                 transcript,
                 directory,
             },
-            mac_id: created["macId"].as_str().unwrap().to_owned(),
+            mac_id: account.mac_id,
             mac_key: base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(created["macKey"].as_str().unwrap())
+                .decode(&account.mac_key)
                 .unwrap(),
             base,
             _ws: ws,
