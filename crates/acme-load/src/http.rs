@@ -98,12 +98,14 @@ mod tests {
     fn counters_count_requests_failures_and_bad_nonces() {
         let counters = Counters::default();
         let post = Method::POST;
+        let headers = castellan_testkit::acme_client::HeaderMap::new();
         let answer = |status, body: &'static str| {
             counters.sent(&post, "http://ca/new-order");
             counters.answered(&Answer {
                 method: &post,
                 url: "http://ca/new-order",
                 status,
+                headers: &headers,
                 body: body.as_bytes(),
             });
         };

@@ -23,7 +23,7 @@
 //! ```
 
 use bytes::Bytes;
-pub use http::{Method, StatusCode};
+pub use http::{HeaderMap, Method, StatusCode};
 use http_body_util::BodyExt;
 use instant_acme::{BodyWrapper, BytesResponse, Error, HttpClient};
 use std::future::Future;
@@ -36,6 +36,7 @@ pub struct Answer<'a> {
     pub method: &'a Method,
     pub url: &'a str,
     pub status: StatusCode,
+    pub headers: &'a HeaderMap,
     pub body: &'a [u8],
 }
 
@@ -123,6 +124,7 @@ impl HttpClient for AcmeHttp {
                     method: &method,
                     url: &url,
                     status,
+                    headers: &headers,
                     body: &bytes,
                 });
             }
@@ -145,8 +147,21 @@ pub struct Exchange {
     pub method: String,
     pub url: String,
     pub status: u16,
+    /// The headers, name (lower case) and value, in the order received.
+    pub headers: Vec<(String, String)>,
     /// The body as text (lossy UTF-8).
     pub body: String,
+}
+
+impl Exchange {
+    /// The values of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
 }
 
 /// An [`Observer`] that keeps every answer, for tests that assert on the HTTP status and
@@ -174,6 +189,16 @@ impl Observer for Transcript {
             method: answer.method.to_string(),
             url: answer.url.to_owned(),
             status: answer.status.as_u16(),
+            headers: answer
+                .headers
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
             body: String::from_utf8_lossy(answer.body).into_owned(),
         });
     }

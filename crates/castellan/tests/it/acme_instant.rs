@@ -342,6 +342,25 @@ async fn instant_acme_registers_with_eab_and_rolls_its_key_over() {
         Some("OV Multi-Domain SSL")
     );
     assert_eq!(prove(&mut order, &camford.dns).await, ["www.camford.ac.uk"]);
+    // The answer to the challenge: processing, poll in a second, the authorization "up".
+    let answered = client
+        .transcript
+        .answers()
+        .into_iter()
+        .find(|e| e.url.contains("/chall/"))
+        .expect("the challenge was answered");
+    let body: serde_json::Value = serde_json::from_str(&answered.body).unwrap();
+    assert_eq!(body["status"], "processing", "{body}");
+    assert_eq!(answered.header("retry-after"), ["1"]);
+    let authz = answered.url.replace("/chall/", "/authz/");
+    let authz = authz.trim_end_matches("/dns-01");
+    assert!(
+        answered
+            .header("link")
+            .contains(&format!("<{authz}>;rel=\"up\"").as_str()),
+        "{:?}",
+        answered.headers
+    );
     let first = finalize(&mut order, "www.camford.ac.uk").await;
 
     // Key rollover: the old key signs nothing any more and finds no account; the new key's
