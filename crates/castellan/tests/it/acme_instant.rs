@@ -195,6 +195,11 @@ struct Camford {
 
 impl Camford {
     async fn start() -> Camford {
+        Camford::start_with(&[]).await
+    }
+
+    /// [`Camford::start`] with more environment for the server.
+    async fn start_with(extra: &[(&str, &str)]) -> Camford {
         let ws = Workspace::new();
         ok(ws.init("data", &["--customer-uri", CUSTOMER_URI]));
         let config_file = ws.path("data").join("castellan.toml");
@@ -218,6 +223,7 @@ impl Camford {
             ),
             ("CASTELLAN_ACME__CHALLENGE_RETRY_SECONDS", "1"),
         ];
+        let env: Vec<(&str, &str)> = env.iter().chain(extra).copied().collect();
         let server = Server::start(
             &ws.path("data"),
             &["--http", "--listen", &format!("127.0.0.1:{port}")],
@@ -709,5 +715,40 @@ async fn instant_acme_deactivates_its_account() {
     let mut order = again.new_order(&NewOrder::new(&www)).await.unwrap();
     assert_eq!(order.state().status, OrderStatus::Ready);
     finalize(&mut order, "www.camford.ac.uk").await;
+    camford.server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instant_acme_is_told_when_to_come_back_after_a_rate_limit() {
+    let camford =
+        Camford::start_with(&[("CASTELLAN_ACME__ORDERS_PER_ACCOUNT_PER_HOUR", "1")]).await;
+    let client = &camford.client;
+    let (account, _) = camford.register().await;
+    let mut order = account
+        .new_order(&NewOrder::new(&[dns_id("www.camford.ac.uk")]))
+        .await
+        .unwrap();
+    assert_eq!(order.state().status, OrderStatus::Pending);
+    let problem = client.refused(
+        account
+            .new_order(&NewOrder::new(&[dns_id("ftp.camford.ac.uk")]))
+            .await,
+        "rateLimited",
+        429,
+    );
+    assert_eq!(
+        problem.detail.as_deref(),
+        Some(
+            "this ACME account placed 1 new orders in the last hour, the limit is 1; renewals \
+             (orders with 'replaces', or for the names of a certificate the account holds) are \
+             not limited"
+        )
+    );
+    let last = client.transcript.last().unwrap();
+    let seconds: i64 = last.header("retry-after")[0].parse().unwrap();
+    assert!(
+        (3590..=3600).contains(&seconds),
+        "Retry-After {seconds}: the first order leaves the hour then"
+    );
     camford.server.stop();
 }
