@@ -324,9 +324,14 @@ impl Authority {
 
     /// Whether `account` belongs to the server whose directory is under `server_path`.
     pub(crate) fn acme_account_on(&self, account: &AcmeAccountRecord, server_path: &str) -> bool {
+        self.acme_server_at(&account.account.server, server_path)
+    }
+
+    /// Whether the server named `name` is the one whose directory is under `server_path`.
+    pub(crate) fn acme_server_at(&self, name: &str, server_path: &str) -> bool {
         self.acme_servers
             .iter()
-            .any(|s| s.path == server_path && s.name == account.account.server)
+            .any(|s| s.path == server_path && s.name == name)
     }
 
     /// The server named `given` (by name or directory URL, as SCM clients send either).

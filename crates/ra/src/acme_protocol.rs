@@ -211,17 +211,12 @@ impl Authority {
                 "no ACME account at that URL on this server",
             )
         };
-        let registration = self
+        let (registration, server) = self
             .store
-            .acme_registration(id)
+            .acme_registration_on(id)
             .await?
             .ok_or_else(missing)?;
-        let account = self
-            .store
-            .acme_account(registration.acme_account_id)
-            .await?
-            .ok_or_else(missing)?;
-        if !self.acme_account_on(&account, server_path) {
+        if !self.acme_server_at(&server, server_path) {
             return Err(missing());
         }
         Ok(registration)

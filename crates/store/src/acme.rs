@@ -243,6 +243,26 @@ impl Store {
     }
 
     /// The registration with this id.
+    /// Registration `id` with the name of the ACME server its ACME account is on, in one
+    /// query (every signed ACME request needs both).
+    pub async fn acme_registration_on(
+        &self,
+        id: i64,
+    ) -> Result<Option<(AcmeRegistration, String)>> {
+        let row = sqlx::query(
+            "SELECT r.id, r.acme_account_id, r.thumbprint, r.jwk, r.status, r.contacts, \
+             r.created_at, a.server FROM acme_registrations r \
+             JOIN acme_accounts a ON a.id = r.acme_account_id WHERE r.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref()
+            .map(|row| Ok((registration_from(row)?, row.try_get("server")?)))
+            .transpose()
+    }
+
+    /// Registration `id`.
     pub async fn acme_registration(&self, id: i64) -> Result<Option<AcmeRegistration>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {REGISTRATION_COLUMNS} FROM acme_registrations WHERE id = $1"
