@@ -555,7 +555,8 @@ impl Authority {
         names: &[String],
         context: &NameContext,
     ) -> Result<Vec<CheckedName>> {
-        let tree = OrgTree::load(&self.store).await?;
+        // The organisation tree only names the organisation in a refusal: loaded then.
+        let mut tree: Option<OrgTree> = None;
         let domains = self.store.domains().await?;
         let dcvs = self.store.dcvs().await?;
         let now = self.now();
@@ -598,6 +599,12 @@ impl Authority {
                         .iter()
                         .any(|g| g.org_id == org && g.cert_type == cert_type && !g.active)
                 });
+                if tree.is_none() {
+                    tree = Some(OrgTree::load(&self.store).await?);
+                }
+                let who = tree
+                    .as_ref()
+                    .map_or_else(|| org.to_string(), |t| t.describe(org));
                 refused.push((
                     name.clone(),
                     format!(
@@ -607,7 +614,7 @@ impl Authority {
                             .map(|d| d.name.as_str())
                             .collect::<Vec<_>>()
                             .join(", "),
-                        tree.describe(org),
+                        who,
                         if requested {
                             " (the delegation request awaits an RAO's approval)"
                         } else {
