@@ -557,12 +557,10 @@ async fn new_order(
     let result = async {
         let (jws, registration) = from_account(&state, &server, "new-order", &body).await?;
         let payload: NewOrderPayload = jws.json()?;
-        if payload.not_before.is_some() || payload.not_after.is_some() {
-            return Err(Problem::new(
-                "malformed",
-                "notBefore and notAfter are not taken: the profile sets the validity",
-            ));
-        }
+        castellan_ra::acme_protocol::check_requested_validity(
+            payload.not_before.as_deref(),
+            payload.not_after.as_deref(),
+        )?;
         let identifiers: Vec<(String, String)> = payload
             .identifiers
             .into_iter()

@@ -106,7 +106,15 @@ impl Authority {
             .into_iter()
             .find(|a| a.index == index)
             .or_else(|| legacy_authorization(&order, index))
-            .ok_or_else(|| problem("malformed", "no such authorization"))?;
+            .ok_or_else(|| {
+                problem(
+                    "malformed",
+                    format!(
+                        "order {order_id} has no authorization {index}; use the URLs in the \
+                         order's authorizations"
+                    ),
+                )
+            })?;
         Ok((order, authorization))
     }
 

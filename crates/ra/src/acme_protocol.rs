@@ -299,6 +299,19 @@ fn check_contacts(contacts: &[String]) -> Result<String> {
     Ok(contacts.join(","))
 }
 
+/// Refuses an order that asks for its own validity (`notBefore`/`notAfter`, RFC 8555 §7.4):
+/// the certificate profile sets the term.
+pub fn check_requested_validity(not_before: Option<&str>, not_after: Option<&str>) -> Result<()> {
+    if not_before.is_some() || not_after.is_some() {
+        return Err(problem(
+            "malformed",
+            "notBefore and notAfter are not taken: the profile sets the validity; leave them \
+             out of the order",
+        ));
+    }
+    Ok(())
+}
+
 /// How long an order stays open, in seconds.
 pub const ORDER_LIFETIME: i64 = 7 * 86_400;
 
@@ -699,9 +712,16 @@ impl Authority {
         id: i64,
     ) -> Result<String> {
         let order = self.acme_order(registration, id).await?;
-        let certificate = order
-            .certificate_id
-            .ok_or_else(|| problem("malformed", "the order has no certificate yet"))?;
+        let certificate = order.certificate_id.ok_or_else(|| {
+            problem(
+                "malformed",
+                format!(
+                    "order {id} is {}, it has no certificate yet; poll the order until it \
+                         is valid, then download the certificate",
+                    order.status
+                ),
+            )
+        })?;
         let record = self
             .store
             .certificate_by_id(certificate)
@@ -713,6 +733,25 @@ impl Authority {
             pem.push_str(&castellan_pki::encode::pem_encode("CERTIFICATE", ca));
         }
         Ok(pem)
+    }
+}
+
+impl Authority {
+    /// Whether certificate `id` came from an order of `registration`'s ACME account (any of
+    /// its registrations): who may revoke it over ACME, and replace it.
+    async fn acme_account_ordered(
+        &self,
+        registration: &AcmeRegistration,
+        id: castellan_model::CertificateId,
+    ) -> Result<bool> {
+        let Some(order) = self.store.acme_order_by_certificate(id).await? else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .acme_registration(order.registration_id)
+            .await?
+            .is_some_and(|r| r.acme_account_id == registration.acme_account_id))
     }
 }
 
@@ -747,16 +786,7 @@ impl Authority {
         let allowed = match requester {
             RevocationRequester::KeyHolder(is_key) => is_key(&info.public_key.spki_der),
             RevocationRequester::Account(registration) => {
-                match self.store.acme_order_by_certificate(record.id).await? {
-                    Some(order) => match self.store.acme_registration(order.registration_id).await?
-                    {
-                        Some(placed_by) => {
-                            placed_by.acme_account_id == registration.acme_account_id
-                        }
-                        None => false,
-                    },
-                    None => false,
-                }
+                self.acme_account_ordered(registration, record.id).await?
             }
         };
         if !allowed {
@@ -869,15 +899,7 @@ impl Authority {
         cert_id: &str,
     ) -> Result<castellan_model::CertificateId> {
         let record = self.ari_certificate(cert_id).await?;
-        let same_account = match self.store.acme_order_by_certificate(record.id).await? {
-            Some(order) => self
-                .store
-                .acme_registration(order.registration_id)
-                .await?
-                .is_some_and(|r| r.acme_account_id == registration.acme_account_id),
-            None => false,
-        };
-        if !same_account {
+        if !self.acme_account_ordered(registration, record.id).await? {
             return Err(problem(
                 "unauthorized",
                 "replaces names a certificate this ACME account did not order",
