@@ -142,6 +142,27 @@ pub struct LevelResult {
 
 /// An instant-acme error with the server's problem document spelled out, and the first
 /// non-success answers the HTTP client saw (which hold bodies instant-acme could not parse).
+/// Registers a new account at `directory` (with External Account Binding when `eab` is
+/// given), as a client that agrees to the terms and gives no contact.
+pub async fn register(
+    http: &Http,
+    directory: &str,
+    eab: Option<&instant_acme::ExternalAccountKey>,
+) -> Result<(Account, AccountCredentials)> {
+    Account::builder_with_http(http.acme())
+        .create(
+            &NewAccount {
+                contact: &[],
+                terms_of_service_agreed: true,
+                only_return_existing: false,
+            },
+            directory.to_owned(),
+            eab,
+        )
+        .await
+        .map_err(|e| acme_error(e, http))
+}
+
 pub fn acme_error(e: instant_acme::Error, http: &Http) -> anyhow::Error {
     let mut message = match &e {
         instant_acme::Error::Api(p) => {
@@ -659,18 +680,8 @@ pub async fn run(args: RunArgs) -> Result<()> {
             .clone()
             .ok_or_else(|| anyhow!("--directory or --accounts is required"))?;
         for i in 0..highest {
-            let (account, _) = Account::builder_with_http(http.acme())
-                .create(
-                    &NewAccount {
-                        contact: &[],
-                        terms_of_service_agreed: true,
-                        only_return_existing: false,
-                    },
-                    directory.clone(),
-                    None,
-                )
+            let (account, _) = register(&http, &directory, None)
                 .await
-                .map_err(|e| acme_error(e, &http))
                 .with_context(|| format!("registering account {i} at {directory}"))?;
             accounts.push(account);
         }

@@ -17,7 +17,7 @@
 use crate::http::Http;
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use base64::Engine;
-use instant_acme::{Account, AccountCredentials, ExternalAccountKey, NewAccount};
+use instant_acme::{AccountCredentials, ExternalAccountKey};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -276,18 +276,8 @@ pub async fn run(args: SetupArgs) -> Result<()> {
             .context("macKey is not base64url")?;
         let eab = ExternalAccountKey::new(text(&account, "macId")?.to_owned(), &mac_key);
         let directory = text(&account, "acmeServerUrl")?.to_owned();
-        let (_, registered) = Account::builder_with_http(http.acme())
-            .create(
-                &NewAccount {
-                    contact: &[],
-                    terms_of_service_agreed: true,
-                    only_return_existing: false,
-                },
-                directory.clone(),
-                Some(&eab),
-            )
+        let (_, registered) = crate::load::register(&http, &directory, Some(&eab))
             .await
-            .map_err(|e| crate::load::acme_error(e, &http))
             .with_context(|| format!("registering ACME account {i} at {directory}"))?;
         credentials.push(registered);
     }
