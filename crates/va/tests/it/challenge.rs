@@ -46,6 +46,23 @@ fn the_dns_01_value_is_the_base64url_sha256_of_the_key_authorization() {
     // RFC 8555 §8.1 and §8.4 with the RFC 7638 example thumbprint.
     assert_eq!(key_auth(), format!("{TOKEN}.{THUMBPRINT}"));
     assert_eq!(dns_01_value(&key_auth()).len(), 43);
+    // The same digest as the openssl command makes of the key authorization.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("key-authorization");
+    std::fs::write(&input, key_auth()).unwrap();
+    let hex = castellan_testkit::tools::run(
+        castellan_testkit::tools::openssl()
+            .args(["dgst", "-sha256", "-r"])
+            .arg(&input),
+    );
+    let digest = key_authorization_digest(&key_auth());
+    let ours: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(hex.split_whitespace().next(), Some(ours.as_str()));
+    use base64::Engine as _;
+    let published = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(dns_01_value(&key_auth()))
+        .unwrap();
+    assert_eq!(published, digest);
     assert_eq!(
         dns_01_name("WWW.Example.COM."),
         "_acme-challenge.www.example.com"
