@@ -18,6 +18,13 @@ pub enum CertificateType {
 }
 
 impl CertificateType {
+    /// Every type, in the guide's order.
+    pub const ALL: [CertificateType; 3] = [
+        CertificateType::Ssl,
+        CertificateType::Smime,
+        CertificateType::CodeSign,
+    ];
+
     /// The SCM spelling (`SSL`, `SMIME`, `CodeSign`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -29,13 +36,9 @@ impl CertificateType {
 
     /// Parses the SCM spelling (case-insensitive).
     pub fn parse(s: &str) -> Option<CertificateType> {
-        [
-            CertificateType::Ssl,
-            CertificateType::Smime,
-            CertificateType::CodeSign,
-        ]
-        .into_iter()
-        .find(|t| t.as_str().eq_ignore_ascii_case(s))
+        CertificateType::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s))
     }
 }
 

@@ -393,6 +393,7 @@ impl Authority {
             password::check_strength(&new_password)?;
             let hash = password::hash(&new_password, self.rng.as_ref())?;
             tx.set_admin_password(id, Some(&hash), true, now).await?;
+            tx.delete_admin_sessions(id).await?;
             what.push("password reset (to be changed at next sign-in)");
         }
         audit::record(

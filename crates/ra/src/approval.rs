@@ -20,6 +20,24 @@ pub const APPROVE_IDP_ADMIN: &str = "admin.approve-idp";
 /// records the second pair of eyes; the order is then approved and issued by `ra::orders`.
 pub const APPROVE_EV_ORDER: &str = "ssl.approve-ev";
 
+/// A sentence for people about what a pending approval waits for.
+pub fn describe(approval: &NewApproval) -> String {
+    match approval.action.as_str() {
+        APPROVE_IDP_ADMIN => format!(
+            "New IdP administrator {} awaits approval by a second administrator",
+            approval.object_id
+        ),
+        APPROVE_EV_ORDER => format!(
+            "EV SSL certificate {} awaits approval by a second administrator",
+            approval.object_id
+        ),
+        other => format!(
+            "{other} for {} {} awaits approval",
+            approval.object_type, approval.object_id
+        ),
+    }
+}
+
 /// An action to put up for approval.
 pub(crate) struct ApprovalRequest<'a> {
     pub action: &'a str,

@@ -846,16 +846,27 @@ impl Authority {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<OrderSummary>, i64)> {
-        if !actor.is_mrao() {
-            let tree = OrgTree::load(&self.store).await?;
-            let mut scope: Vec<OrgId> = tree
-                .ids()
-                .filter(|id| actor.covers(&tree, *id, Some(CertificateType::Ssl)))
-                .collect();
-            scope.sort();
-            filter.scope = Some(scope);
-        }
+        filter.scope = self.order_scope(actor, CertificateType::Ssl).await?;
         Ok(self.store.order_page(&filter, offset, limit).await?)
+    }
+
+    /// The organisations and departments whose orders of type `area` the actor may see
+    /// (`None`: all of them, for the MRAO).
+    pub(crate) async fn order_scope(
+        &self,
+        actor: &Actor,
+        area: CertificateType,
+    ) -> Result<Option<Vec<OrgId>>> {
+        if actor.is_mrao() {
+            return Ok(None);
+        }
+        let tree = OrgTree::load(&self.store).await?;
+        let mut scope: Vec<OrgId> = tree
+            .ids()
+            .filter(|id| actor.covers(&tree, *id, Some(area)))
+            .collect();
+        scope.sort();
+        Ok(Some(scope))
     }
 }
 

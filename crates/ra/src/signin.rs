@@ -57,6 +57,9 @@ pub enum SignInError {
          with {{\"newPassword\": \"...\"}}"
     )]
     MustChangePassword,
+    /// The portal session ended (signed out, idle too long, or the password changed).
+    #[error("your session has ended; please sign in again")]
+    SessionEnded,
 }
 
 /// A password hash nobody knows the password of, verified for unknown logins so that they
@@ -207,6 +210,8 @@ impl Authority {
         }
         let hash = password::hash(new_password, self.rng.as_ref())?;
         tx.set_admin_password(id, Some(&hash), false, now).await?;
+        // A new password ends every portal session; the portal signs in again with it.
+        tx.delete_admin_sessions(id).await?;
         audit::record(
             &mut tx,
             actor,
@@ -320,7 +325,7 @@ impl Authority {
     }
 
     /// The checks after the credential: suspended, awaiting approval, API-only.
-    async fn admit(
+    pub(crate) async fn admit(
         &self,
         admin: &AdminRecord,
         method: AccessMethod,

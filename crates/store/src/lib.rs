@@ -26,6 +26,7 @@ mod organizations;
 mod outbox;
 mod records;
 mod revocation;
+mod sessions;
 pub mod settings;
 mod tokens;
 
@@ -33,6 +34,7 @@ pub use acme::*;
 pub use error::{Result, StoreError};
 pub use records::*;
 pub use revocation::*;
+pub use sessions::SessionRecord;
 
 use castellan_model::DatabaseKind;
 use sqlx::any::AnyPoolOptions;

@@ -3,9 +3,10 @@
 
 use crate::bind::{Bind, Params};
 use crate::{
-    NewRequest, OrderDetails, OrderFilter, OrderRecord, OrderSummary, Result, Store, StoreError, Tx,
+    NewRequest, OrderDetails, OrderFilter, OrderRecord, OrderSort, OrderSummary, Result,
+    StatusCount, Store, StoreError, Tx,
 };
-use castellan_model::{AdminId, CertificateId, CertificateStatus, OrgId, RequestId};
+use castellan_model::{AdminId, CertificateId, CertificateStatus, OrgId, ProfileId, RequestId};
 use sqlx::Row;
 
 impl Tx {
@@ -371,6 +372,23 @@ impl Store {
             let ps: Vec<String> = ids.iter().map(|p| params.push(Bind::Int(p.0))).collect();
             clauses.push(format!("r.profile_id IN ({})", ps.join(", ")));
         }
+        if let Some((from, to)) = filter.expiring {
+            let from = params.push(Bind::Int(from));
+            let to = params.push(Bind::Int(to));
+            clauses.push(format!(
+                "r.status = 'Issued' AND r.renewed_by_id IS NULL AND c.not_after >= {from} \
+                 AND c.not_after < {to}"
+            ));
+        }
+        if let Some(v) = &filter.name_contains {
+            // One placeholder per use: SQLite's `?` placeholders are positional.
+            let cn = params.push(Bind::Text(v.to_lowercase()));
+            let names = params.push(Bind::Text(v.to_lowercase()));
+            clauses.push(format!(
+                "(lower(coalesce(r.common_name, '')) LIKE ('%' || {cn} || '%') \
+                 OR lower(r.requested_names) LIKE ('%' || {names} || '%'))"
+            ));
+        }
         if let Some(v) = &filter.issuer {
             clauses.push(format!(
                 "c.issuer_ca_id IN (SELECT id FROM certificate_authorities \
@@ -395,8 +413,9 @@ impl Store {
         let offset_p = params.push(Bind::Int(offset));
         let rows = params
             .bind_all(sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT r.id, r.common_name, r.requested_names, r.status, c.serial {from} \
-                 {where_sql} ORDER BY r.id LIMIT {limit_p} OFFSET {offset_p}"
+                "SELECT r.id, r.common_name, r.requested_names, r.status, c.serial, c.not_after \
+                 {from} {where_sql} ORDER BY {} LIMIT {limit_p} OFFSET {offset_p}",
+                order_by(filter.sort)
             ))))
             .fetch_all(self.pool())
             .await?;
@@ -412,10 +431,58 @@ impl Store {
                     status: CertificateStatus::parse(&status)
                         .ok_or_else(|| StoreError::Corrupt(format!("status '{status}'")))?,
                     serial: row.try_get("serial")?,
+                    not_after: row.try_get("not_after")?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok((out, total))
+    }
+}
+
+/// The `ORDER BY` of a page (fixed texts only: nothing from the caller enters the SQL).
+fn order_by(sort: OrderSort) -> &'static str {
+    match sort {
+        OrderSort::IdAsc => "r.id",
+        OrderSort::IdDesc => "r.id DESC",
+        OrderSort::NameAsc => "lower(coalesce(r.common_name, '')), r.id",
+        OrderSort::NameDesc => "lower(coalesce(r.common_name, '')) DESC, r.id",
+        OrderSort::StatusAsc => "r.status, r.id",
+        OrderSort::StatusDesc => "r.status DESC, r.id",
+        OrderSort::ExpiresAsc => "coalesce(c.not_after, 9223372036854775807), r.id",
+        OrderSort::ExpiresDesc => "coalesce(c.not_after, 0) DESC, r.id",
+    }
+}
+
+impl Store {
+    /// How many orders each profile has in each status, within `scope` (`None`: all).
+    pub async fn order_counts(&self, scope: Option<&[OrgId]>) -> Result<Vec<StatusCount>> {
+        let mut params = Params::new(self.kind());
+        let where_sql = match scope {
+            None => String::new(),
+            Some([]) => return Ok(Vec::new()),
+            Some(ids) => {
+                let ids: Vec<String> = ids.iter().map(|o| params.push(Bind::Int(o.0))).collect();
+                format!("WHERE org_id IN ({})", ids.join(", "))
+            }
+        };
+        let rows = params
+            .bind_all(sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT profile_id, status, COUNT(*) AS n FROM certificate_requests {where_sql} \
+                 GROUP BY profile_id, status ORDER BY profile_id, status"
+            ))))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get("status")?;
+                Ok(StatusCount {
+                    profile_id: ProfileId(row.try_get("profile_id")?),
+                    status: CertificateStatus::parse(&status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("status '{status}'")))?,
+                    count: row.try_get("n")?,
+                })
+            })
+            .collect()
     }
 }
 

@@ -538,6 +538,39 @@ pub struct OrderRecord {
     pub details: OrderDetails,
 }
 
+/// How a page of orders is sorted (ties by id).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OrderSort {
+    /// Oldest first (SCM's order).
+    #[default]
+    IdAsc,
+    /// Newest first.
+    IdDesc,
+    /// By common name.
+    NameAsc,
+    /// By common name, Z to A.
+    NameDesc,
+    /// By status.
+    StatusAsc,
+    /// By status, descending.
+    StatusDesc,
+    /// Soonest expiry first (unissued last).
+    ExpiresAsc,
+    /// Latest expiry first.
+    ExpiresDesc,
+}
+
+/// How many orders of one profile have one status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusCount {
+    /// The profile (whose certificate type the caller knows).
+    pub profile_id: ProfileId,
+    /// The status.
+    pub status: CertificateStatus,
+    /// How many.
+    pub count: i64,
+}
+
 /// Filters of the certificate list (SCM `GET /ssl/v1`); `None` does not filter.
 #[derive(Clone, Debug, Default)]
 pub struct OrderFilter {
@@ -571,6 +604,14 @@ pub struct OrderFilter {
     pub issuer: Option<String>,
     /// Only these profiles (for filters answered by the profiles, such as key usage).
     pub profile_ids: Option<Vec<ProfileId>>,
+    /// Issued, not yet renewed, and expiring in `[from, to)` (Unix seconds): what needs
+    /// attention soon (the dashboard's expiring counts link here).
+    pub expiring: Option<(i64, i64)>,
+    /// A name (common name or any requested name) containing this, case-insensitive (the
+    /// portal's search box).
+    pub name_contains: Option<String>,
+    /// The order of the page.
+    pub sort: OrderSort,
 }
 
 /// One row of the certificate list.
@@ -586,4 +627,6 @@ pub struct OrderSummary {
     pub status: CertificateStatus,
     /// Serial of the issued certificate, lower-case hex.
     pub serial: Option<String>,
+    /// The issued certificate's notAfter.
+    pub not_after: Option<i64>,
 }

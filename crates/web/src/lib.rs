@@ -1,13 +1,14 @@
 //! Castellan's HTTP front doors.
 //!
 //! `web` never touches SQL or keys: every handler calls `ra`. It serves `GET /health` and
-//! the SCM-compatible REST API and the public OCSP/CRL/AIA endpoints (also served alone on
-//! the plain-HTTP PKI listener); the portal joins it here.
+//! the web portal (`/customer/<uri>/`), the SCM-compatible REST API and the public
+//! OCSP/CRL/AIA endpoints (also served alone on the plain-HTTP PKI listener).
 
 mod dcv_email;
 mod health;
 mod listener;
 mod pki;
+mod portal;
 mod scm;
 
 pub use listener::{Listener, ListenerError, TlsMaterial, serve};
@@ -32,6 +33,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(scm::routes())
+        .merge(portal::routes())
         .merge(dcv_email::routes())
         .merge(pki::routes())
         .with_state(AppState {
@@ -42,4 +44,13 @@ pub fn router(authority: Arc<Authority>) -> Router {
             MAX_BODY_BYTES,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// The client's IP address, for the audit log and lockout records.
+pub(crate) fn client_address(parts: &axum::http::request::Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default()
 }

@@ -8,6 +8,7 @@ mod acme_clients;
 mod acme_instant;
 mod cli;
 mod pki_http;
+mod portal;
 mod private_api;
 mod scm_client;
 mod serve;

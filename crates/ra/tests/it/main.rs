@@ -35,6 +35,7 @@ mod coverage;
 mod dcv;
 mod domains;
 mod orders;
+mod portal;
 mod registration;
 mod revocation;
 mod support;

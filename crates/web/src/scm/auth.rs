@@ -3,13 +3,12 @@
 
 use super::error::{ScmError, ScmResult};
 use crate::AppState;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use castellan_model::AccessMethod;
 use castellan_ra::Actor;
 use castellan_ra::signin::SignInError;
-use std::net::SocketAddr;
 
 /// Marks requests under `/private/api`, where the TLS client certificate replaces the
 /// password (spec §1.2).
@@ -27,16 +26,8 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-pub(crate) fn client_address(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default()
-}
-
 async fn authenticate(parts: &Parts, state: &AppState) -> ScmResult<Actor> {
-    let address = client_address(parts);
+    let address = crate::client_address(parts);
     let authority = &state.authority;
     if parts.extensions.get::<CertificateDoor>().is_some() {
         let leaf = parts

@@ -585,6 +585,9 @@ fn order_filter(
             get("keyUsage").as_deref(),
             get("extendedKeyUsage").as_deref(),
         )?,
+        expiring: None,
+        name_contains: None,
+        sort: castellan_store::OrderSort::IdAsc,
     })
 }
 

@@ -1,0 +1,287 @@
+//! The portal in a real browser: Debian's Chromium driven by playwright-core (npm, pinned in
+//! tests/portal/package.json; scripts/test installs both) runs the guide's journeys in
+//! tests/portal/journeys.cjs against a running Castellan over HTTPS. This test prepares what
+//! the journeys start from (a validated organisation with a validated domain, and its RAO,
+//! as the operator would), runs them, and then checks what the browser did: the stored
+//! departments and revocation through the SCM API, the downloaded chain with openssl.
+
+use crate::scm_client::{CUSTOMER_URI, INITIAL_PASSWORD, NEW_PASSWORD, scm, send};
+use crate::support::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const ORG: &str = "University of Camford";
+const DOMAIN: &str = "camford.ac.uk";
+const DCV_ZONE: &str = "dcv.castellan.test";
+const RAO: &str = "rao-portal";
+const RAO_INITIAL: &str = "an initial password for the rao";
+const RAO_PASSWORD: &str = "the rao's own portal password";
+
+fn portal_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/portal")
+}
+
+/// The browser and its driver, or a panic that says how to get them: a silent pass would
+/// hide that the portal was never tried.
+fn check_browser() -> PathBuf {
+    let chromium = std::env::var_os("CASTELLAN_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let advice = "run scripts/test, which installs Debian's chromium and playwright-core \
+                  (npm ci in tests/portal)";
+    assert!(
+        chromium.exists(),
+        "{} is missing; {advice}",
+        chromium.display()
+    );
+    assert!(
+        portal_dir().join("node_modules/playwright-core").exists(),
+        "tests/portal/node_modules/playwright-core is missing; {advice}"
+    );
+    chromium
+}
+
+/// Where screenshots go: `target/portal-screenshots/<journey>/`.
+fn screenshots() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/portal-screenshots")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guides_journeys_work_in_a_real_browser() {
+    let chromium = check_browser();
+    let ws = Workspace::new();
+    ok(ws.init("data", &["--customer-uri", CUSTOMER_URI]));
+    // Domain validation asks a real DNS server on loopback.
+    let dns = castellan_testkit::dns::TestDns::start().await;
+    let dns_servers = dns.addr().to_string();
+    let server = Server::start(
+        &ws.path("data"),
+        &["--listen", "127.0.0.1:0"],
+        &[
+            ("CASTELLAN_DNS_SERVERS", &dns_servers),
+            ("CASTELLAN_VALIDATION__DCV_ZONE", DCV_ZONE),
+            (
+                "CASTELLAN_VALIDATION__CAA_IDENTITIES",
+                "[\"castellan.test\"]",
+            ),
+        ],
+    );
+    let base = format!("https://127.0.0.1:{}", server.port);
+    // The service's own CA signed its TLS certificate; the test trusts it by not checking.
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+
+    // The operator (MRAO) sets up an organisation and its RAO with an initial password.
+    let (status, _, text) = send(
+        scm(
+            http.post(format!("{base}/api/admin/v1/changepassword")),
+            INITIAL_PASSWORD,
+        )
+        .json(&serde_json::json!({ "newPassword": NEW_PASSWORD })),
+    )
+    .await;
+    assert!(status == 200 || status == 204, "{status}: {text}");
+    let org_id = crate::scm_client::create_organization(
+        &http,
+        &base,
+        serde_json::json!({
+            "name": ORG, "address1": "1 High Street", "city": "Camford",
+            "stateOrProvince": "Camfordshire", "postalCode": "CF1 1AA", "country": "GB",
+            "certTypes": ["SSL", "SMIME", "CodeSign"],
+        }),
+        &server,
+    )
+    .await;
+    // Validated by the operator, with camford.ac.uk delegated and its DCV passed.
+    let (status, _, text) = send(
+        scm(
+            http.put(format!("{base}/api/organization/v1/{org_id}")),
+            NEW_PASSWORD,
+        )
+        .json(&serde_json::json!({"validationStatus": "Validated"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    for name in [DOMAIN.to_owned(), format!("*.{DOMAIN}")] {
+        let (status, _, text) = send(
+            scm(http.post(format!("{base}/api/domain/v1")), NEW_PASSWORD).json(
+                &serde_json::json!({
+                    "name": name,
+                    "delegations": [{"orgId": org_id, "certTypes": ["SSL"]}],
+                }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 201, "{text}");
+    }
+    let (status, _, text) = send(
+        scm(
+            http.post(format!("{base}/api/dcv/v1/validation/start/domain/cname")),
+            NEW_PASSWORD,
+        )
+        .json(&serde_json::json!({"domain": DOMAIN})),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let started: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let host = started["host"].as_str().unwrap().trim_end_matches('.');
+    dns.add_cname(host, started["point"].as_str().unwrap())
+        .await;
+    let (status, _, text) = send(
+        scm(
+            http.post(format!("{base}/api/dcv/v1/validation/submit/domain/cname")),
+            NEW_PASSWORD,
+        )
+        .json(&serde_json::json!({"domain": DOMAIN})),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("VALIDATED"), "{text}");
+    let (status, _, text) = send(
+        scm(http.post(format!("{base}/api/admin/v1")), NEW_PASSWORD).json(&serde_json::json!({
+            "login": RAO, "email": "rao-portal@camford.ac.uk",
+            "forename": "Portal", "surname": "Rao", "password": RAO_INITIAL,
+            "credentials": [
+                {"role": "RAO_SSL", "orgId": org_id},
+                {"role": "RAO_SMIME", "orgId": org_id},
+            ],
+            "privileges": [
+                "addDepartments", "editDepartments", "sslRequest", "sslApprove",
+                "autoApproveCertificates", "sslRevoke", "sslRenew",
+            ],
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+
+    let (csr, _key) = castellan_testkit::tools::openssl_csr(
+        ws.dir.path(),
+        "portal",
+        "/C=GB/O=University of Camford/CN=portal.camford.ac.uk",
+    );
+    let (bad_csr, _key) =
+        castellan_testkit::tools::openssl_csr(ws.dir.path(), "oxford", "/CN=www.oxford.ac.uk");
+    let downloads = ws.path("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let portal = format!("{base}/customer/{CUSTOMER_URI}");
+    let downloads_dir = downloads.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(portal_dir().join("journeys.cjs"))
+            .env("CASTELLAN_CHROMIUM", chromium)
+            .env("CASTELLAN_SCREENSHOTS", screenshots())
+            .env("CASTELLAN_PORTAL", portal)
+            .env("CASTELLAN_RAO_LOGIN", RAO)
+            .env("CASTELLAN_RAO_INITIAL", RAO_INITIAL)
+            .env("CASTELLAN_RAO_PASSWORD", RAO_PASSWORD)
+            .env("CASTELLAN_ORG_NAME", ORG)
+            .env("CASTELLAN_ORG_ID", org_id.to_string())
+            .env("CASTELLAN_CSR_FILE", csr)
+            .env("CASTELLAN_BAD_CSR_FILE", bad_csr)
+            .env("CASTELLAN_DOWNLOADS", downloads_dir)
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .output()
+            .expect("node runs (Debian's nodejs; scripts/test installs it)")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "the portal journeys failed ({}):\n{}{}\nserver log:\n{}",
+        out.status,
+        stdout(&out),
+        stderr(&out),
+        server.log()
+    );
+    println!("{}", stdout(&out));
+
+    // What the browser did is what the service stored: one department, renamed, with the
+    // types left checked.
+    let (status, _, text) = send(scm(
+        http.get(format!("{base}/api/organization/v1/{org_id}")),
+        NEW_PASSWORD,
+    ))
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let org: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let departments = org["departments"].as_array().expect("departments");
+    assert_eq!(departments.len(), 1, "{text}");
+    assert_eq!(departments[0]["name"], "Physics & Astronomy", "{text}");
+    // The RAO's password is now their own: the API accepts it and not the initial one.
+    let (status, _, _) = send(
+        http.get(format!("{base}/api/organization/v1/{org_id}"))
+            .header("login", RAO)
+            .header("password", RAO_PASSWORD)
+            .header("customerUri", CUSTOMER_URI),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = send(
+        http.get(format!("{base}/api/organization/v1/{org_id}"))
+            .header("login", RAO)
+            .header("password", RAO_INITIAL)
+            .header("customerUri", CUSTOMER_URI),
+    )
+    .await;
+    assert_eq!(status, 401);
+    // The chain the browser downloaded verifies with openssl: root, intermediate, leaf.
+    let chain = std::fs::read_to_string(downloads.join("chain.pem")).unwrap();
+    let certs: Vec<&str> = chain
+        .split_inclusive("-----END CERTIFICATE-----\n")
+        .filter(|c| c.contains("BEGIN CERTIFICATE"))
+        .collect();
+    assert_eq!(certs.len(), 3, "{chain}");
+    let roots = ok(run_in(&ws.path("data"), &["ca", "show", "--pem"]));
+    assert!(
+        roots.contains(certs[0].trim()),
+        "the chain starts at a Castellan root"
+    );
+    std::fs::write(downloads.join("root.pem"), certs[0]).unwrap();
+    std::fs::write(downloads.join("issuing.pem"), certs[1]).unwrap();
+    std::fs::write(downloads.join("leaf.pem"), certs[2]).unwrap();
+    let verify = Command::new("openssl")
+        .current_dir(&downloads)
+        .args([
+            "verify",
+            "-x509_strict",
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "issuing.pem",
+            "leaf.pem",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&verify).trim(),
+        "leaf.pem: OK",
+        "{}",
+        stderr(&verify)
+    );
+    // And the service says it is revoked.
+    let (status, _, text) = send(scm(
+        http.get(format!("{base}/api/ssl/v1?commonName=portal.camford.ac.uk")),
+        NEW_PASSWORD,
+    ))
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let list: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let id = list[0]["sslId"].as_i64().expect("one order");
+    let (_, _, text) = send(scm(
+        http.get(format!("{base}/api/ssl/v1/{id}")),
+        NEW_PASSWORD,
+    ))
+    .await;
+    let order: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(order["status"], "Revoked", "{text}");
+    // Nothing secret reached the log: no password, no session cookie.
+    let log = server.log();
+    for secret in [RAO_INITIAL, RAO_PASSWORD, "castellan_session="] {
+        assert!(!log.contains(secret), "the log holds '{secret}'");
+    }
+}
