@@ -66,26 +66,37 @@ class Journey {
     return file;
   }
 
-  /** Fails unless the page's main content contains `text`. */
+  /** Waits (5 s at most) until the page's main content contains `text`, else fails. */
   async sees(text, where = 'main') {
-    const content = await this.page.locator(where).innerText();
-    if (!content.includes(text)) {
-      throw new Error(`expected "${text}" in ${where} of ${this.page.url()}, found:\n${content}`);
+    const deadline = Date.now() + 5000;
+    let content = '';
+    for (;;) {
+      await this.page.waitForLoadState('load');
+      content = await this.page.locator(where).first().innerText().catch(() => '');
+      if (content.includes(text)) return;
+      if (Date.now() > deadline) break;
+      await this.page.waitForTimeout(100);
     }
+    throw new Error(`expected "${text}" in ${where} of ${this.page.url()}, found:\n${content}`);
   }
 
-  /** Fails if the page's main content contains `text`. */
+  /** Fails if the loaded page's main content contains `text`. */
   async doesNotSee(text, where = 'main') {
+    await this.page.waitForLoadState('load');
     const content = await this.page.locator(where).innerText();
     if (content.includes(text)) {
       throw new Error(`did not expect "${text}" in ${where} of ${this.page.url()}:\n${content}`);
     }
   }
 
-  /** Fails unless the current path is `expected`. */
-  at(expected) {
-    const actual = new URL(this.page.url()).pathname;
-    if (actual !== expected) throw new Error(`expected to be at ${expected}, but at ${actual}`);
+  /** Waits (5 s at most) until the current path is `expected`, else fails. */
+  async at(expected) {
+    try {
+      await this.page.waitForURL((url) => url.pathname === expected, { timeout: 5000 });
+    } catch (_) {
+      const actual = new URL(this.page.url()).pathname;
+      throw new Error(`expected to be at ${expected}, but at ${actual}`);
+    }
   }
 
   /** Problems seen so far (then forgets them). */

@@ -12,9 +12,13 @@
 //   CASTELLAN_CSR_FILE        a CSR (PEM) for a name delegated to it and validated
 //   CASTELLAN_BAD_CSR_FILE    a CSR for a name nobody delegated to it
 //   CASTELLAN_DOWNLOADS       where downloaded certificates are saved for the Rust test
+//   CASTELLAN_DNS_CONTROL     port of the test DNS server's control socket (records to add)
+//   CASTELLAN_SECOND_LOGIN    a second RAO of the organisation (password already changed)
+//   CASTELLAN_SECOND_PASSWORD its password
 
 'use strict';
 
+const net = require('net');
 const path = require('path');
 const { main } = require('./harness.cjs');
 
@@ -22,13 +26,25 @@ function portalPath(env, rest = '') {
   return new URL(env.CASTELLAN_PORTAL).pathname + rest;
 }
 
-async function signIn(j, env, password) {
+async function signIn(j, env, password, login = env.CASTELLAN_RAO_LOGIN) {
   const p = j.page;
   await p.goto(`${env.CASTELLAN_PORTAL}/`);
-  await p.getByLabel('Username').fill(env.CASTELLAN_RAO_LOGIN);
+  await p.getByLabel('Username').fill(login);
   await p.getByLabel('Password').fill(password);
   await p.getByRole('button', { name: 'Login' }).click();
-  j.at(portalPath(env, '/dashboard'));
+  await j.at(portalPath(env, '/dashboard'));
+}
+
+/** Signs out and waits for the login page, so that the next navigation does not cut it off. */
+async function signOut(j, env) {
+  await j.page.getByRole('button', { name: 'Sign out' }).click();
+  await j.page.waitForURL((url) => url.pathname === portalPath(env, '/'));
+  await j.sees('You have signed out.');
+}
+
+/** A link of the navigation bar. */
+function nav(p, name) {
+  return p.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name, exact: true });
 }
 
 function equal(actual, expected, what) {
@@ -42,7 +58,7 @@ const journeys = {
     const p = j.page;
     const login = env.CASTELLAN_RAO_LOGIN;
     await p.goto(`${env.CASTELLAN_PORTAL}/dashboard`);
-    j.at(portalPath(env, '/'));
+    await j.at(portalPath(env, '/'));
     await j.sees('Login');
     await j.shot('login');
 
@@ -56,13 +72,13 @@ const journeys = {
 
     await p.getByLabel('Password').fill(env.CASTELLAN_RAO_INITIAL);
     await p.getByRole('button', { name: 'Login' }).click();
-    j.at(portalPath(env, '/password'));
+    await j.at(portalPath(env, '/password'));
     await j.sees('choose your own before you continue');
     await j.shot('forced-password-change');
 
     // No page can be reached before the password is changed.
     await p.goto(`${env.CASTELLAN_PORTAL}/organizations`);
-    j.at(portalPath(env, '/password'));
+    await j.at(portalPath(env, '/password'));
 
     await p.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
     await p.getByLabel('Repeat the new password').fill('a different passphrase');
@@ -74,25 +90,25 @@ const journeys = {
     await p.getByLabel('Repeat the new password').fill('too short');
     j.expectStatus(400, '/password');
     await p.getByRole('button', { name: 'Change password' }).click();
-    await j.sees('New password: a password must be at least 12 characters long');
+    await j.sees('Password: a password must be at least 12 characters long');
     await j.shot('password-refused');
 
     await p.getByLabel('New password', { exact: true }).fill(env.CASTELLAN_RAO_PASSWORD);
     await p.getByLabel('Repeat the new password').fill(env.CASTELLAN_RAO_PASSWORD);
     await p.getByRole('button', { name: 'Change password' }).click();
-    j.at(portalPath(env, '/dashboard'));
+    await j.at(portalPath(env, '/dashboard'));
     await j.sees('Your password has been changed.');
     await j.sees('Recent activity');
     await j.shot('dashboard');
     await p.reload();
     await j.doesNotSee('Your password has been changed.');
 
-    await p.getByRole('button', { name: 'Sign out' }).click();
-    j.at(portalPath(env, '/'));
+    await signOut(j, env);
+    await j.at(portalPath(env, '/'));
     await j.sees('You have signed out.');
     await j.shot('signed-out');
     await p.goto(`${env.CASTELLAN_PORTAL}/dashboard`);
-    j.at(portalPath(env, '/'));
+    await j.at(portalPath(env, '/'));
 
     // The initial password no longer works; the new one does, and returns to the page asked for.
     await p.getByLabel('Username').fill(login);
@@ -102,7 +118,7 @@ const journeys = {
     await j.sees('Unknown user, or wrong password');
     await p.getByLabel('Password').fill(env.CASTELLAN_RAO_PASSWORD);
     await p.getByRole('button', { name: 'Login' }).click();
-    j.at(portalPath(env, '/dashboard'));
+    await j.at(portalPath(env, '/dashboard'));
     await j.sees(`Administrator '${login}' signed in to the portal`);
   },
 
@@ -110,13 +126,13 @@ const journeys = {
   async departments(j, env) {
     const p = j.page;
     await signIn(j, env, env.CASTELLAN_RAO_PASSWORD);
-    await p.getByRole('link', { name: 'Organizations' }).click();
-    j.at(portalPath(env, '/organizations'));
+    await nav(p, 'Organizations').click();
+    await j.at(portalPath(env, '/organizations'));
     await j.sees(env.CASTELLAN_ORG_NAME);
     await j.shot('organizations');
 
     await p.getByRole('link', { name: /^Departments/ }).click();
-    j.at(portalPath(env, `/organizations/${env.CASTELLAN_ORG_ID}/departments`));
+    await j.at(portalPath(env, `/organizations/${env.CASTELLAN_ORG_ID}/departments`));
     await j.sees('No departments yet');
     await j.shot('departments-empty');
 
@@ -168,7 +184,7 @@ const journeys = {
     await p.reload();
     await j.doesNotSee('Forged', 'table');
 
-    await p.getByRole('link', { name: 'Dashboard' }).click();
+    await nav(p, 'Dashboard').click();
     await j.sees("Department 'Physics' added to");
     // At phone width nothing is cut off: the page never scrolls sideways.
     await p.setViewportSize({ width: 390, height: 844 });
@@ -178,16 +194,178 @@ const journeys = {
   },
 };
 
+// Guide 4: Settings → Admins. Add an IdP user (pending until a *different* administrator
+// approves it), a local DRAO for a department; the DRAO's first login, and what a DRAO sees:
+// their department only.
+journeys.admins = async function admins(j, env) {
+  const p = j.page;
+  await signIn(j, env, env.CASTELLAN_RAO_PASSWORD);
+  await nav(p, 'Admins').click();
+  await j.at(portalPath(env, '/admins'));
+  await j.sees(env.CASTELLAN_SECOND_LOGIN);
+
+  await p.getByRole('link', { name: 'Add IdP User' }).click();
+  await p.getByLabel('E-mail').fill('idp-physics@camford.ac.uk');
+  await p.getByLabel(/^eduPersonPrincipalName/).fill('idp-physics@camford.ac.uk');
+  await p.getByLabel('First name').fill('Ida');
+  await p.getByLabel('Last name').fill('Physics');
+  await p.locator('input[name="level"][value="RAO"]').check();
+  await p.getByLabel('Organization or department').selectOption({ label: env.CASTELLAN_ORG_NAME });
+  await p.getByLabel('Add departments').check();
+  equal(await p.locator('input[value="keyRecovery"]').isDisabled(), true, 'a privilege the RAO lacks is greyed out');
+  await j.shot('add-idp-user');
+  await p.getByRole('button', { name: 'Save' }).click();
+  await j.sees('IdP user idp-physics@camford.ac.uk added. Nothing happens until a different administrator approves them.');
+  const pending = p.locator('tr.pending');
+  equal(await pending.count(), 1, 'one row highlighted as pending');
+  equal((await pending.innerText()).includes('Awaiting approval'), true, 'it says it awaits approval');
+  await j.shot('idp-user-pending');
+  await p.getByRole('button', { name: 'Approve idp-physics@camford.ac.uk' }).click();
+  await j.sees('you requested this yourself; a different administrator must approve it');
+  equal(await p.locator('tr.pending').count(), 1, 'still pending');
+
+  // A local DRAO for the department the departments journey made; a short initial password
+  // is refused first, keeping what was typed.
+  await p.getByRole('link', { name: 'Add local user' }).click();
+  await p.getByLabel('E-mail').fill('drao-physics@camford.ac.uk');
+  await p.getByLabel('Username').fill('drao-physics');
+  await p.getByLabel(/^Initial password/).fill('short');
+  await p.locator('input[name="level"][value="DRAO"]').check();
+  await p.getByLabel('Organization or department').selectOption({ label: `${env.CASTELLAN_ORG_NAME} › Physics & Astronomy (department)` });
+  j.expectStatus(400, '/admins/new');
+  await p.getByRole('button', { name: 'Save' }).click();
+  await j.sees('Password: a password must be at least 12 characters long');
+  equal(await p.getByLabel('Username').inputValue(), 'drao-physics', 'the username is kept');
+  await p.getByLabel(/^Initial password/).fill('an initial drao password');
+  await p.getByRole('button', { name: 'Save' }).click();
+  await j.sees('Local user drao-physics added.');
+  await signOut(j, env);
+
+  // The second RAO approves the IdP user.
+  await signIn(j, env, env.CASTELLAN_SECOND_PASSWORD, env.CASTELLAN_SECOND_LOGIN);
+  await nav(p, 'Admins').click();
+  await p.getByRole('button', { name: 'Approve idp-physics@camford.ac.uk' }).click();
+  await j.sees('approved');
+  equal(await p.locator('tr.pending').count(), 0, 'no longer pending');
+  await j.shot('idp-user-approved');
+  await signOut(j, env);
+
+  // The DRAO's first login, and their scope: their department, none of the organisation's
+  // certificates.
+  await p.getByLabel('Username').fill('drao-physics');
+  await p.getByLabel('Password').fill('an initial drao password');
+  await p.getByRole('button', { name: 'Login' }).click();
+  await j.at(portalPath(env, '/password'));
+  await p.getByLabel('New password', { exact: true }).fill('the drao physics password');
+  await p.getByLabel('Repeat the new password').fill('the drao physics password');
+  await p.getByRole('button', { name: 'Change password' }).click();
+  await j.at(portalPath(env, '/dashboard'));
+  await j.sees('No certificates have been requested yet.');
+  await nav(p, 'Organizations').click();
+  await p.getByRole('link', { name: /^Departments/ }).click();
+  await j.sees('Physics & Astronomy', 'table');
+  await j.shot('drao-departments');
+  await nav(p, 'Certificates').click();
+  await j.at(portalPath(env, '/ssl'));
+  await j.sees('0 certificates');
+  await nav(p, 'Domains').click();
+  await j.at(portalPath(env, '/domains'));
+  await j.doesNotSee('camford.ac.uk');
+  j.expectStatus(403, '/ssl/2');
+  await p.goto(`${env.CASTELLAN_PORTAL}/ssl/2`);
+  await j.sees('SSL certificate 2 is outside your organizations and departments');
+  await j.shot('drao-refused');
+};
+
+/** Adds a record to the test DNS server (TestDns::serve_control), as a DNS admin would. */
+function dnsControl(port, line) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(`${line}\n`));
+    socket.on('data', (data) => {
+      socket.end();
+      if (data.toString().startsWith('ok')) resolve();
+      else reject(new Error(`DNS control refused "${line}": ${data}`));
+    });
+    socket.on('error', reject);
+  });
+}
+
+// Guide 6: the Domains list folds ac.uk; add a domain delegated to the organisation, and
+// validate it by DNS CNAME: Validate, Save & Close, come back to the same instructions,
+// Submit before the record exists (refused), publish it, Submit again; then clear it.
+journeys.domains = async function domains(j, env) {
+  const p = j.page;
+  await signIn(j, env, env.CASTELLAN_RAO_PASSWORD);
+  await nav(p, 'Domains').click();
+  await j.at(portalPath(env, '/domains'));
+  await j.sees('ac.uk (2 domains)');
+  const folded = p.getByRole('link', { name: '*.camford.ac.uk' });
+  equal(await folded.isVisible(), false, 'ac.uk domains are folded');
+  await p.locator('summary', { hasText: 'ac.uk' }).click();
+  equal(await folded.isVisible(), true, 'a click unfolds them');
+  await j.shot('domains');
+
+  await p.getByRole('link', { name: 'Add domain' }).click();
+  await p.getByLabel(/^Domain/).fill('not a domain');
+  await p.getByLabel('Description').fill('Physics web site');
+  j.expectStatus(400, '/domains/new');
+  await p.getByRole('button', { name: 'Save' }).click();
+  await j.sees('not a domain');
+  equal(await p.getByLabel('Description').inputValue(), 'Physics web site', 'the description is kept');
+  equal(await p.getByLabel(`${env.CASTELLAN_ORG_NAME}: SSL Certificate`).isChecked(), true, 'the grid is kept');
+  await j.shot('domain-refused');
+  await p.getByLabel(/^Domain/).fill('camford-physics.org');
+  await p.getByLabel(`${env.CASTELLAN_ORG_NAME}: Client Certificate`).check();
+  await p.getByRole('button', { name: 'Save' }).click();
+  await j.sees('Domain camford-physics.org added');
+  await j.sees('Not Validated');
+  await j.sees('Client');
+  const domainPage = p.url();
+
+  await p.getByLabel('DNS CNAME').check();
+  await p.getByRole('button', { name: 'Validate' }).click();
+  await j.sees('Validation by CNAME under way');
+  const host = (await p.locator('#dcv-host').innerText()).trim();
+  const point = (await p.locator('#dcv-point').innerText()).trim();
+  equal(host.endsWith('.camford-physics.org'), true, `the CNAME's name ${host}`);
+  await j.shot('dcv-instructions');
+  await p.getByRole('link', { name: 'Save & Close' }).click();
+  await j.at(portalPath(env, '/domains'));
+  await j.sees('camford-physics.org');
+  await p.goto(domainPage);
+  equal((await p.locator('#dcv-host').innerText()).trim(), host, 'the same instructions on return');
+
+  await p.getByRole('button', { name: 'Submit' }).click();
+  await j.sees('Not Validated');
+  await p.locator('summary', { hasText: 'Troubleshooting' }).click();
+  await j.sees(host);
+  await j.shot('dcv-not-found');
+
+  await dnsControl(env.CASTELLAN_DNS_CONTROL, `cname ${host} ${point}`);
+  await p.getByRole('button', { name: 'Submit' }).click();
+  await j.sees('Validated');
+  await j.doesNotSee('Not Validated');
+  await j.doesNotSee('under way');
+  await j.shot('dcv-validated');
+  await nav(p, 'Domains').click();
+  await j.sees('camford-physics.org');
+
+  await p.goto(domainPage);
+  await p.getByRole('button', { name: 'Clear DCV' }).click();
+  await j.sees('The validation of camford-physics.org was cleared');
+  await j.sees('Not Validated');
+};
+
 // Guide 7.4 and 7.5: request an OV certificate with a CSR (a refused one first), see it
 // issued, download the full chain, find it in the list, revoke it.
 journeys.ssl = async function ssl(j, env) {
   const p = j.page;
   await signIn(j, env, env.CASTELLAN_RAO_PASSWORD);
-  await p.getByRole('link', { name: 'Certificates', exact: true }).click();
-  j.at(portalPath(env, '/ssl'));
+  await nav(p, 'Certificates').click();
+  await j.at(portalPath(env, '/ssl'));
   await j.sees('0 certificates');
   await p.getByRole('link', { name: 'Request a certificate' }).click();
-  j.at(portalPath(env, '/ssl/new'));
+  await j.at(portalPath(env, '/ssl/new'));
   await p.getByLabel('Organization or department').selectOption({ label: env.CASTELLAN_ORG_NAME });
   await p.getByLabel('Certificate Profile').selectOption('OV SSL');
   await p.getByLabel('Term').selectOption('90');
@@ -218,7 +396,7 @@ journeys.ssl = async function ssl(j, env) {
   await download.saveAs(path.join(env.CASTELLAN_DOWNLOADS, 'chain.pem'));
 
   // The list finds it by name, and sorts.
-  await p.getByRole('link', { name: 'Certificates', exact: true }).click();
+  await nav(p, 'Certificates').click();
   await j.sees('1 certificate');
   await p.getByLabel('Name contains').fill('portal.camford');
   await p.getByRole('button', { name: 'Search' }).click();
@@ -242,14 +420,19 @@ journeys.ssl = async function ssl(j, env) {
   equal(response.status(), 400, 'a revoked certificate cannot be downloaded');
 
   // The dashboard counts it, and its figure leads to the list of revoked certificates.
-  await p.getByRole('link', { name: 'Dashboard' }).click();
+  await nav(p, 'Dashboard').click();
   await p.getByRole('link', { name: /1\s+Revoked/ }).click();
-  j.at(portalPath(env, '/ssl'));
+  await j.at(portalPath(env, '/ssl'));
   equal(await p.getByLabel('Status').inputValue(), 'Revoked', 'the list is filtered');
   await j.sees('portal.camford.ac.uk', 'table');
 };
 
-main(journeys).catch((err) => {
+// The order matters: each journey starts from what the one before left (the departments
+// journey's department, the ssl journey's certificate that a DRAO must not see).
+const ordered = {};
+for (const name of ['first-login', 'departments', 'domains', 'ssl', 'admins']) ordered[name] = journeys[name];
+
+main(ordered).catch((err) => {
   console.error(err.stack || err);
   process.exit(2);
 });

@@ -312,6 +312,42 @@ impl Authority {
         })
     }
 
+    /// The instructions of a validation started and not yet passed, as they were given
+    /// ("come back to SCM, find the domain … and you should be presented with the same
+    /// screen"); `None` when none is under way.
+    pub async fn dcv_instructions(
+        &self,
+        actor: &Actor,
+        domain: &str,
+    ) -> Result<Option<DcvInstructions>> {
+        let domain = self.dcv_domain(actor, domain).await?;
+        let record = self.dcv_record(&domain).await?;
+        let under_way = matches!(
+            record.order_status.as_str(),
+            "AWAITING_SUBMISSION" | "SUBMITTED"
+        );
+        let Some(method) = DcvMethod::parse(&record.method).filter(|_| under_way) else {
+            return Ok(None);
+        };
+        let http = matches!(method, DcvMethod::Http | DcvMethod::Https);
+        Ok(Some(DcvInstructions {
+            emails: if method == DcvMethod::Email {
+                Self::addresses(&domain)
+            } else {
+                Vec::new()
+            },
+            domain,
+            method,
+            host: record.host,
+            point: record.point,
+            second_line: if http {
+                self.second_line()
+            } else {
+                String::new()
+            },
+        }))
+    }
+
     fn second_line(&self) -> String {
         self.validation
             .settings

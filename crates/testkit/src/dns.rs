@@ -164,8 +164,8 @@ impl TestDns {
 impl TestDns {
     /// Lets programs outside the test (an ACME client's DNS hook) change records: a TCP
     /// listener on loopback taking one command per line, answering `ok` once it is done:
-    /// `txt <name> <value>` adds a TXT record, `clear <name>` removes every record of
-    /// `<name>`. Returns its port. A shell hook talks to it with bash's `/dev/tcp`:
+    /// `txt <name> <value>` adds a TXT record, `cname <name> <target>` a CNAME record,
+    /// `clear <name>` removes every record of `<name>`. Returns its port. A shell hook talks to it with bash's `/dev/tcp`:
     ///
     /// ```text
     /// exec 3<>/dev/tcp/127.0.0.1/$PORT; echo "txt $NAME $VALUE" >&3; read -r reply <&3
@@ -187,11 +187,17 @@ impl TestDns {
                                 dns.add_txt(name.trim_end_matches('.'), value).await;
                                 "ok\n"
                             }
+                            (Some("cname"), Some(name), Some(target)) => {
+                                dns.add_cname(name.trim_end_matches('.'), target).await;
+                                "ok\n"
+                            }
                             (Some("clear"), Some(name), None) => {
                                 dns.remove(name.trim_end_matches('.')).await;
                                 "ok\n"
                             }
-                            _ => "error: txt <name> <value> | clear <name>\n",
+                            _ => {
+                                "error: txt <name> <value> | cname <name> <target> | clear <name>\n"
+                            }
                         };
                         if write.write_all(reply.as_bytes()).await.is_err() {
                             return;

@@ -16,6 +16,8 @@ const DCV_ZONE: &str = "dcv.castellan.test";
 const RAO: &str = "rao-portal";
 const RAO_INITIAL: &str = "an initial password for the rao";
 const RAO_PASSWORD: &str = "the rao's own portal password";
+const SECOND: &str = "rao-second";
+const SECOND_PASSWORD: &str = "the second rao's password";
 
 fn portal_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/portal")
@@ -52,8 +54,10 @@ async fn the_guides_journeys_work_in_a_real_browser() {
     let ws = Workspace::new();
     ok(ws.init("data", &["--customer-uri", CUSTOMER_URI]));
     // Domain validation asks a real DNS server on loopback.
-    let dns = castellan_testkit::dns::TestDns::start().await;
+    let dns = std::sync::Arc::new(castellan_testkit::dns::TestDns::start().await);
     let dns_servers = dns.addr().to_string();
+    // The browser journeys publish DCV records through its control socket.
+    let dns_control = castellan_testkit::dns::TestDns::serve_control(dns.clone()).await;
     let server = Server::start(
         &ws.path("data"),
         &["--listen", "127.0.0.1:0"],
@@ -149,7 +153,8 @@ async fn the_guides_journeys_work_in_a_real_browser() {
                 {"role": "RAO_SMIME", "orgId": org_id},
             ],
             "privileges": [
-                "addDepartments", "editDepartments", "sslRequest", "sslApprove",
+                "addDepartments", "editDepartments", "allowManageDomains", "allowCreate",
+                "sslRequest", "sslApprove",
                 "autoApproveCertificates", "sslRevoke", "sslRenew",
             ],
         })),
@@ -157,6 +162,26 @@ async fn the_guides_journeys_work_in_a_real_browser() {
     .await;
     assert_eq!(status, 201, "{text}");
 
+    // A second RAO, whose password is already their own, to approve what the first asks.
+    let (status, _, text) = send(
+        scm(http.post(format!("{base}/api/admin/v1")), NEW_PASSWORD).json(&serde_json::json!({
+            "login": SECOND, "email": "rao-second@camford.ac.uk",
+            "forename": "Second", "surname": "Rao", "password": RAO_INITIAL,
+            "credentials": [{"role": "RAO_SSL", "orgId": org_id}],
+            "privileges": ["allowCreate"],
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let (status, _, text) = send(
+        http.post(format!("{base}/api/admin/v1/changepassword"))
+            .header("login", SECOND)
+            .header("password", RAO_INITIAL)
+            .header("customerUri", CUSTOMER_URI)
+            .json(&serde_json::json!({"newPassword": SECOND_PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
     let (csr, _key) = castellan_testkit::tools::openssl_csr(
         ws.dir.path(),
         "portal",
@@ -182,6 +207,9 @@ async fn the_guides_journeys_work_in_a_real_browser() {
             .env("CASTELLAN_CSR_FILE", csr)
             .env("CASTELLAN_BAD_CSR_FILE", bad_csr)
             .env("CASTELLAN_DOWNLOADS", downloads_dir)
+            .env("CASTELLAN_DNS_CONTROL", dns_control.to_string())
+            .env("CASTELLAN_SECOND_LOGIN", SECOND)
+            .env("CASTELLAN_SECOND_PASSWORD", SECOND_PASSWORD)
             .env("NO_PROXY", "127.0.0.1,localhost")
             .output()
             .expect("node runs (Debian's nodejs; scripts/test installs it)")

@@ -6,8 +6,10 @@
 // a response is large, but it is built once per request and only on the way out.
 #![allow(clippy::result_large_err)]
 
+mod admins;
 mod csrf;
 mod dashboard;
+mod domains;
 mod login;
 mod organizations;
 mod page;
@@ -62,6 +64,22 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(&at("/ssl/{id}/renew"), post(ssl::renew))
         .route(&at("/ssl/{id}/auto-renew"), post(ssl::auto_renew))
         .route(&at("/ssl/{id}/download/{format}"), get(ssl::download))
+        .route(&at("/domains"), get(domains::list))
+        .route(
+            &at("/domains/new"),
+            get(domains::new_form).post(domains::create),
+        )
+        .route(&at("/domains/{id}"), get(domains::detail))
+        .route(&at("/domains/{id}/dcv/start"), post(domains::dcv_start))
+        .route(&at("/domains/{id}/dcv/submit"), post(domains::dcv_submit))
+        .route(&at("/domains/{id}/dcv/clear"), post(domains::dcv_clear))
+        .route(&at("/domains/{id}/delete"), post(domains::delete))
+        .route(&at("/admins"), get(admins::list))
+        .route(
+            &at("/admins/new"),
+            get(admins::new_form).post(admins::create),
+        )
+        .route(&at("/admins/{id}/approve"), post(admins::approve))
         .route(&at("/{*rest}"), axum::routing::any(not_found))
         .route_layer(axum::middleware::from_fn(csrf::guard))
         .route("/static/portal.css", get(stylesheet))

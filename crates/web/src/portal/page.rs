@@ -18,6 +18,10 @@ pub(crate) enum Nav {
     Organizations,
     /// Certificates → SSL Certificates.
     Ssl,
+    /// Domains.
+    Domains,
+    /// Settings → Admins.
+    Admins,
 }
 
 impl Nav {
@@ -28,6 +32,8 @@ impl Nav {
             Nav::Dashboard => "dashboard",
             Nav::Organizations => "organizations",
             Nav::Ssl => "ssl",
+            Nav::Domains => "domains",
+            Nav::Admins => "admins",
         }
     }
 }
@@ -62,6 +68,13 @@ impl Chrome {
             flash: None,
             signed_in: false,
         }
+    }
+
+    /// Whether the notice warns (something did not happen) rather than confirms.
+    pub fn flash_warns(&self) -> bool {
+        self.flash
+            .as_deref()
+            .is_some_and(|f| f.starts_with(WARNING))
     }
 
     /// `aria-current` for the navigation link of section `name` (see [`Nav::name`]).
@@ -165,7 +178,8 @@ fn field_label(field: &str) -> String {
     let label = match field {
         "name" => "Name",
         "contactEmails" => "Contact emails",
-        "password" | "newPassword" => "New password",
+        "password" => "Password",
+        "newPassword" => "New password",
         "email" => "Email",
         "login" => "Username",
         "country" => "Country",
@@ -182,6 +196,14 @@ pub(crate) fn ra_error_page(error: &RaError) -> Response {
         &ra_message(error),
         "Go back, correct what the message names, and try again.",
     )
+}
+
+/// The mark that begins a warning notice (see [`warning`]).
+pub(crate) const WARNING: &str = "⚠ ";
+
+/// A notice that says something did not happen, shown as a warning.
+pub(crate) fn warning(text: &str) -> String {
+    format!("{WARNING}{text}")
 }
 
 /// Encodes a notice for the flash cookie (base64url of its UTF-8).

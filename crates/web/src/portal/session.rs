@@ -186,7 +186,7 @@ impl IntoResponse for Refused {
                         header::SET_COOKIE,
                         set_cookie(
                             FLASH_COOKIE,
-                            Some(&page::encode_flash(&notice)),
+                            Some(&page::encode_flash(&page::warning(&notice))),
                             &customer,
                             secure,
                         ),

@@ -1,0 +1,420 @@
+//! Guide 4: Settings → Admins. The administrators you may see, IdP administrators awaiting
+//! approval "in italics and highlighted in red" with the approve button for a *different*
+//! administrator, and the two ways to add one: a local user (with an initial password to be
+//! changed at first login) or an IdP user (who waits for a second administrator). Options you
+//! may not grant are greyed out, as in the guide; `ra` refuses them anyway.
+
+use super::page::{self, Chrome, Nav};
+use super::session::Portal;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::Response;
+use castellan_model::{
+    AdminId, AdminRole, AdminType, CertificateType, Credential, OrgId, Privilege,
+};
+use castellan_ra::admins::NewAdministrator;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+struct AdminRow {
+    id: i64,
+    login: String,
+    name: String,
+    email: String,
+    kind: &'static str,
+    roles: String,
+    state: &'static str,
+    pending: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/admins.html")]
+struct ListPage {
+    chrome: Chrome,
+    rows: Vec<AdminRow>,
+}
+
+fn kind(t: AdminType) -> &'static str {
+    match t {
+        AdminType::Standard => "Local",
+        AdminType::Idp => "IdP",
+        AdminType::Api => "API",
+    }
+}
+
+/// `GET /customer/<uri>/admins`.
+pub(crate) async fn list(portal: Portal) -> Response {
+    let authority = portal.authority();
+    let admins = match authority.admins(&portal.actor).await {
+        Ok(a) => a,
+        Err(e) => return page::ra_error_page(&e),
+    };
+    let names = match authority.organizations(&portal.actor).await {
+        Ok(views) => views
+            .into_iter()
+            .flat_map(|v| {
+                let org = v.organization.data.name.clone();
+                let mut all = vec![(v.organization.id, org.clone())];
+                all.extend(
+                    v.departments
+                        .into_iter()
+                        .map(|d| (d.id, format!("{org} › {}", d.data.name))),
+                );
+                all
+            })
+            .collect::<Vec<_>>(),
+        Err(e) => return page::ra_error_page(&e),
+    };
+    let scope_name = |id: OrgId| {
+        names
+            .iter()
+            .find(|(o, _)| *o == id)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| format!("organization {id}"))
+    };
+    let rows = admins
+        .iter()
+        .map(|a| AdminRow {
+            id: a.id.0,
+            login: a.data.login.clone(),
+            name: format!("{} {}", a.data.forename, a.data.surname)
+                .trim()
+                .to_owned(),
+            email: a.data.email.clone(),
+            kind: kind(a.data.admin_type),
+            roles: a
+                .data
+                .credentials
+                .iter()
+                .map(|c| {
+                    if c.role == AdminRole::Mrao {
+                        "MRAO".to_owned()
+                    } else {
+                        format!("{} of {}", c.role.as_str(), scope_name(c.scope))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            state: if !a.data.approved {
+                "Awaiting approval"
+            } else if !a.data.active {
+                "Suspended"
+            } else {
+                "Active"
+            },
+            pending: !a.data.approved,
+        })
+        .collect();
+    portal.page(page::render(&ListPage {
+        chrome: portal.chrome(Nav::Admins, "Admins"),
+        rows,
+    }))
+}
+
+/// `POST /customer/<uri>/admins/<id>/approve` (guide 4.1.2).
+pub(crate) async fn approve(portal: Portal, Path((_, id)): Path<(String, i64)>) -> Response {
+    match portal
+        .authority()
+        .approve_idp_admin(&portal.actor, AdminId(id))
+        .await
+    {
+        Ok(_) => portal.redirect_with(
+            "/admins",
+            &format!("Administrator {id} approved: they are e-mailed a link to sign in."),
+        ),
+        Err(e) => portal.redirect_with("/admins", &page::warning(&page::ra_message(&e))),
+    }
+}
+
+/// The add form's fields, as typed.
+#[derive(Deserialize, Default, Clone)]
+pub(crate) struct AdminForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    forename: String,
+    #[serde(default)]
+    surname: String,
+    #[serde(default)]
+    idp_person_id: String,
+    #[serde(default)]
+    password: Zeroizing<String>,
+    /// `RAO` or `DRAO`.
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    ssl: Option<String>,
+    #[serde(default)]
+    smime: Option<String>,
+    #[serde(default)]
+    codesign: Option<String>,
+}
+
+/// A privilege checkbox: greyed out when the administrator cannot grant it.
+struct PrivilegeBox {
+    code: &'static str,
+    label: &'static str,
+    checked: bool,
+    grantable: bool,
+}
+
+struct ScopeChoice {
+    id: i64,
+    label: String,
+    department: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/admin_new.html")]
+struct NewPage {
+    chrome: Chrome,
+    idp: bool,
+    form: AdminForm,
+    scopes: Vec<ScopeChoice>,
+    privileges: Vec<PrivilegeBox>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct KindQuery {
+    #[serde(default)]
+    kind: String,
+}
+
+async fn new_page(
+    portal: &Portal,
+    form: AdminForm,
+    chosen: &[String],
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let views = match portal.authority().organizations(&portal.actor).await {
+        Ok(v) => v,
+        Err(e) => return page::ra_error_page(&e),
+    };
+    let mut scopes = Vec::new();
+    for v in &views {
+        scopes.push(ScopeChoice {
+            id: v.organization.id.0,
+            label: v.organization.data.name.clone(),
+            department: false,
+        });
+        for d in &v.departments {
+            scopes.push(ScopeChoice {
+                id: d.id.0,
+                label: format!("{} › {}", v.organization.data.name, d.data.name),
+                department: true,
+            });
+        }
+    }
+    let privileges = Privilege::ALL
+        .iter()
+        .map(|p| PrivilegeBox {
+            code: p.as_str(),
+            label: p.description(),
+            checked: chosen.iter().any(|c| c == p.as_str()),
+            grantable: portal.actor.has(*p),
+        })
+        .collect();
+    let idp = form.kind == "idp";
+    let title = if idp {
+        "Add IdP User"
+    } else {
+        "Add local user"
+    };
+    let body = page::render(&NewPage {
+        chrome: portal.chrome(Nav::Admins, title),
+        idp,
+        form,
+        scopes,
+        privileges,
+        error: error.as_ref().map(|(_, m)| m.clone()),
+    });
+    match error {
+        Some((status, _)) => page::html(status, body),
+        None => portal.page(body),
+    }
+}
+
+/// `GET /customer/<uri>/admins/new?kind=local|idp`.
+pub(crate) async fn new_form(portal: Portal, Query(q): Query<KindQuery>) -> Response {
+    let form = AdminForm {
+        kind: if q.kind == "idp" { "idp" } else { "local" }.into(),
+        level: "RAO".into(),
+        ssl: Some("on".into()),
+        ..AdminForm::default()
+    };
+    new_page(&portal, form, &[], None).await
+}
+
+/// The roles the form asks for: one per ticked certificate type, at the chosen level.
+fn credentials(form: &AdminForm) -> Result<Vec<Credential>, String> {
+    let scope = form
+        .scope
+        .parse::<i64>()
+        .map_err(|_| "Role: choose the organization or department.".to_owned())?;
+    let drao = match form.level.as_str() {
+        "RAO" => false,
+        "DRAO" => true,
+        _ => return Err("Role: choose RAO admin or DRAO admin.".into()),
+    };
+    let mut out = Vec::new();
+    for (on, t) in [
+        (&form.ssl, CertificateType::Ssl),
+        (&form.smime, CertificateType::Smime),
+        (&form.codesign, CertificateType::CodeSign),
+    ] {
+        if on.is_none() {
+            continue;
+        }
+        let role = match (drao, t) {
+            (false, CertificateType::Ssl) => AdminRole::RaoSsl,
+            (false, CertificateType::Smime) => AdminRole::RaoSmime,
+            (false, CertificateType::CodeSign) => AdminRole::RaoCs,
+            (true, CertificateType::Ssl) => AdminRole::DraoSsl,
+            (true, CertificateType::Smime) => AdminRole::DraoSmime,
+            (true, CertificateType::CodeSign) => AdminRole::DraoCs,
+        };
+        out.push(Credential {
+            role,
+            scope: OrgId(scope),
+        });
+    }
+    if out.is_empty() {
+        return Err(
+            "Role: tick the certificate types (SSL, client, code signing) the administrator \
+             manages."
+                .into(),
+        );
+    }
+    Ok(out)
+}
+
+/// `POST /customer/<uri>/admins/new`.
+pub(crate) async fn create(portal: Portal, Form(fields): Form<Vec<(String, String)>>) -> Response {
+    // Privileges come as repeated `privilege` fields; the rest as one field each.
+    let chosen: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "privilege")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let single: Vec<(String, String)> = fields
+        .iter()
+        .filter(|(k, _)| k != "privilege")
+        .cloned()
+        .collect();
+    let form: AdminForm = serde_urlencoded::to_string(&single)
+        .ok()
+        .and_then(|text| serde_urlencoded::from_str(&text).ok())
+        .unwrap_or_default();
+    let refuse = |m: String| Some((StatusCode::BAD_REQUEST, m));
+    let credentials = match credentials(&form) {
+        Ok(c) => c,
+        Err(message) => return new_page(&portal, form, &chosen, refuse(message)).await,
+    };
+    let mut privileges = Vec::new();
+    for code in &chosen {
+        match Privilege::parse(code) {
+            Some(p) => privileges.push(p),
+            None => {
+                let message = format!("Privileges: '{code}' is not a privilege.");
+                return new_page(&portal, form, &chosen, refuse(message)).await;
+            }
+        }
+    }
+    let idp = form.kind == "idp";
+    let new = NewAdministrator {
+        login: if idp && form.login.trim().is_empty() {
+            form.email.trim().to_owned()
+        } else {
+            form.login.trim().to_owned()
+        },
+        email: form.email.trim().to_owned(),
+        forename: form.forename.trim().to_owned(),
+        surname: form.surname.trim().to_owned(),
+        admin_type: Some(if idp {
+            AdminType::Idp
+        } else {
+            AdminType::Standard
+        }),
+        password: (!idp).then(|| form.password.clone()),
+        credentials,
+        privileges,
+        idp_person_id: Some(form.idp_person_id.trim().to_owned()).filter(|p| idp && !p.is_empty()),
+        ..NewAdministrator::default()
+    };
+    match portal.authority().create_admin(&portal.actor, new).await {
+        Ok(_) => {
+            let notice = if idp {
+                format!(
+                    "IdP user {} added. Nothing happens until a different administrator \
+                     approves them.",
+                    form.email.trim()
+                )
+            } else {
+                format!(
+                    "Local user {} added. Share the username and initial password with them: \
+                     they must change it at first login.",
+                    form.login.trim()
+                )
+            };
+            portal.redirect_with("/admins", &notice)
+        }
+        Err(e) => {
+            let error = (page::ra_status(&e), page::ra_message(&e));
+            new_page(&portal, form, &chosen, Some(error)).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_follow_level_and_types() {
+        let form = AdminForm {
+            level: "DRAO".into(),
+            scope: "7".into(),
+            ssl: Some("on".into()),
+            codesign: Some("on".into()),
+            ..AdminForm::default()
+        };
+        assert_eq!(
+            credentials(&form).unwrap(),
+            vec![
+                Credential {
+                    role: AdminRole::DraoSsl,
+                    scope: OrgId(7)
+                },
+                Credential {
+                    role: AdminRole::DraoCs,
+                    scope: OrgId(7)
+                },
+            ]
+        );
+        let none = AdminForm {
+            level: "RAO".into(),
+            scope: "7".into(),
+            ..AdminForm::default()
+        };
+        assert!(credentials(&none).unwrap_err().starts_with("Role: tick"));
+        let unscoped = AdminForm {
+            level: "RAO".into(),
+            ssl: Some("on".into()),
+            ..AdminForm::default()
+        };
+        assert!(
+            credentials(&unscoped)
+                .unwrap_err()
+                .contains("organization or department")
+        );
+    }
+}
