@@ -13,11 +13,15 @@
 //   CASTELLAN_BAD_CSR_FILE    a CSR for a name nobody delegated to it
 //   CASTELLAN_DOWNLOADS       where downloaded certificates are saved for the Rust test
 //   CASTELLAN_DNS_CONTROL     port of the test DNS server's control socket (records to add)
+//   CASTELLAN_CSR2_FILE       another CSR for the same name (a new key, for Replace)
+//   CASTELLAN_MRAO_LOGIN      the operator (MRAO), password already changed
+//   CASTELLAN_MRAO_PASSWORD   its password
 //   CASTELLAN_SECOND_LOGIN    a second RAO of the organisation (password already changed)
 //   CASTELLAN_SECOND_PASSWORD its password
 
 'use strict';
 
+const fs = require('fs');
 const net = require('net');
 const path = require('path');
 const { main } = require('./harness.cjs');
@@ -389,6 +393,15 @@ journeys.ssl = async function ssl(j, env) {
   const id = new URL(p.url()).pathname.split('/').pop();
   await j.shot('issued');
 
+  // Replace (guide 7.4): the same order, re-issued for a new key; a new serial.
+  const serial = (await p.locator('dd.mono').first().innerText()).trim();
+  await p.locator('#replace_csr').fill(fs.readFileSync(env.CASTELLAN_CSR2_FILE, 'utf8'));
+  await p.locator('#replace_reason').fill('new key');
+  await p.getByRole('button', { name: 'Replace', exact: true }).click();
+  await j.sees(`The replacement of SSL certificate ${id} has been issued.`);
+  const replaced = (await p.locator('dd.mono').first().innerText()).trim();
+  equal(replaced !== serial && replaced.length > 0, true, `a new serial (${serial} -> ${replaced})`);
+
   const [download] = await Promise.all([
     p.waitForEvent('download'),
     p.locator('a[href$="/download/pem"]').click(),
@@ -409,7 +422,7 @@ journeys.ssl = async function ssl(j, env) {
   await j.sees('0 certificates');
 
   await p.goto(`${env.CASTELLAN_PORTAL}/ssl/${id}`);
-  await p.getByLabel('Reason', { exact: true }).selectOption({ label: 'Superseded' });
+  await p.locator('#reason_code').selectOption({ label: 'Superseded' });
   await p.getByLabel('Details').fill('replaced by a new server');
   await p.getByRole('button', { name: 'Revoke' }).click();
   await j.sees(`SSL certificate ${id} revoked.`);
@@ -427,10 +440,86 @@ journeys.ssl = async function ssl(j, env) {
   await j.sees('portal.camford.ac.uk', 'table');
 };
 
+// Guide 10: an ACME account for the organisation; its EAB credentials are shown once; its
+// domains are added (one refused, with the reason) and removed.
+journeys.acme = async function acme(j, env) {
+  const p = j.page;
+  await signIn(j, env, env.CASTELLAN_RAO_PASSWORD);
+  await nav(p, 'ACME').click();
+  await j.at(portalPath(env, '/acme'));
+  await j.sees('No ACME accounts yet.');
+  await p.getByLabel('Name', { exact: true }).fill('Web servers');
+  await p.getByLabel('Organization or department').selectOption({ label: env.CASTELLAN_ORG_NAME });
+  await p.getByRole('button', { name: 'Add ACME account' }).click();
+  await j.sees('ACME account “Web servers” created');
+  const kid = (await p.locator('#eab-kid').innerText()).trim();
+  const hmac = (await p.locator('#eab-hmac').innerText()).trim();
+  equal(kid.length > 10 && hmac.length > 20, true, `EAB credentials shown (${kid})`);
+  equal((await p.locator('#acme-directory').innerText()).includes('/acme/'), true, 'the directory URL');
+  await j.sees(`--eab-kid ${kid}`);
+  await j.shot('acme-created');
+
+  await p.getByRole('link', { name: 'Open the account' }).click();
+  await j.sees(kid);
+  await j.doesNotSee(hmac);
+  await j.sees('None yet');
+  await p.getByLabel(/^Add domains/).fill('portal.camford.ac.uk\nwww.oxford.ac.uk');
+  await p.getByRole('button', { name: 'Add domains' }).click();
+  await j.sees('Not added — www.oxford.ac.uk');
+  await j.sees('portal.camford.ac.uk', 'ul.plain');
+  await j.shot('acme-account');
+  await p.getByRole('button', { name: 'Remove portal.camford.ac.uk' }).click();
+  await j.sees('Removed portal.camford.ac.uk.');
+  await j.sees('None yet');
+  await nav(p, 'ACME').click();
+  await j.sees('Web servers', 'table');
+};
+
+// The operator (MRAO) edits the organisation's validation status and EV details; an RAO sees
+// them read-only.
+journeys.operator = async function operator(j, env) {
+  const p = j.page;
+  await signIn(j, env, env.CASTELLAN_MRAO_PASSWORD, env.CASTELLAN_MRAO_LOGIN);
+  await nav(p, 'Organizations').click();
+  await p.getByRole('link', { name: env.CASTELLAN_ORG_NAME }).click();
+  await j.sees('EV details');
+  await p.getByLabel('Legal name').fill('The Chancellor, Masters and Scholars of the University of Camford');
+  await p.getByLabel('Business category').fill('Government Entity');
+  await p.getByLabel('Jurisdiction country').fill('GB');
+  await p.getByRole('button', { name: 'Save' }).click();
+  await j.sees(`Organization '${env.CASTELLAN_ORG_NAME}' saved.`);
+  await j.shot('organization-mrao');
+  await signOut(j, env);
+
+  await signIn(j, env, env.CASTELLAN_RAO_PASSWORD);
+  await nav(p, 'Organizations').click();
+  await p.getByRole('link', { name: env.CASTELLAN_ORG_NAME }).click();
+  await j.sees('The Chancellor, Masters and Scholars of the University of Camford', 'dl.ev');
+  equal(await p.locator('input#legal_name').count(), 0, 'an RAO cannot edit EV details');
+  await j.shot('organization-rao');
+};
+
+// The audit log shows what the journeys before did, newest first.
+journeys.audit = async function audit(j, env) {
+  const p = j.page;
+  await signIn(j, env, env.CASTELLAN_RAO_PASSWORD);
+  await nav(p, 'Audit log').click();
+  await j.at(portalPath(env, '/audit'));
+  await j.sees("Department 'Physics' added to");
+  await j.sees('admin.sign-in');
+  await j.sees('DCV of camford-physics.org');
+  const first = Number(await p.locator('tbody tr td').first().innerText());
+  const second = Number(await p.locator('tbody tr:nth-child(2) td').first().innerText());
+  equal(first > second, true, `newest first (${first}, ${second})`);
+  await j.shot('audit');
+};
+
 // The order matters: each journey starts from what the one before left (the departments
 // journey's department, the ssl journey's certificate that a DRAO must not see).
 const ordered = {};
-for (const name of ['first-login', 'departments', 'domains', 'ssl', 'admins']) ordered[name] = journeys[name];
+for (const name of ['first-login', 'departments', 'domains', 'ssl', 'acme', 'operator', 'audit', 'admins']) {
+  ordered[name] = journeys[name];
+}
 
 main(ordered).catch((err) => {
   console.error(err.stack || err);

@@ -401,7 +401,10 @@ impl Store {
         } else {
             format!("WHERE {}", clauses.join(" AND "))
         };
-        let from = "FROM certificate_requests r LEFT JOIN certificates c ON c.request_id = r.id";
+        // A replaced order keeps its old certificates (status Replaced): only the current one joins,
+        // so that the order is listed once.
+        let from = "FROM certificate_requests r LEFT JOIN certificates c ON c.request_id = r.id \
+                    AND c.status <> 'Replaced'";
         let total: i64 = params
             .bind_all(sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) AS n {from} {where_sql}"

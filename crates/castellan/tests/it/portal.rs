@@ -155,7 +155,7 @@ async fn the_guides_journeys_work_in_a_real_browser() {
             "privileges": [
                 "addDepartments", "editDepartments", "allowManageDomains", "allowCreate",
                 "sslRequest", "sslApprove",
-                "autoApproveCertificates", "sslRevoke", "sslRenew",
+                "autoApproveCertificates", "sslRevoke", "sslRenew", "sslReplace",
             ],
         })),
     )
@@ -187,6 +187,11 @@ async fn the_guides_journeys_work_in_a_real_browser() {
         "portal",
         "/C=GB/O=University of Camford/CN=portal.camford.ac.uk",
     );
+    let (csr2, _key2) = castellan_testkit::tools::openssl_csr(
+        ws.dir.path(),
+        "portal2",
+        "/C=GB/O=University of Camford/CN=portal.camford.ac.uk",
+    );
     let (bad_csr, _key) =
         castellan_testkit::tools::openssl_csr(ws.dir.path(), "oxford", "/CN=www.oxford.ac.uk");
     let downloads = ws.path("downloads");
@@ -206,6 +211,9 @@ async fn the_guides_journeys_work_in_a_real_browser() {
             .env("CASTELLAN_ORG_ID", org_id.to_string())
             .env("CASTELLAN_CSR_FILE", csr)
             .env("CASTELLAN_BAD_CSR_FILE", bad_csr)
+            .env("CASTELLAN_CSR2_FILE", csr2)
+            .env("CASTELLAN_MRAO_LOGIN", crate::scm_client::LOGIN)
+            .env("CASTELLAN_MRAO_PASSWORD", NEW_PASSWORD)
             .env("CASTELLAN_DOWNLOADS", downloads_dir)
             .env("CASTELLAN_DNS_CONTROL", dns_control.to_string())
             .env("CASTELLAN_SECOND_LOGIN", SECOND)

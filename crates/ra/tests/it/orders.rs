@@ -463,6 +463,19 @@ on_both!(
         let order = a.order(&approver, first.id).await.unwrap();
         assert_eq!(order.request.request.status, CertificateStatus::Issued);
         assert_eq!(order.details.certificate_id, Some(new));
+        // The list shows the order once, with its current certificate.
+        let (listed, total) = a
+            .orders(&approver, castellan_store::OrderFilter::default(), 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(total, 1, "{listed:?}");
+        let new_serial = a
+            .certificate(&castellan_ra::CertificateSelector::Id(new))
+            .await
+            .unwrap()
+            .certificate
+            .serial;
+        assert_eq!(listed[0].serial.as_deref(), Some(new_serial.as_str()));
         assert_eq!(
             refusal(
                 a.replace_order(

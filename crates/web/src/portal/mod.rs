@@ -6,7 +6,9 @@
 // a response is large, but it is built once per request and only on the way out.
 #![allow(clippy::result_large_err)]
 
+mod acme;
 mod admins;
+mod audit;
 mod csrf;
 mod dashboard;
 mod domains;
@@ -44,6 +46,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(&at("/dashboard"), get(dashboard::dashboard))
         .route(&at("/organizations"), get(organizations::list))
         .route(
+            &at("/organizations/{id}"),
+            get(organizations::organization).post(organizations::update_organization),
+        )
+        .route(
             &at("/organizations/{id}/departments"),
             get(organizations::departments).post(organizations::add_department),
         )
@@ -62,6 +68,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(&at("/ssl/{id}/decline"), post(ssl::decline))
         .route(&at("/ssl/{id}/revoke"), post(ssl::revoke))
         .route(&at("/ssl/{id}/renew"), post(ssl::renew))
+        .route(&at("/ssl/{id}/replace"), post(ssl::replace))
         .route(&at("/ssl/{id}/auto-renew"), post(ssl::auto_renew))
         .route(&at("/ssl/{id}/download/{format}"), get(ssl::download))
         .route(&at("/domains"), get(domains::list))
@@ -80,6 +87,13 @@ pub(crate) fn routes() -> Router<AppState> {
             get(admins::new_form).post(admins::create),
         )
         .route(&at("/admins/{id}/approve"), post(admins::approve))
+        .route(&at("/acme"), get(acme::list))
+        .route(&at("/acme/new"), post(acme::create))
+        .route(&at("/acme/{id}"), get(acme::account))
+        .route(&at("/acme/{id}/domains"), post(acme::add_domains))
+        .route(&at("/acme/{id}/domains/remove"), post(acme::remove_domain))
+        .route(&at("/acme/{id}/delete"), post(acme::delete))
+        .route(&at("/audit"), get(audit::list))
         .route(&at("/{*rest}"), axum::routing::any(not_found))
         .route_layer(axum::middleware::from_fn(csrf::guard))
         .route("/static/portal.css", get(stylesheet))

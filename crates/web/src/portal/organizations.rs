@@ -363,3 +363,155 @@ pub(crate) async fn delete_department(
         Err(e) => page::ra_error_page(&e),
     }
 }
+
+/// The EV details form (MRAO only), as typed.
+#[derive(Deserialize, Default, Clone)]
+pub(crate) struct EvForm {
+    #[serde(default)]
+    validated: String,
+    #[serde(default)]
+    legal_name: String,
+    #[serde(default)]
+    business_category: String,
+    #[serde(default)]
+    jurisdiction_country: String,
+    #[serde(default)]
+    jurisdiction_state: String,
+    #[serde(default)]
+    jurisdiction_locality: String,
+    #[serde(default)]
+    registration_number: String,
+    #[serde(default)]
+    incorporation_date: String,
+    #[serde(default)]
+    assumed_name: String,
+}
+
+impl EvForm {
+    fn of(record: &OrganizationRecord) -> EvForm {
+        let ev = &record.data.ev;
+        EvForm {
+            validated: if record.data.validated {
+                "Validated"
+            } else {
+                "Pending"
+            }
+            .into(),
+            legal_name: ev.legal_name.clone(),
+            business_category: ev.business_category.clone(),
+            jurisdiction_country: ev.jurisdiction_country.clone(),
+            jurisdiction_state: ev.jurisdiction_state.clone(),
+            jurisdiction_locality: ev.jurisdiction_locality.clone(),
+            registration_number: ev.registration_number.clone(),
+            incorporation_date: ev.incorporation_date.clone(),
+            assumed_name: ev.assumed_name.clone(),
+        }
+    }
+
+    /// The fields as label and value, for the read-only view.
+    fn rows(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("Legal name", self.legal_name.clone()),
+            ("Business category", self.business_category.clone()),
+            ("Jurisdiction country", self.jurisdiction_country.clone()),
+            ("Jurisdiction state", self.jurisdiction_state.clone()),
+            ("Jurisdiction locality", self.jurisdiction_locality.clone()),
+            ("Registration number", self.registration_number.clone()),
+            ("Incorporation date", self.incorporation_date.clone()),
+            ("Assumed name", self.assumed_name.clone()),
+        ]
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal/organization.html")]
+struct OrganizationPage {
+    chrome: Chrome,
+    id: i64,
+    name: String,
+    address: String,
+    contact_emails: String,
+    types: String,
+    departments: usize,
+    editable: bool,
+    ev: EvForm,
+    ev_rows: Vec<(&'static str, String)>,
+    error: Option<String>,
+}
+
+async fn organization_page(
+    portal: &Portal,
+    id: i64,
+    form: Option<EvForm>,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let view = match portal
+        .authority()
+        .organization(&portal.actor, OrgId(id))
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => return page::ra_error_page(&e),
+    };
+    let record = &view.organization;
+    let ev = form.unwrap_or_else(|| EvForm::of(record));
+    let body = page::render(&OrganizationPage {
+        chrome: portal.chrome(Nav::Organizations, &record.data.name),
+        id,
+        name: record.data.name.clone(),
+        address: address(record),
+        contact_emails: record.data.contact_emails.clone(),
+        types: type_list(record),
+        departments: view.departments.len(),
+        editable: portal.actor.is_mrao(),
+        ev_rows: ev.rows(),
+        ev,
+        error: error.as_ref().map(|(_, m)| m.clone()),
+    });
+    match error {
+        Some((status, _)) => page::html(status, body),
+        None => portal.page(body),
+    }
+}
+
+/// `GET /customer/<uri>/organizations/<id>`: the organisation's details; validation status
+/// and EV details are editable by the operator (MRAO) only.
+pub(crate) async fn organization(portal: Portal, Path((_, id)): Path<(String, i64)>) -> Response {
+    organization_page(&portal, id, None, None).await
+}
+
+/// `POST /customer/<uri>/organizations/<id>`: saves validation status and EV details.
+pub(crate) async fn update_organization(
+    portal: Portal,
+    Path((_, id)): Path<(String, i64)>,
+    Form(form): Form<EvForm>,
+) -> Response {
+    let patch = OrganizationPatch {
+        validated: Some(form.validated == "Validated"),
+        ev: Some(castellan_store::EvData {
+            legal_name: form.legal_name.trim().to_owned(),
+            business_category: form.business_category.trim().to_owned(),
+            jurisdiction_country: form.jurisdiction_country.trim().to_owned(),
+            jurisdiction_state: form.jurisdiction_state.trim().to_owned(),
+            jurisdiction_locality: form.jurisdiction_locality.trim().to_owned(),
+            registration_number: form.registration_number.trim().to_owned(),
+            incorporation_date: form.incorporation_date.trim().to_owned(),
+            assumed_name: form.assumed_name.trim().to_owned(),
+        }),
+        ..OrganizationPatch::default()
+    };
+    match portal
+        .authority()
+        .update_organization(&portal.actor, OrgId(id), patch)
+        .await
+    {
+        Ok(record) => portal.redirect_with(
+            &format!("/organizations/{id}"),
+            &format!("Organization '{}' saved.", record.data.name),
+        ),
+        Err(e) => {
+            let error = (page::ra_status(&e), page::ra_message(&e));
+            organization_page(&portal, id, Some(form), Some(error)).await
+        }
+    }
+}

@@ -22,6 +22,10 @@ pub(crate) enum Nav {
     Domains,
     /// Settings → Admins.
     Admins,
+    /// ACME accounts.
+    Acme,
+    /// The audit log.
+    Audit,
 }
 
 impl Nav {
@@ -34,6 +38,8 @@ impl Nav {
             Nav::Ssl => "ssl",
             Nav::Domains => "domains",
             Nav::Admins => "admins",
+            Nav::Acme => "acme",
+            Nav::Audit => "audit",
         }
     }
 }

@@ -743,3 +743,57 @@ pub(crate) async fn request(portal: Portal, multipart: Multipart) -> Response {
         }
     }
 }
+
+#[derive(Deserialize)]
+pub(crate) struct ReplaceForm {
+    #[serde(default)]
+    csr: String,
+    #[serde(default)]
+    subject_alt_names: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /customer/<uri>/ssl/<id>/replace` (guide 7.4): the same order re-issued from a new
+/// CSR (a new key), the old certificate retired.
+pub(crate) async fn replace(
+    portal: Portal,
+    Path((_, id)): Path<(String, i64)>,
+    Form(form): Form<ReplaceForm>,
+) -> Response {
+    if form.csr.trim().is_empty() {
+        let message = "Replace: paste the new CSR (PEM).".to_owned();
+        return detail_page(&portal, id, Some((StatusCode::BAD_REQUEST, message))).await;
+    }
+    let names = form
+        .subject_alt_names
+        .split([',', '\n', ' '])
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let result = portal
+        .authority()
+        .replace_order(
+            &portal.actor,
+            RequestId(id),
+            form.csr.trim().as_bytes().to_vec(),
+            names,
+            form.reason.trim(),
+        )
+        .await;
+    match result {
+        Ok(status) => portal.redirect_with(
+            &format!("/ssl/{id}"),
+            &outcome_notice(id, status, "replacement of"),
+        ),
+        Err(e) => {
+            detail_page(
+                &portal,
+                id,
+                Some((page::ra_status(&e), page::ra_message(&e))),
+            )
+            .await
+        }
+    }
+}
