@@ -514,10 +514,61 @@ journeys.audit = async function audit(j, env) {
   await j.shot('audit');
 };
 
+// Every main screen at phone width (390 px): nothing is cut off, the page never scrolls
+// sideways (wide tables scroll within their own box).
+journeys.phone = async function phone(j, env) {
+  const p = j.page;
+  await p.setViewportSize({ width: 390, height: 844 });
+  await signIn(j, env, env.CASTELLAN_RAO_PASSWORD);
+  for (const [screen, where] of [
+    ['dashboard', '/dashboard'],
+    ['ssl-list', '/ssl'],
+    ['ssl-certificate', '/ssl/2'],
+    ['ssl-request', '/ssl/new'],
+    ['domains', '/domains'],
+    ['domain-new', '/domains/new'],
+    ['organizations', '/organizations'],
+    ['acme', '/acme'],
+    ['admins', '/admins'],
+    ['admin-new', '/admins/new?kind=local'],
+    ['audit', '/audit'],
+  ]) {
+    await p.goto(`${env.CASTELLAN_PORTAL}${where}`);
+    const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (overflow > 0) {
+      await j.shot(`${screen}-overflows`);
+      throw new Error(`${where} is ${overflow}px wider than a phone`);
+    }
+  }
+  await p.goto(`${env.CASTELLAN_PORTAL}/ssl/2`);
+  await j.shot('ssl-certificate-phone');
+};
+
+// Five wrong passwords in a row lock the account; the sixth attempt, with the right password,
+// says until when and what to do (guide 3.1; the lockout of ra::signin).
+journeys.lockout = async function lockout(j, env) {
+  const p = j.page;
+  await p.goto(`${env.CASTELLAN_PORTAL}/`);
+  for (let i = 0; i < 5; i += 1) {
+    await p.getByLabel('Username').fill(env.CASTELLAN_SECOND_LOGIN);
+    await p.getByLabel('Password').fill(`wrong password ${i}`);
+    j.expectStatus(401, '/login');
+    await p.getByRole('button', { name: 'Login' }).click();
+    await j.sees('Unknown user, or wrong password');
+  }
+  await p.getByLabel('Password').fill(env.CASTELLAN_SECOND_PASSWORD);
+  j.expectStatus(429, '/login');
+  await p.getByRole('button', { name: 'Login' }).click();
+  await j.sees('the account is locked after 5 failed sign-ins; try again after');
+  await j.sees('or ask another administrator to reset the password');
+  await j.shot('locked');
+};
+
 // The order matters: each journey starts from what the one before left (the departments
 // journey's department, the ssl journey's certificate that a DRAO must not see).
 const ordered = {};
-for (const name of ['first-login', 'departments', 'domains', 'ssl', 'acme', 'operator', 'audit', 'admins']) {
+const order = ['first-login', 'departments', 'domains', 'ssl', 'acme', 'operator', 'audit', 'admins', 'phone', 'lockout'];
+for (const name of order) {
   ordered[name] = journeys[name];
 }
 
