@@ -46,3 +46,20 @@ impl Clock for FixedClock {
             .unwrap_or_else(|e| *e.into_inner())
     }
 }
+
+/// A Unix time as `YYYY-MM-DD HH:MM` (UTC), as messages and pages show times (empty when out
+/// of range).
+pub fn utc_minute(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        })
+        .unwrap_or_default()
+}

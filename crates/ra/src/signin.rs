@@ -299,18 +299,7 @@ impl Authority {
             return Err(RaError::SignIn(SignInError::UnknownUser));
         }
         if let Some(until) = locked_until {
-            let until = time::OffsetDateTime::from_unix_timestamp(until)
-                .map(|t| {
-                    format!(
-                        "{:04}-{:02}-{:02} {:02}:{:02}",
-                        t.year(),
-                        u8::from(t.month()),
-                        t.day(),
-                        t.hour(),
-                        t.minute()
-                    )
-                })
-                .unwrap_or_default();
+            let until = crate::clock::utc_minute(until);
             return Err(RaError::SignIn(SignInError::Locked {
                 attempts: admin.failed_attempts,
                 until,

@@ -131,19 +131,7 @@ async fn the_guides_journeys_work_in_a_real_browser() {
     .await;
     assert_eq!(status, 200, "{text}");
     let started: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let host = started["host"].as_str().unwrap().trim_end_matches('.');
-    dns.add_cname(host, started["point"].as_str().unwrap())
-        .await;
-    let (status, _, text) = send(
-        scm(
-            http.post(format!("{base}/api/dcv/v1/validation/submit/domain/cname")),
-            NEW_PASSWORD,
-        )
-        .json(&serde_json::json!({"domain": DOMAIN})),
-    )
-    .await;
-    assert_eq!(status, 200, "{text}");
-    assert!(text.contains("VALIDATED"), "{text}");
+    crate::scm_client::publish_and_submit(&http, &base, &dns, DOMAIN, &started, &server).await;
     let (status, _, text) = send(
         scm(http.post(format!("{base}/api/admin/v1")), NEW_PASSWORD).json(&serde_json::json!({
             "login": RAO, "email": "rao-portal@camford.ac.uk",

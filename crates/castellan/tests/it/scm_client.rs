@@ -111,6 +111,31 @@ fn script_command(python: &Path, base: &str, name: &str) -> Command {
     cmd
 }
 
+/// Publishes the CNAME a started DCV `order` asks for on the test DNS server, and submits it
+/// through the SCM API; asserts it passes.
+pub(crate) async fn publish_and_submit(
+    http: &reqwest::Client,
+    base: &str,
+    dns: &castellan_testkit::dns::TestDns,
+    domain: &str,
+    order: &serde_json::Value,
+    server: &Server,
+) {
+    let host = order["host"].as_str().unwrap().trim_end_matches('.');
+    dns.add_cname(host, order["point"].as_str().unwrap()).await;
+    let (status, _, text) = send(
+        scm(
+            http.post(format!("{base}/api/dcv/v1/validation/submit/domain/cname")),
+            NEW_PASSWORD,
+        )
+        .json(&serde_json::json!({"domain": domain})),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let submitted: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(submitted["status"], "VALIDATED", "{text}\n{}", server.log());
+}
+
 fn run_script(python: &Path, base: &str, name: &str) -> std::process::Output {
     script_command(python, base, name).output().unwrap()
 }
@@ -225,19 +250,7 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
     )
     .await;
     let order: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let host = order["host"].as_str().unwrap().trim_end_matches('.');
-    dns.add_cname(host, order["point"].as_str().unwrap()).await;
-    let (status, _, text) = send(
-        scm(
-            http.post(format!("{base}/api/dcv/v1/validation/submit/domain/cname")),
-            NEW_PASSWORD,
-        )
-        .json(&serde_json::json!({"domain": DCV_DOMAIN})),
-    )
-    .await;
-    assert_eq!(status, 200, "{text}");
-    let submitted: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(submitted["status"], "VALIDATED", "{text}\n{}", server.log());
+    publish_and_submit(&http, &base, &dns, DCV_DOMAIN, &order, &server).await;
     let (_, _, text) = send(scm(
         http.post(format!("{base}/api/report/v1/domains")),
         NEW_PASSWORD,

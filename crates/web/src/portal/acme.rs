@@ -4,6 +4,7 @@
 //! order certificates for.
 
 use super::page::{self, Chrome, Nav};
+use super::scope;
 use super::session::Portal;
 use askama::Template;
 use axum::Form;
@@ -48,38 +49,6 @@ pub(crate) struct NewForm {
     org_id: String,
 }
 
-/// Organisation and department names the actor may see, for choices and labels.
-async fn org_choices(portal: &Portal) -> Result<Vec<Choice>, Response> {
-    let views = portal
-        .authority()
-        .organizations(&portal.actor)
-        .await
-        .map_err(|e| page::ra_error_page(&e))?;
-    let mut out = Vec::new();
-    for v in views {
-        let org = v.organization.data.name.clone();
-        out.push(Choice {
-            value: v.organization.id.0.to_string(),
-            label: org.clone(),
-        });
-        for d in v.departments {
-            out.push(Choice {
-                value: d.id.0.to_string(),
-                label: format!("{org} › {}", d.data.name),
-            });
-        }
-    }
-    Ok(out)
-}
-
-fn label_of(orgs: &[Choice], id: OrgId) -> String {
-    let id = id.0.to_string();
-    orgs.iter()
-        .find(|c| c.value == id)
-        .map(|c| c.label.clone())
-        .unwrap_or(id)
-}
-
 async fn list_page(
     portal: &Portal,
     form: NewForm,
@@ -90,8 +59,8 @@ async fn list_page(
         Ok(a) => a,
         Err(e) => return page::ra_error_page(&e),
     };
-    let orgs = match org_choices(portal).await {
-        Ok(o) => o,
+    let places = match scope::places(portal).await {
+        Ok(p) => p,
         Err(response) => return response,
     };
     let rows = accounts
@@ -100,7 +69,7 @@ async fn list_page(
             id: a.record.id.0,
             name: a.record.account.name.clone(),
             server: a.server.name.clone(),
-            organization: label_of(&orgs, a.record.account.org_id),
+            organization: scope::label(&places, a.record.account.org_id),
             status: a.record.status.clone(),
             domains: a.record.domains.len(),
         })
@@ -111,6 +80,13 @@ async fn list_page(
         .map(|s| Choice {
             value: s.name.clone(),
             label: format!("{} ({})", s.name, s.validation_type),
+        })
+        .collect();
+    let orgs = places
+        .iter()
+        .map(|p| Choice {
+            value: p.id.0.to_string(),
+            label: p.label.clone(),
         })
         .collect();
     let body = page::render(&ListPage {
@@ -209,8 +185,8 @@ pub(crate) async fn account(portal: Portal, Path((_, id)): Path<(String, i64)>) 
         Ok(v) => v,
         Err(e) => return page::ra_error_page(&e),
     };
-    let orgs = match org_choices(&portal).await {
-        Ok(o) => o,
+    let places = match scope::places(&portal).await {
+        Ok(p) => p,
         Err(response) => return response,
     };
     portal.page(page::render(&AccountPage {
@@ -219,7 +195,7 @@ pub(crate) async fn account(portal: Portal, Path((_, id)): Path<(String, i64)>) 
         name: view.record.account.name.clone(),
         server: view.server.name.clone(),
         directory: view.directory_url.clone(),
-        organization: label_of(&orgs, view.record.account.org_id),
+        organization: scope::label(&places, view.record.account.org_id),
         mac_id: view.record.account.mac_id.clone(),
         status: view.record.status.clone(),
         contacts: view.record.contacts.clone(),

@@ -5,6 +5,7 @@
 //! may not grant are greyed out, as in the guide; `ra` refuses them anyway.
 
 use super::page::{self, Chrome, Nav};
+use super::scope::{self, Place};
 use super::session::Portal;
 use askama::Template;
 use axum::Form;
@@ -46,33 +47,13 @@ fn kind(t: AdminType) -> &'static str {
 
 /// `GET /customer/<uri>/admins`.
 pub(crate) async fn list(portal: Portal) -> Response {
-    let authority = portal.authority();
-    let admins = match authority.admins(&portal.actor).await {
+    let admins = match portal.authority().admins(&portal.actor).await {
         Ok(a) => a,
         Err(e) => return page::ra_error_page(&e),
     };
-    let names = match authority.organizations(&portal.actor).await {
-        Ok(views) => views
-            .into_iter()
-            .flat_map(|v| {
-                let org = v.organization.data.name.clone();
-                let mut all = vec![(v.organization.id, org.clone())];
-                all.extend(
-                    v.departments
-                        .into_iter()
-                        .map(|d| (d.id, format!("{org} › {}", d.data.name))),
-                );
-                all
-            })
-            .collect::<Vec<_>>(),
-        Err(e) => return page::ra_error_page(&e),
-    };
-    let scope_name = |id: OrgId| {
-        names
-            .iter()
-            .find(|(o, _)| *o == id)
-            .map(|(_, n)| n.clone())
-            .unwrap_or_else(|| format!("organization {id}"))
+    let places = match scope::places(&portal).await {
+        Ok(p) => p,
+        Err(response) => return response,
     };
     let rows = admins
         .iter()
@@ -92,7 +73,7 @@ pub(crate) async fn list(portal: Portal) -> Response {
                     if c.role == AdminRole::Mrao {
                         "MRAO".to_owned()
                     } else {
-                        format!("{} of {}", c.role.as_str(), scope_name(c.scope))
+                        format!("{} of {}", c.role.as_str(), scope::label(&places, c.scope))
                     }
                 })
                 .collect::<Vec<_>>()
@@ -166,19 +147,13 @@ struct PrivilegeBox {
     grantable: bool,
 }
 
-struct ScopeChoice {
-    id: i64,
-    label: String,
-    department: bool,
-}
-
 #[derive(Template)]
 #[template(path = "portal/admin_new.html")]
 struct NewPage {
     chrome: Chrome,
     idp: bool,
     form: AdminForm,
-    scopes: Vec<ScopeChoice>,
+    scopes: Vec<Place>,
     privileges: Vec<PrivilegeBox>,
     error: Option<String>,
 }
@@ -195,25 +170,10 @@ async fn new_page(
     chosen: &[String],
     error: Option<(StatusCode, String)>,
 ) -> Response {
-    let views = match portal.authority().organizations(&portal.actor).await {
-        Ok(v) => v,
-        Err(e) => return page::ra_error_page(&e),
+    let scopes = match scope::places(portal).await {
+        Ok(p) => p,
+        Err(response) => return response,
     };
-    let mut scopes = Vec::new();
-    for v in &views {
-        scopes.push(ScopeChoice {
-            id: v.organization.id.0,
-            label: v.organization.data.name.clone(),
-            department: false,
-        });
-        for d in &v.departments {
-            scopes.push(ScopeChoice {
-                id: d.id.0,
-                label: format!("{} › {}", v.organization.data.name, d.data.name),
-                department: true,
-            });
-        }
-    }
     let privileges = Privilege::ALL
         .iter()
         .map(|p| PrivilegeBox {

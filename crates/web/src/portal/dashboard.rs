@@ -126,11 +126,7 @@ pub(crate) async fn dashboard(portal: Portal) -> Response {
         .iter()
         .map(|o| AwaitingRow {
             id: o.id.0,
-            name: o
-                .common_name
-                .clone()
-                .or_else(|| o.names.first().cloned())
-                .unwrap_or_default(),
+            name: page::order_name(o),
             href: format!("{base}/ssl/{}", o.id.0),
         })
         .collect();

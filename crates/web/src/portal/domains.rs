@@ -5,6 +5,7 @@
 //! status and expiry, the clear button and the record of the last check.
 
 use super::page::{self, Chrome, Nav};
+use super::scope::{self, Place};
 use super::session::Portal;
 use askama::Template;
 use axum::Form;
@@ -62,37 +63,11 @@ fn type_label(t: CertificateType) -> &'static str {
     }
 }
 
-/// Organisation and department names by id, as the actor sees them.
-async fn org_names(portal: &Portal) -> Result<Vec<(OrgId, String)>, Response> {
-    let views = portal
-        .authority()
-        .organizations(&portal.actor)
-        .await
-        .map_err(|e| page::ra_error_page(&e))?;
-    let mut names = Vec::new();
-    for v in views {
-        let org_name = v.organization.data.name.clone();
-        names.push((v.organization.id, org_name.clone()));
-        for d in v.departments {
-            names.push((d.id, format!("{org_name} › {}", d.data.name)));
-        }
-    }
-    Ok(names)
-}
-
-fn name_of(names: &[(OrgId, String)], id: OrgId) -> String {
-    names
-        .iter()
-        .find(|(o, _)| *o == id)
-        .map(|(_, n)| n.clone())
-        .unwrap_or_else(|| format!("organization {id}"))
-}
-
-fn delegations(view: &DomainView, names: &[(OrgId, String)]) -> Vec<(String, String, bool)> {
+fn delegations(view: &DomainView, places: &[Place]) -> Vec<(String, String, bool)> {
     let mut out: Vec<(String, String, bool)> = Vec::new();
     for d in &view.domain.delegations {
         out.push((
-            name_of(names, d.org_id),
+            scope::label(places, d.org_id),
             type_label(d.cert_type).to_owned(),
             d.active,
         ));
@@ -100,8 +75,8 @@ fn delegations(view: &DomainView, names: &[(OrgId, String)]) -> Vec<(String, Str
     out
 }
 
-fn row(view: &DomainView, names: &[(OrgId, String)]) -> DomainRow {
-    let delegated: Vec<String> = delegations(view, names)
+fn row(view: &DomainView, places: &[Place]) -> DomainRow {
+    let delegated: Vec<String> = delegations(view, places)
         .into_iter()
         .map(|(org, t, active)| {
             if active {
@@ -127,8 +102,8 @@ pub(crate) async fn list(portal: Portal) -> Response {
         Ok(v) => v,
         Err(e) => return page::ra_error_page(&e),
     };
-    let names = match org_names(&portal).await {
-        Ok(n) => n,
+    let places = match scope::places(&portal).await {
+        Ok(p) => p,
         Err(response) => return response,
     };
     views.sort_by(|a, b| a.domain.name.cmp(&b.domain.name));
@@ -137,13 +112,13 @@ pub(crate) async fn list(portal: Portal) -> Response {
     for view in &views {
         match group_of(&view.domain.name) {
             Some(suffix) => match groups.iter_mut().find(|g| g.suffix == suffix) {
-                Some(group) => group.rows.push(row(view, &names)),
+                Some(group) => group.rows.push(row(view, &places)),
                 None => groups.push(Group {
                     suffix: suffix.to_owned(),
-                    rows: vec![row(view, &names)],
+                    rows: vec![row(view, &places)],
                 }),
             },
-            None => loose.push(row(view, &names)),
+            None => loose.push(row(view, &places)),
         }
     }
     groups.sort_by(|a, b| a.suffix.cmp(&b.suffix));
@@ -213,9 +188,9 @@ async fn new_page(
     fields: &Fields,
     error: Option<(StatusCode, String)>,
 ) -> Response {
-    let views = match portal.authority().organizations(&portal.actor).await {
-        Ok(v) => v,
-        Err(e) => return page::ra_error_page(&e),
+    let places = match scope::places(portal).await {
+        Ok(p) => p,
+        Err(response) => return response,
     };
     let chosen = ticked(fields);
     let fresh = fields.is_empty();
@@ -227,21 +202,17 @@ async fn new_page(
             chosen.iter().any(|(o, ts)| *o == id && ts.contains(&t))
         }
     };
-    let mut grid = Vec::new();
-    for v in &views {
-        let mut rows = vec![(v.organization.clone(), false)];
-        rows.extend(v.departments.iter().cloned().map(|d| (d, true)));
-        for (record, department) in rows {
-            grid.push(GridRow {
-                id: record.id.0,
-                label: record.data.name.clone(),
-                department,
-                ssl: has(record.id, CertificateType::Ssl, !department),
-                smime: has(record.id, CertificateType::Smime, !department),
-                codesign: has(record.id, CertificateType::CodeSign, !department),
-            });
-        }
-    }
+    let grid = places
+        .iter()
+        .map(|p| GridRow {
+            id: p.id.0,
+            label: p.name.clone(),
+            department: p.department,
+            ssl: has(p.id, CertificateType::Ssl, !p.department),
+            smime: has(p.id, CertificateType::Smime, !p.department),
+            codesign: has(p.id, CertificateType::CodeSign, !p.department),
+        })
+        .collect();
     let body = page::render(&NewPage {
         chrome: portal.chrome(Nav::Domains, "Create Domain"),
         name: field(fields, "name").to_owned(),
@@ -365,8 +336,8 @@ pub(crate) async fn detail(portal: Portal, Path((_, id)): Path<(String, i64)>) -
         Ok(v) => v,
         Err(e) => return page::ra_error_page(&e),
     };
-    let names = match org_names(&portal).await {
-        Ok(n) => n,
+    let places = match scope::places(&portal).await {
+        Ok(p) => p,
         Err(response) => return response,
     };
     let dcv_domain = view.domain.name.trim_start_matches("*.").to_owned();
@@ -388,7 +359,7 @@ pub(crate) async fn detail(portal: Portal, Path((_, id)): Path<(String, i64)>) -
         name: view.domain.name.clone(),
         description: view.domain.description.clone(),
         active: view.domain.active,
-        delegations: delegations(&view, &names),
+        delegations: delegations(&view, &places),
         dcv_domain,
         dcv_status: match status {
             DcvStatus::Validated => "Validated",

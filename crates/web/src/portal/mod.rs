@@ -15,6 +15,7 @@ mod domains;
 mod login;
 mod organizations;
 mod page;
+mod scope;
 mod session;
 mod ssl;
 

@@ -240,19 +240,18 @@ pub(crate) fn url_encode(value: &str) -> String {
     out
 }
 
+/// The name an order is shown by: its common name, else its first name.
+pub(crate) fn order_name(order: &castellan_store::OrderSummary) -> String {
+    order
+        .common_name
+        .clone()
+        .or_else(|| order.names.first().cloned())
+        .unwrap_or_default()
+}
+
 /// A Unix time as `YYYY-MM-DD HH:MM` UTC (empty for none).
 pub(crate) fn when(unix: Option<i64>) -> String {
-    unix.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-        .map(|t| {
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute()
-            )
-        })
+    unix.map(castellan_ra::clock::utc_minute)
         .unwrap_or_default()
 }
 

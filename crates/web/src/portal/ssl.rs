@@ -4,6 +4,7 @@
 //! (CSR pasted or uploaded, on behalf of an e-mail address). Every action is one `ra` call.
 
 use super::page::{self, Chrome, Nav};
+use super::scope::{self, Place};
 use super::session::Portal;
 use askama::Template;
 use axum::Form;
@@ -180,11 +181,7 @@ pub(crate) async fn list(portal: Portal, Query(query): Query<ListQuery>) -> Resp
         .iter()
         .map(|o| Row {
             id: o.id.0,
-            name: o
-                .common_name
-                .clone()
-                .or_else(|| o.names.first().cloned())
-                .unwrap_or_default(),
+            name: page::order_name(o),
             status: o.status.as_str(),
             expires: page::day(o.not_after),
             serial: o.serial.clone().unwrap_or_default(),
@@ -560,18 +557,12 @@ pub(crate) struct RequestForm {
     comments: String,
 }
 
-/// An organisation or department to choose.
-struct OrgChoice {
-    id: i64,
-    label: String,
-}
-
 #[derive(Template)]
 #[template(path = "portal/ssl_request.html")]
 struct RequestPage {
     chrome: Chrome,
     form: RequestForm,
-    orgs: Vec<OrgChoice>,
+    orgs: Vec<Place>,
     profiles: Vec<(String, String)>,
     terms: Vec<u32>,
     error: Option<String>,
@@ -583,23 +574,10 @@ async fn request_page(
     error: Option<(StatusCode, String)>,
 ) -> Response {
     let authority = portal.authority();
-    let views = match authority.organizations(&portal.actor).await {
-        Ok(v) => v,
-        Err(e) => return page::ra_error_page(&e),
+    let orgs = match scope::places(portal).await {
+        Ok(p) => p,
+        Err(response) => return response,
     };
-    let mut orgs = Vec::new();
-    for v in &views {
-        orgs.push(OrgChoice {
-            id: v.organization.id.0,
-            label: v.organization.data.name.clone(),
-        });
-        for d in &v.departments {
-            orgs.push(OrgChoice {
-                id: d.id.0,
-                label: format!("{} › {}", v.organization.data.name, d.data.name),
-            });
-        }
-    }
     let ssl: Vec<_> = authority
         .profiles()
         .iter()
