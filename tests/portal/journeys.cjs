@@ -514,6 +514,41 @@ journeys.audit = async function audit(j, env) {
   await j.shot('audit');
 };
 
+// Guide 4: managing an administrator. An RAO without the edit privilege is refused; the
+// operator suspends the DRAO, resets their password and activates them again; the DRAO's
+// next sign-in must change the reset password.
+journeys['manage-admin'] = async function manageAdmin(j, env) {
+  const p = j.page;
+  await signIn(j, env, env.CASTELLAN_RAO_PASSWORD);
+  await nav(p, 'Admins').click();
+  await p.getByRole('link', { name: 'drao-physics' }).click();
+  j.expectStatus(403, '/active');
+  await p.getByRole('button', { name: 'Suspend' }).click();
+  await j.sees('allowEdit');
+  await j.shot('suspend-refused');
+  await signOut(j, env);
+
+  await signIn(j, env, env.CASTELLAN_MRAO_PASSWORD, env.CASTELLAN_MRAO_LOGIN);
+  await nav(p, 'Admins').click();
+  await p.getByRole('link', { name: 'drao-physics' }).click();
+  await p.getByRole('button', { name: 'Suspend' }).click();
+  await j.sees('Administrator suspended');
+  await j.sees('Suspended', 'dl');
+  await p.getByLabel(/^New initial password/).fill('a reset drao password');
+  await p.getByRole('button', { name: 'Reset password' }).click();
+  await j.sees('Password reset');
+  await p.getByRole('button', { name: 'Activate' }).click();
+  await j.sees('Administrator activated.');
+  await j.sees('Active', 'dl');
+  await j.shot('admin-managed');
+  await signOut(j, env);
+
+  await p.getByLabel('Username').fill('drao-physics');
+  await p.getByLabel('Password').fill('a reset drao password');
+  await p.getByRole('button', { name: 'Login' }).click();
+  await j.at(portalPath(env, '/password'));
+};
+
 // Every main screen at phone width (390 px): nothing is cut off, the page never scrolls
 // sideways (wide tables scroll within their own box).
 journeys.phone = async function phone(j, env) {
@@ -567,7 +602,10 @@ journeys.lockout = async function lockout(j, env) {
 // The order matters: each journey starts from what the one before left (the departments
 // journey's department, the ssl journey's certificate that a DRAO must not see).
 const ordered = {};
-const order = ['first-login', 'departments', 'domains', 'ssl', 'acme', 'operator', 'audit', 'admins', 'phone', 'lockout'];
+const order = [
+  'first-login', 'departments', 'domains', 'ssl', 'acme', 'operator', 'audit', 'admins',
+  'manage-admin', 'phone', 'lockout',
+];
 for (const name of order) {
   ordered[name] = journeys[name];
 }

@@ -15,7 +15,7 @@ use axum::response::Response;
 use castellan_model::{
     AdminId, AdminRole, AdminType, CertificateType, Credential, OrgId, Privilege,
 };
-use castellan_ra::admins::NewAdministrator;
+use castellan_ra::admins::{AdministratorPatch, NewAdministrator};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -376,5 +376,218 @@ mod tests {
                 .unwrap_err()
                 .contains("organization or department")
         );
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal/admin.html")]
+struct AdminPage {
+    chrome: Chrome,
+    id: i64,
+    login: String,
+    kind: &'static str,
+    roles: String,
+    state: &'static str,
+    active: bool,
+    local: bool,
+    is_self: bool,
+    failed_attempts: i64,
+    email: String,
+    forename: String,
+    surname: String,
+    privileges: Vec<PrivilegeBox>,
+    error: Option<String>,
+}
+
+/// `GET /customer/<uri>/admins/<id>`: one administrator, with what can be changed.
+pub(crate) async fn admin(portal: Portal, Path((_, id)): Path<(String, i64)>) -> Response {
+    admin_page(&portal, id, None).await
+}
+
+async fn admin_page(portal: &Portal, id: i64, error: Option<(StatusCode, String)>) -> Response {
+    let record = match portal.authority().admin(&portal.actor, AdminId(id)).await {
+        Ok(r) => r,
+        Err(e) => return page::ra_error_page(&e),
+    };
+    let places = match scope::places(portal).await {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let data = &record.data;
+    let body = page::render(&AdminPage {
+        chrome: portal.chrome(Nav::Admins, &data.login),
+        id,
+        login: data.login.clone(),
+        kind: kind(data.admin_type),
+        roles: data
+            .credentials
+            .iter()
+            .map(|c| format!("{} of {}", c.role.as_str(), scope::label(&places, c.scope)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        state: if !data.approved {
+            "Awaiting approval"
+        } else if !data.active {
+            "Suspended"
+        } else {
+            "Active"
+        },
+        active: data.active,
+        local: data.admin_type == AdminType::Standard,
+        is_self: portal.actor.admin_id == Some(record.id),
+        failed_attempts: record.failed_attempts,
+        email: data.email.clone(),
+        forename: data.forename.clone(),
+        surname: data.surname.clone(),
+        privileges: Privilege::ALL
+            .iter()
+            .map(|p| PrivilegeBox {
+                code: p.as_str(),
+                label: p.description(),
+                checked: data.privileges.contains(p),
+                // What they already hold may stay even if the editor does not hold it.
+                grantable: portal.actor.has(*p) || data.privileges.contains(p),
+            })
+            .collect(),
+        error: error.as_ref().map(|(_, m)| m.clone()),
+    });
+    match error {
+        Some((status, _)) => page::html(status, body),
+        None => portal.page(body),
+    }
+}
+
+/// After a change to administrator `id`: back to their page, or the refusal on it.
+async fn after_change<T>(
+    portal: &Portal,
+    id: i64,
+    result: castellan_ra::Result<T>,
+    notice: &str,
+) -> Response {
+    match result {
+        Ok(_) => portal.redirect_with(&format!("/admins/{id}"), notice),
+        Err(e) => {
+            admin_page(
+                portal,
+                id,
+                Some((page::ra_status(&e), page::ra_message(&e))),
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /customer/<uri>/admins/<id>`: e-mail, name and privileges.
+pub(crate) async fn update(
+    portal: Portal,
+    Path((_, id)): Path<(String, i64)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let mut privileges = Vec::new();
+    for (_, code) in fields.iter().filter(|(k, _)| k == "privilege") {
+        match Privilege::parse(code) {
+            Some(p) => privileges.push(p),
+            None => {
+                let message = format!("Privileges: '{code}' is not a privilege.");
+                return admin_page(&portal, id, Some((StatusCode::BAD_REQUEST, message))).await;
+            }
+        }
+    }
+    let patch = AdministratorPatch {
+        email: get("email"),
+        forename: get("forename"),
+        surname: get("surname"),
+        privileges: Some(privileges),
+        ..AdministratorPatch::default()
+    };
+    let result = portal
+        .authority()
+        .update_admin(&portal.actor, AdminId(id), patch)
+        .await;
+    after_change(&portal, id, result, "Administrator saved.").await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ActiveForm {
+    #[serde(default)]
+    active: String,
+}
+
+/// `POST /customer/<uri>/admins/<id>/active`: suspend or activate.
+pub(crate) async fn set_active(
+    portal: Portal,
+    Path((_, id)): Path<(String, i64)>,
+    Form(form): Form<ActiveForm>,
+) -> Response {
+    let active = form.active == "true";
+    let patch = AdministratorPatch {
+        active: Some(active),
+        ..AdministratorPatch::default()
+    };
+    let result = portal
+        .authority()
+        .update_admin(&portal.actor, AdminId(id), patch)
+        .await;
+    let notice = if active {
+        "Administrator activated."
+    } else {
+        "Administrator suspended: they can no longer sign in, and their open pages stop working."
+    };
+    after_change(&portal, id, result, notice).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ResetForm {
+    #[serde(default)]
+    password: Zeroizing<String>,
+}
+
+/// `POST /customer/<uri>/admins/<id>/password`: a new initial password, to be changed at the
+/// next sign-in; their sessions end.
+pub(crate) async fn reset_password(
+    portal: Portal,
+    Path((_, id)): Path<(String, i64)>,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    let patch = AdministratorPatch {
+        password: Some(form.password),
+        ..AdministratorPatch::default()
+    };
+    let result = portal
+        .authority()
+        .update_admin(&portal.actor, AdminId(id), patch)
+        .await;
+    after_change(
+        &portal,
+        id,
+        result,
+        "Password reset: share it with the administrator; they must change it at their next \
+         sign-in.",
+    )
+    .await
+}
+
+/// `POST /customer/<uri>/admins/<id>/delete`.
+pub(crate) async fn delete(portal: Portal, Path((_, id)): Path<(String, i64)>) -> Response {
+    match portal
+        .authority()
+        .delete_admin(&portal.actor, AdminId(id))
+        .await
+    {
+        Ok(()) => portal.redirect_with("/admins", &format!("Administrator {id} deleted.")),
+        Err(e) => {
+            admin_page(
+                &portal,
+                id,
+                Some((page::ra_status(&e), page::ra_message(&e))),
+            )
+            .await
+        }
     }
 }

@@ -87,7 +87,11 @@ pub(crate) fn routes() -> Router<AppState> {
             &at("/admins/new"),
             get(admins::new_form).post(admins::create),
         )
+        .route(&at("/admins/{id}"), get(admins::admin).post(admins::update))
         .route(&at("/admins/{id}/approve"), post(admins::approve))
+        .route(&at("/admins/{id}/active"), post(admins::set_active))
+        .route(&at("/admins/{id}/password"), post(admins::reset_password))
+        .route(&at("/admins/{id}/delete"), post(admins::delete))
         .route(&at("/acme"), get(acme::list))
         .route(&at("/acme/new"), post(acme::create))
         .route(&at("/acme/{id}"), get(acme::account))
