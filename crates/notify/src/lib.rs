@@ -4,6 +4,8 @@
 //! (`DEAD`, shown to administrators) after [`MAX_ATTEMPTS`]. A mail server that is down
 //! loses nothing: the messages wait and go when it is back.
 
+pub mod templates;
+
 use castellan_store::{EmailRecord, Store};
 use lettre::message::{Mailbox, MultiPart, header};
 use lettre::transport::smtp::authentication::Credentials;

@@ -23,6 +23,7 @@ pub mod domains;
 mod download;
 mod error;
 mod issuance;
+pub mod notifications;
 pub mod orders;
 pub mod organizations;
 pub mod password;

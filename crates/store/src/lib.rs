@@ -21,6 +21,7 @@ mod certificates;
 mod domains;
 mod error;
 mod issued;
+mod notifications;
 mod orders;
 mod organizations;
 mod outbox;
@@ -32,6 +33,7 @@ mod tokens;
 
 pub use acme::*;
 pub use error::{Result, StoreError};
+pub use notifications::{ExpiringCertificate, NewRule, RuleRecord};
 pub use records::*;
 pub use revocation::*;
 pub use sessions::SessionRecord;

@@ -150,13 +150,27 @@ pub async fn run(dir: &Path, args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The background jobs: DCV re-checks, auto-renewal, approved orders left unissued,
+/// How often the expiry warnings are looked for, in minutes.
+const EXPIRY_SCAN_MINUTES: u64 = 60;
+
+/// The background jobs: expiry warnings (hourly), DCV re-checks, auto-renewal, approved orders left unissued,
 /// expiry, ACME nonces and ACME challenge checks cut short (every minute), and the outbox
 /// worker when a mail server is set.
 fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Config) -> Result<()> {
     let dcv = authority.clone();
     tokio::spawn(async move {
+        let mut minute: u64 = 0;
         loop {
+            // Expiry warnings every hour (the first at start): each goes once, whenever it
+            // is found, so the period only bounds how late a warning can be.
+            if minute.is_multiple_of(EXPIRY_SCAN_MINUTES) {
+                match dcv.send_expiry_warnings().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(queued = n, "certificate expiry warnings queued"),
+                    Err(e) => tracing::warn!(error = %e, "expiry warning round failed"),
+                }
+            }
+            minute += 1;
             if let Err(e) = dcv.recheck_dcv().await {
                 tracing::warn!(error = %e, "DCV re-check round failed");
             }

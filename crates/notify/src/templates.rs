@@ -1,0 +1,95 @@
+//! The text of each notification: a subject and a plain-text body per kind, rendered with
+//! minijinja from the event's details. These are the defaults; editable templates are kept
+//! by kind so that an administrator's version can replace one without touching the others.
+
+use crate::NotifyError;
+use serde::Serialize;
+
+/// A rendered notification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+}
+
+/// An SSL certificate expires soon. Variables: `common_name`, `names` (list), `serial`,
+/// `expires` (`YYYY-MM-DD HH:MM` UTC), `days_left`, `threshold`, `order_id`, `link`,
+/// `organization`.
+pub const SSL_EXPIRING_SUBJECT: &str = "SSL certificate for {{ common_name }} expires in {{ days_left }} day{{ 's' if days_left != 1 }}";
+
+/// The body of [`SSL_EXPIRING_SUBJECT`].
+pub const SSL_EXPIRING_TEXT: &str = "\
+The SSL certificate for {{ common_name }} of {{ organization }} expires on {{ expires }} UTC, \
+in {{ days_left }} day{{ 's' if days_left != 1 }}.
+
+Names:  {{ names | join(', ') }}
+Serial: {{ serial }}
+Order:  {{ order_id }}
+
+Renew it before then (or turn on auto-renewal): {{ link }}
+
+You receive this because a notification rule of {{ organization }} sends warnings \
+{{ threshold }} days before expiry. A certificate that has been renewed is not warned about.
+";
+
+/// The default subject and body of `kind`.
+fn defaults(kind: &str) -> Option<(&'static str, &'static str)> {
+    match kind {
+        "ssl.expiring" => Some((SSL_EXPIRING_SUBJECT, SSL_EXPIRING_TEXT)),
+        _ => None,
+    }
+}
+
+/// Renders the notification `kind` with `context`.
+pub fn render(kind: &str, context: impl Serialize) -> Result<Rendered, NotifyError> {
+    let (subject, text) =
+        defaults(kind).ok_or_else(|| NotifyError::Config(format!("no template for '{kind}'")))?;
+    let env = minijinja::Environment::new();
+    let ctx = minijinja::Value::from(minijinja::value::Serde(&context));
+    let render = |template: &str| {
+        env.render_str(template, &ctx)
+            .map_err(|e| NotifyError::Config(format!("template of '{kind}': {e}")))
+    };
+    Ok(Rendered {
+        subject: render(subject)?.trim().to_owned(),
+        text: render(text)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_expiry_warning_names_the_certificate_and_the_days() {
+        let r = render(
+            "ssl.expiring",
+            serde_json::json!({
+                "common_name": "www.camford.ac.uk", "names": ["www.camford.ac.uk", "camford.ac.uk"],
+                "serial": "0a1b", "expires": "2027-01-01 12:00", "days_left": 1, "threshold": 7,
+                "order_id": 12, "link": "https://ca/customer/c/ssl/12",
+                "organization": "University of Camford",
+            }),
+        )
+        .unwrap();
+        assert_eq!(
+            r.subject,
+            "SSL certificate for www.camford.ac.uk expires in 1 day"
+        );
+        assert!(
+            r.text
+                .contains("Names:  www.camford.ac.uk, camford.ac.uk\n"),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.text.contains("https://ca/customer/c/ssl/12"),
+            "{}",
+            r.text
+        );
+        assert!(r.text.contains("7 days before expiry"), "{}", r.text);
+        assert!(render("no.such", serde_json::json!({})).is_err());
+    }
+}

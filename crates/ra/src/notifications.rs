@@ -1,0 +1,376 @@
+//! Notifications (guide 9): rules say what to tell whom for which organisation or
+//! departments; jobs find the events and queue the mail in the outbox, where each
+//! notification's idempotency key (event × threshold × recipient) makes it go once, whichever
+//! node runs the job and however often.
+//!
+//! This first kind is the SSL certificate expiry warning, with its thresholds (the common
+//! 90/60/30/7/3 schedule, or any other). A certificate that has been renewed — marked so by a
+//! renewal, or followed by a later issued order for the same names (ACME, or by hand) — is
+//! not warned about: that is the noise users of other systems complain of.
+
+use crate::actor::Actor;
+use crate::audit::{self, Change};
+use crate::scope::OrgTree;
+use crate::{Authority, RaError, Result};
+use castellan_model::{CertificateType, OrgId};
+use castellan_store::{ExpiringCertificate, NewEmail, NewRule, RuleRecord};
+
+/// The kind of an SSL certificate expiry warning.
+pub const SSL_EXPIRING: &str = "ssl.expiring";
+/// The kinds of notification rules there are.
+pub const KINDS: [&str; 1] = [SSL_EXPIRING];
+/// The most thresholds a rule may have.
+pub const MAX_THRESHOLDS: usize = 10;
+
+/// A rule as an administrator asks for it.
+#[derive(Clone, Debug)]
+pub struct RuleSpec {
+    /// [`SSL_EXPIRING`], …
+    pub kind: String,
+    /// The organisation or department it covers.
+    pub org_id: OrgId,
+    /// Only these departments of the organisation (empty: all of it).
+    pub departments: Vec<OrgId>,
+    /// Tell the requester.
+    pub requester: bool,
+    /// Tell the external requester.
+    pub external_requester: bool,
+    /// Tell the administrators with a role over the certificate's organisation/department.
+    pub admins: bool,
+    /// Fixed addresses.
+    pub addresses: Vec<String>,
+    /// Days before expiry.
+    pub days: Vec<i64>,
+}
+
+impl Default for RuleSpec {
+    /// An SSL expiry rule for no organisation yet (`org_id` 0 is refused as unknown).
+    fn default() -> RuleSpec {
+        RuleSpec {
+            kind: SSL_EXPIRING.into(),
+            org_id: OrgId(0),
+            departments: Vec::new(),
+            requester: false,
+            external_requester: false,
+            admins: false,
+            addresses: Vec::new(),
+            days: Vec::new(),
+        }
+    }
+}
+
+/// The threshold an expiry `days_left` away falls under: the smallest of `days` that is at
+/// least `days_left` (so a late first scan sends only the nearest warning, not every one).
+pub fn threshold(days: &[i64], days_left: i64) -> Option<i64> {
+    days.iter().copied().filter(|d| *d >= days_left).min()
+}
+
+/// Whether a certificate of organisation `org` is covered by `rule`.
+fn covers(tree: &OrgTree, rule: &NewRule, org: OrgId) -> bool {
+    if rule.departments.is_empty() {
+        org == rule.org_id || tree.get(org).and_then(|n| n.parent) == Some(rule.org_id)
+    } else {
+        rule.departments.contains(&org)
+    }
+}
+
+impl Authority {
+    /// Adds a notification rule. The actor needs a role over the organisation (an RAO) or,
+    /// for departments, over each of them, and may only name departments of it.
+    pub async fn create_notification_rule(&self, actor: &Actor, spec: RuleSpec) -> Result<i64> {
+        let invalid = |field: &'static str, reason: String| RaError::InvalidInput { field, reason };
+        if !KINDS.contains(&spec.kind.as_str()) {
+            return Err(invalid(
+                "kind",
+                format!(
+                    "'{}' is not a notification; the kinds are {}",
+                    spec.kind,
+                    KINDS.join(", ")
+                ),
+            ));
+        }
+        let tree = OrgTree::load(&self.store).await?;
+        if tree.get(spec.org_id).is_none() {
+            return Err(RaError::NotFound {
+                what: "organization",
+                key: spec.org_id.to_string(),
+            });
+        }
+        let mut reach = spec.departments.clone();
+        if reach.is_empty() {
+            reach.push(spec.org_id);
+        }
+        for org in &reach {
+            if *org != spec.org_id && tree.get(*org).and_then(|n| n.parent) != Some(spec.org_id) {
+                return Err(invalid(
+                    "departments",
+                    format!(
+                        "{} is not a department of {}",
+                        tree.describe(*org),
+                        tree.describe(spec.org_id)
+                    ),
+                ));
+            }
+            if !actor.covers(&tree, *org, Some(CertificateType::Ssl)) {
+                return Err(RaError::NotAllowed(format!(
+                    "you have no SSL role over {}; notification rules are set by its \
+                     administrators",
+                    tree.describe(*org)
+                )));
+            }
+        }
+        let mut days = spec.days.clone();
+        days.sort_unstable();
+        days.dedup();
+        if days.is_empty()
+            || days.len() > MAX_THRESHOLDS
+            || days.iter().any(|d| !(1..=398).contains(d))
+        {
+            return Err(invalid(
+                "days",
+                format!(
+                    "give 1 to {MAX_THRESHOLDS} numbers of days before expiry, each from 1 to \
+                     398 (for example 90, 60, 30, 7, 3)"
+                ),
+            ));
+        }
+        for address in &spec.addresses {
+            if !crate::admins::plausible_email(address) {
+                return Err(invalid(
+                    "addresses",
+                    format!("'{address}' is not an e-mail address"),
+                ));
+            }
+        }
+        if !(spec.requester || spec.external_requester || spec.admins || !spec.addresses.is_empty())
+        {
+            return Err(invalid(
+                "recipients",
+                "choose who is told: the requester, the external requester, the administrators, \
+                 or addresses"
+                    .into(),
+            ));
+        }
+        let now = self.now();
+        let rule = NewRule {
+            kind: spec.kind.clone(),
+            org_id: spec.org_id,
+            departments: spec.departments.clone(),
+            requester: spec.requester,
+            external_requester: spec.external_requester,
+            admins: spec.admins,
+            addresses: spec.addresses.clone(),
+            days: days.clone(),
+            created_by: actor.admin_id,
+            created_at: now,
+        };
+        let mut tx = self.store.begin().await?;
+        let id = tx.insert_rule(&rule).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            Change {
+                action: "notification.create",
+                object_type: "notification",
+                object_id: id.to_string(),
+                org_id: Some(spec.org_id),
+                description: format!(
+                    "Notification '{}' for {} added ({} days before)",
+                    spec.kind,
+                    tree.describe(spec.org_id),
+                    days.iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The rules the actor may see: those over organisations and departments they cover.
+    pub async fn notification_rules(&self, actor: &Actor) -> Result<Vec<RuleRecord>> {
+        let tree = OrgTree::load(&self.store).await?;
+        Ok(self
+            .store
+            .rules()
+            .await?
+            .into_iter()
+            .filter(|r| actor.covers(&tree, r.rule.org_id, None))
+            .collect())
+    }
+
+    /// Deletes a rule the actor may see.
+    pub async fn delete_notification_rule(&self, actor: &Actor, id: i64) -> Result<()> {
+        let rule = self
+            .notification_rules(actor)
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or(RaError::NotFound {
+                what: "notification rule",
+                key: id.to_string(),
+            })?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        tx.delete_rule(id).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            Change {
+                action: "notification.delete",
+                object_type: "notification",
+                object_id: id.to_string(),
+                org_id: Some(rule.rule.org_id),
+                description: format!("Notification '{}' {id} deleted", rule.rule.kind),
+            },
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The expiry warnings job: for every rule, the issued, not renewed certificates of its
+    /// organisation or departments that have reached one of its thresholds; one mail per
+    /// certificate, threshold and recipient, queued in the outbox. Returns how many were
+    /// queued now (those queued by an earlier run are not queued again).
+    pub async fn send_expiry_warnings(&self) -> Result<usize> {
+        let rules: Vec<RuleRecord> = self
+            .store
+            .rules()
+            .await?
+            .into_iter()
+            .filter(|r| r.rule.kind == SSL_EXPIRING)
+            .collect();
+        let Some(horizon) = rules.iter().flat_map(|r| r.rule.days.iter()).max() else {
+            return Ok(0);
+        };
+        let now = self.now();
+        let expiring = self
+            .store
+            .expiring_certificates(now, horizon * 86_400)
+            .await?;
+        if expiring.is_empty() {
+            return Ok(0);
+        }
+        let tree = OrgTree::load(&self.store).await?;
+        let admins = self.store.admins().await?;
+        let mut queued = 0;
+        let mut tx = self.store.begin().await?;
+        for cert in &expiring {
+            let Some(org) = cert.org_id else { continue };
+            let days_left = (cert.not_after - now + 86_399) / 86_400;
+            for record in rules.iter().filter(|r| covers(&tree, &r.rule, org)) {
+                let rule = &record.rule;
+                let Some(threshold) = threshold(&rule.days, days_left) else {
+                    continue;
+                };
+                let mut recipients: Vec<String> = rule.addresses.clone();
+                if rule.requester
+                    && let Some(admin) = cert
+                        .requester_admin_id
+                        .and_then(|id| admins.iter().find(|a| a.id == id))
+                {
+                    recipients.push(admin.data.email.clone());
+                }
+                if rule.external_requester {
+                    recipients.extend(
+                        cert.external_requester
+                            .split(',')
+                            .map(|e| e.trim().to_owned())
+                            .filter(|e| !e.is_empty()),
+                    );
+                }
+                if rule.admins {
+                    recipients.extend(
+                        admins
+                            .iter()
+                            .filter(|a| a.data.active && a.data.approved)
+                            .filter(|a| {
+                                // The organisation's and department's own SSL administrators,
+                                // not the operators, who see every organisation.
+                                let actor = Actor::admin(a, castellan_model::AccessMethod::Job, "");
+                                !actor.is_mrao()
+                                    && actor.covers(&tree, org, Some(CertificateType::Ssl))
+                            })
+                            .map(|a| a.data.email.clone()),
+                    );
+                }
+                recipients.sort();
+                recipients.dedup();
+                let text = castellan_notify::templates::render(
+                    SSL_EXPIRING,
+                    self.expiry_context(cert, &tree, org, days_left, threshold),
+                )
+                .map_err(|e| RaError::Internal(e.to_string()))?;
+                for to in recipients {
+                    let queued_now = tx
+                        .enqueue_email(&NewEmail {
+                            idempotency_key: format!(
+                                "{SSL_EXPIRING}:{}:{threshold}:{to}",
+                                cert.certificate_id
+                            ),
+                            recipient: to,
+                            subject: text.subject.clone(),
+                            body_text: text.text.clone(),
+                            body_html: String::new(),
+                            created_at: now,
+                        })
+                        .await?;
+                    if queued_now {
+                        queued += 1;
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    fn expiry_context(
+        &self,
+        cert: &ExpiringCertificate,
+        tree: &OrgTree,
+        org: OrgId,
+        days_left: i64,
+        threshold: i64,
+    ) -> serde_json::Value {
+        let base = self.validation.settings.base_url.trim_end_matches('/');
+        serde_json::json!({
+            "common_name": cert.common_name.clone().or_else(|| cert.names.first().cloned()).unwrap_or_default(),
+            "names": cert.names,
+            "serial": cert.serial,
+            "expires": crate::clock::utc_minute(cert.not_after),
+            "days_left": days_left,
+            "threshold": threshold,
+            "order_id": cert.request_id.0,
+            "link": format!("{base}/customer/{}/ssl/{}", self.customer_uri, cert.request_id.0),
+            "organization": tree.get(org).map(|n| n.name.clone()).unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::threshold;
+
+    #[test]
+    fn each_expiry_falls_under_the_nearest_threshold() {
+        let days = [3, 7, 30, 60, 90];
+        assert_eq!(threshold(&days, 100), None);
+        assert_eq!(threshold(&days, 90), Some(90));
+        assert_eq!(threshold(&days, 45), Some(60));
+        assert_eq!(threshold(&days, 30), Some(30));
+        assert_eq!(threshold(&days, 8), Some(30));
+        assert_eq!(threshold(&days, 5), Some(7));
+        assert_eq!(threshold(&days, 1), Some(3));
+    }
+}

@@ -1,0 +1,183 @@
+//! Notification rules and expiry warnings, through the outbox to a real SMTP server on
+//! loopback: each threshold once per certificate and recipient, nothing for a renewed
+//! certificate, nothing outside the rule's scope, and every refusal word for word.
+
+use crate::orders::{order, ready};
+use crate::support::*;
+use castellan_model::{CertificateStatus, KeyType, OrgId};
+use castellan_ra::clock::Clock;
+use castellan_ra::notifications::{RuleSpec, SSL_EXPIRING};
+use castellan_ra::{Actor, Authority};
+
+fn refusal<T: std::fmt::Debug>(r: castellan_ra::Result<T>) -> String {
+    match r {
+        Err(e) => e.to_string(),
+        Ok(v) => panic!("expected a refusal, got {v:?}"),
+    }
+}
+
+async fn issued(a: &Authority, requester: &Actor, approver: &Actor, org: OrgId, cn: &str) -> i64 {
+    let outcome = a
+        .request_certificate(requester, order(org, csr(KeyType::EcP256, cn, &[])))
+        .await
+        .unwrap();
+    assert_eq!(outcome.status, CertificateStatus::Requested);
+    a.approve_request(approver, outcome.id).await.unwrap();
+    outcome.id.0
+}
+
+on_both!(
+    expiry_warnings_go_once_per_threshold_and_stop_after_renewal,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let (w, requester, approver) = ready(a, fx.clock.now().unix_timestamp()).await;
+        let kept = issued(a, &requester, &approver, w.camford, "www1.camford.ac.uk").await;
+        let renewed = issued(a, &requester, &approver, w.camford, "www2.camford.ac.uk").await;
+
+        let rule = |org, days: Vec<i64>| RuleSpec {
+            kind: SSL_EXPIRING.into(),
+            org_id: org,
+            requester: true,
+            addresses: vec!["pki-team@camford.ac.uk".into()],
+            days,
+            ..RuleSpec::default()
+        };
+        // Refusals name the rule and the fix.
+        assert_eq!(
+            refusal(
+                a.create_notification_rule(
+                    &approver,
+                    RuleSpec {
+                        kind: "ssl.sometimes".into(),
+                        ..rule(w.camford, vec![7])
+                    }
+                )
+                .await
+            ),
+            "invalid kind: 'ssl.sometimes' is not a notification; the kinds are ssl.expiring"
+        );
+        assert_eq!(
+            refusal(
+                a.create_notification_rule(&approver, rule(w.camford, vec![0, 7]))
+                    .await
+            ),
+            "invalid days: give 1 to 10 numbers of days before expiry, each from 1 to 398 (for \
+             example 90, 60, 30, 7, 3)"
+        );
+        assert_eq!(
+            refusal(
+                a.create_notification_rule(
+                    &approver,
+                    RuleSpec {
+                        requester: false,
+                        addresses: vec![],
+                        ..rule(w.camford, vec![7])
+                    }
+                )
+                .await
+            ),
+            "invalid recipients: choose who is told: the requester, the external requester, the \
+             administrators, or addresses"
+        );
+        assert_eq!(
+            refusal(
+                a.create_notification_rule(&w.drao, rule(w.camford, vec![7]))
+                    .await
+            ),
+            "you have no SSL role over organization 'University of Camford' (id 1); notification \
+             rules are set by its administrators"
+        );
+        assert_eq!(
+            refusal(
+                a.create_notification_rule(
+                    &approver,
+                    RuleSpec {
+                        departments: vec![OrgId(999)],
+                        ..rule(w.camford, vec![7])
+                    }
+                )
+                .await
+            ),
+            "invalid departments: organization 999 (which does not exist) is not a department of \
+             organization 'University of Camford' (id 1)"
+        );
+        a.create_notification_rule(&approver, rule(w.camford, vec![30, 7]))
+            .await
+            .unwrap();
+        // A rule for the Physics department only: it must not mail about the organisation's.
+        a.create_notification_rule(
+            &w.mrao,
+            RuleSpec {
+                departments: vec![w.physics],
+                requester: false,
+                addresses: vec!["physics-it@camford.ac.uk".into()],
+                ..rule(w.camford, vec![30, 7])
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(a.notification_rules(&approver).await.unwrap().len(), 2);
+        assert!(
+            a.notification_rules(&w.drao_sibling)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // Today nothing is due.
+        assert_eq!(a.send_expiry_warnings().await.unwrap(), 0);
+        // 61 days on, 29 days are left: the 30-day warning, to both recipients, for both.
+        fx.clock.set(fx.clock.now() + time::Duration::days(61));
+        assert_eq!(a.send_expiry_warnings().await.unwrap(), 4);
+        assert_eq!(a.send_expiry_warnings().await.unwrap(), 0, "sent once");
+        // www2 is renewed; 23 days on only www1 gets its 7-day warning.
+        a.renew_order(&w.mrao, castellan_model::RequestId(renewed), None)
+            .await
+            .unwrap();
+        fx.clock.set(fx.clock.now() + time::Duration::days(23));
+        assert_eq!(a.send_expiry_warnings().await.unwrap(), 2);
+        assert_eq!(a.send_expiry_warnings().await.unwrap(), 0);
+
+        // Through a real SMTP server: six mails, each as rendered.
+        let sink = castellan_testkit::smtp::SmtpSink::start();
+        let mailer = sink_mailer(sink.port);
+        let now = fx.clock.now().unix_timestamp();
+        assert_eq!(
+            castellan_notify::deliver_due(a.store(), &mailer, now)
+                .await
+                .unwrap(),
+            6
+        );
+        let mails: Vec<String> = sink
+            .wait_for(6, std::time::Duration::from_secs(5))
+            .into_iter()
+            .map(|m| m.replace("=\r\n", ""))
+            .collect();
+        let count = |needle: &str| mails.iter().filter(|m| m.contains(needle)).count();
+        assert_eq!(
+            count("Subject: SSL certificate for www1.camford.ac.uk expires in 29 days"),
+            2
+        );
+        assert_eq!(
+            count("Subject: SSL certificate for www2.camford.ac.uk expires in 29 days"),
+            2
+        );
+        assert_eq!(
+            count("Subject: SSL certificate for www1.camford.ac.uk expires in 6 days"),
+            2
+        );
+        assert_eq!(count("www2.camford.ac.uk expires in 6 days"), 0);
+        assert_eq!(count("X-Envelope-To: requester@camford.ac.uk"), 3);
+        assert_eq!(count("X-Envelope-To: pki-team@camford.ac.uk"), 3);
+        assert_eq!(
+            count("physics-it@camford.ac.uk"),
+            0,
+            "another department's rule"
+        );
+        assert_eq!(
+            count(&format!("/customer/camford/ssl/{kept}")),
+            4,
+            "each www1 mail links to its order"
+        );
+    }
+);

@@ -1,0 +1,200 @@
+//! Notification rules, and the certificates a scan for expiry warnings looks at.
+
+use crate::{Result, Store, Tx};
+use castellan_model::{AdminId, CertificateId, OrgId, RequestId};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// A notification rule to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRule {
+    /// What it notifies of (`ssl.expiring`, ...).
+    pub kind: String,
+    /// The organisation (or department) it covers.
+    pub org_id: OrgId,
+    /// Only these departments of it (empty: the whole organisation, departments included).
+    pub departments: Vec<OrgId>,
+    /// Tell the administrator who requested the certificate.
+    pub requester: bool,
+    /// Tell the external requester (the e-mail the certificate was requested for).
+    pub external_requester: bool,
+    /// Tell the administrators with a role over the certificate's organisation/department.
+    pub admins: bool,
+    /// Fixed addresses.
+    pub addresses: Vec<String>,
+    /// Days before the event (expiry warnings: 90, 60, 30, 7, 3, …), ascending.
+    pub days: Vec<i64>,
+    /// Who made it.
+    pub created_by: Option<AdminId>,
+    /// When.
+    pub created_at: i64,
+}
+
+/// A stored notification rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleRecord {
+    /// Row id.
+    pub id: i64,
+    /// The rule.
+    pub rule: NewRule,
+}
+
+/// An issued certificate near its expiry, with what a notification about it needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpiringCertificate {
+    /// The order (SCM `sslId`).
+    pub request_id: RequestId,
+    /// The certificate.
+    pub certificate_id: CertificateId,
+    /// Its organisation or department.
+    pub org_id: Option<OrgId>,
+    /// Its serial, hex.
+    pub serial: String,
+    /// Common name.
+    pub common_name: Option<String>,
+    /// Names.
+    pub names: Vec<String>,
+    /// notAfter.
+    pub not_after: i64,
+    /// The administrator who requested it.
+    pub requester_admin_id: Option<AdminId>,
+    /// External requester e-mails (comma-separated).
+    pub external_requester: String,
+}
+
+fn ids(text: &str) -> Vec<OrgId> {
+    text.split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .map(OrgId)
+        .collect()
+}
+
+fn read_rule(row: &AnyRow) -> Result<RuleRecord> {
+    let flag = |name: &str| -> Result<bool> { Ok(row.try_get::<i64, _>(name)? != 0) };
+    let addresses: String = row.try_get("addresses")?;
+    let days: String = row.try_get("days")?;
+    Ok(RuleRecord {
+        id: row.try_get("id")?,
+        rule: NewRule {
+            kind: row.try_get("kind")?,
+            org_id: OrgId(row.try_get("org_id")?),
+            departments: ids(&row.try_get::<String, _>("departments")?),
+            requester: flag("notify_requester")?,
+            external_requester: flag("notify_external")?,
+            admins: flag("notify_admins")?,
+            addresses: addresses
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            days: days.split(',').filter_map(|d| d.parse().ok()).collect(),
+            created_by: row.try_get::<Option<i64>, _>("created_by")?.map(AdminId),
+            created_at: row.try_get("created_at")?,
+        },
+    })
+}
+
+const RULE_COLUMNS: &str = "id, kind, org_id, departments, notify_requester, notify_external, \
+     notify_admins, addresses, days, created_by, created_at";
+
+impl Tx {
+    /// Stores a rule; returns its id.
+    pub async fn insert_rule(&mut self, rule: &NewRule) -> Result<i64> {
+        let join = |v: &[OrgId]| {
+            v.iter()
+                .map(|o| o.0.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let row = sqlx::query(
+            "INSERT INTO notification_rules (kind, org_id, departments, notify_requester, \
+             notify_external, notify_admins, addresses, days, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(&rule.kind)
+        .bind(rule.org_id.0)
+        .bind(join(&rule.departments))
+        .bind(i64::from(rule.requester))
+        .bind(i64::from(rule.external_requester))
+        .bind(i64::from(rule.admins))
+        .bind(rule.addresses.join("\n"))
+        .bind(
+            rule.days
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+        .bind(rule.created_by.map(|a| a.0))
+        .bind(rule.created_at)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// Deletes a rule; `false` if there was none.
+    pub async fn delete_rule(&mut self, id: i64) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM notification_rules WHERE id = $1")
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+impl Store {
+    /// Every rule, oldest first.
+    pub async fn rules(&self) -> Result<Vec<RuleRecord>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {RULE_COLUMNS} FROM notification_rules ORDER BY id"
+        )))
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(read_rule)
+        .collect()
+    }
+
+    /// Issued certificates expiring after `now` and at most `horizon` seconds later, not yet
+    /// renewed: neither marked renewed (renewal, auto-renewal) nor followed by a later issued
+    /// order for exactly the same names (an ACME client or an administrator ordering again).
+    pub async fn expiring_certificates(
+        &self,
+        now: i64,
+        horizon: i64,
+    ) -> Result<Vec<ExpiringCertificate>> {
+        sqlx::query(
+            "SELECT r.id, r.certificate_id, r.org_id, r.common_name, r.requested_names, \
+             r.requester_admin_id, r.external_requester, c.serial, c.not_after \
+             FROM certificate_requests r JOIN certificates c ON c.id = r.certificate_id \
+             WHERE r.status = 'Issued' AND r.renewed_by_id IS NULL \
+             AND c.not_after > $1 AND c.not_after <= $2 \
+             AND NOT EXISTS (SELECT 1 FROM certificate_requests n \
+                 WHERE n.requested_names = r.requested_names AND n.id > r.id \
+                 AND n.status = 'Issued') \
+             ORDER BY c.not_after, r.id",
+        )
+        .bind(now)
+        .bind(now + horizon)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|row| {
+            let names: String = row.try_get("requested_names")?;
+            Ok(ExpiringCertificate {
+                request_id: RequestId(row.try_get("id")?),
+                certificate_id: CertificateId(row.try_get("certificate_id")?),
+                org_id: row.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
+                serial: row.try_get("serial")?,
+                common_name: row.try_get("common_name")?,
+                names: names.lines().map(str::to_owned).collect(),
+                not_after: row.try_get("not_after")?,
+                requester_admin_id: row
+                    .try_get::<Option<i64>, _>("requester_admin_id")?
+                    .map(AdminId),
+                external_requester: row.try_get("external_requester")?,
+            })
+        })
+        .collect()
+    }
+}
