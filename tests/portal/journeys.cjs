@@ -549,6 +549,30 @@ journeys['manage-admin'] = async function manageAdmin(j, env) {
   await j.at(portalPath(env, '/password'));
 };
 
+// Guide 9: an expiry warning rule for the organisation (a refused one first, keeping the
+// form), listed with its recipients and thresholds.
+journeys.notifications = async function notifications(j, env) {
+  const p = j.page;
+  await signIn(j, env, env.CASTELLAN_RAO_PASSWORD);
+  await nav(p, 'Notifications').click();
+  await j.at(portalPath(env, '/notifications'));
+  await j.sees('No notifications yet.');
+  equal(await p.getByLabel('Days before expiry').inputValue(), '90, 60, 30, 7, 3', 'the common schedule is the default');
+  await p.getByLabel('For the certificates of').selectOption({ label: `${env.CASTELLAN_ORG_NAME} (all of it)` });
+  await p.getByLabel(/^And these addresses/).fill('pki-team@camford.ac.uk');
+  await p.getByLabel('Days before expiry').fill('0, 7');
+  j.expectStatus(400, '/notifications');
+  await p.getByRole('button', { name: 'Add notification' }).click();
+  await j.sees('Days before expiry: give 1 to 10 numbers of days before expiry');
+  equal(await p.getByLabel(/^And these addresses/).inputValue(), 'pki-team@camford.ac.uk', 'the addresses are kept');
+  await p.getByLabel('Days before expiry').fill('30, 7');
+  await p.getByRole('button', { name: 'Add notification' }).click();
+  await j.sees('Notification added.');
+  await j.sees('the requester, pki-team@camford.ac.uk', 'table');
+  await j.sees('30, 7', 'table');
+  await j.shot('notifications');
+};
+
 // Every main screen at phone width (390 px): nothing is cut off, the page never scrolls
 // sideways (wide tables scroll within their own box).
 journeys.phone = async function phone(j, env) {
@@ -567,6 +591,7 @@ journeys.phone = async function phone(j, env) {
     ['admins', '/admins'],
     ['admin-new', '/admins/new?kind=local'],
     ['audit', '/audit'],
+    ['notifications', '/notifications'],
   ]) {
     await p.goto(`${env.CASTELLAN_PORTAL}${where}`);
     const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -604,7 +629,7 @@ journeys.lockout = async function lockout(j, env) {
 const ordered = {};
 const order = [
   'first-login', 'departments', 'domains', 'ssl', 'acme', 'operator', 'audit', 'admins',
-  'manage-admin', 'phone', 'lockout',
+  'manage-admin', 'notifications', 'phone', 'lockout',
 ];
 for (const name of order) {
   ordered[name] = journeys[name];

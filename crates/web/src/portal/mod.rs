@@ -13,6 +13,7 @@ mod csrf;
 mod dashboard;
 mod domains;
 mod login;
+mod notifications;
 mod organizations;
 mod page;
 mod scope;
@@ -99,6 +100,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(&at("/acme/{id}/domains/remove"), post(acme::remove_domain))
         .route(&at("/acme/{id}/delete"), post(acme::delete))
         .route(&at("/audit"), get(audit::list))
+        .route(
+            &at("/notifications"),
+            get(notifications::list).post(notifications::create),
+        )
+        .route(
+            &at("/notifications/{id}/delete"),
+            post(notifications::delete),
+        )
         .route(&at("/{*rest}"), axum::routing::any(not_found))
         .route_layer(axum::middleware::from_fn(csrf::guard))
         .route("/static/portal.css", get(stylesheet))

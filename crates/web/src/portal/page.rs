@@ -26,6 +26,8 @@ pub(crate) enum Nav {
     Acme,
     /// The audit log.
     Audit,
+    /// Settings → Email Notifications.
+    Notifications,
 }
 
 impl Nav {
@@ -40,6 +42,7 @@ impl Nav {
             Nav::Admins => "admins",
             Nav::Acme => "acme",
             Nav::Audit => "audit",
+            Nav::Notifications => "notifications",
         }
     }
 }
@@ -190,6 +193,9 @@ fn field_label(field: &str) -> String {
         "login" => "Username",
         "country" => "Country",
         "certTypes" => "Certificate types",
+        "days" => "Days before expiry",
+        "addresses" => "Addresses",
+        "recipients" => "Send to",
         other => other,
     };
     label.to_owned()

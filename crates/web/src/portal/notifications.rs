@@ -1,0 +1,224 @@
+//! Guide 9: Settings → Email Notifications. The rules the administrator may see, a form to
+//! add one (scope, recipients, days before expiry) and a delete button per rule.
+
+use super::page::{self, Chrome, Nav};
+use super::scope::{self, Place};
+use super::session::Portal;
+use askama::Template;
+use axum::Form;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::Response;
+use castellan_model::OrgId;
+use castellan_ra::notifications::{RuleSpec, SSL_EXPIRING};
+
+struct RuleRow {
+    id: i64,
+    kind: &'static str,
+    scope: String,
+    recipients: String,
+    days: String,
+}
+
+/// The add form, as typed.
+#[derive(Default, Clone)]
+pub(crate) struct RuleForm {
+    org_id: String,
+    requester: bool,
+    external_requester: bool,
+    admins: bool,
+    addresses: String,
+    days: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/notifications.html")]
+struct RulesPage {
+    chrome: Chrome,
+    rows: Vec<RuleRow>,
+    places: Vec<Place>,
+    form: RuleForm,
+    error: Option<String>,
+}
+
+async fn rules_page(
+    portal: &Portal,
+    form: RuleForm,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let rules = match portal.authority().notification_rules(&portal.actor).await {
+        Ok(r) => r,
+        Err(e) => return page::ra_error_page(&e),
+    };
+    let places = match scope::places(portal).await {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let rows = rules
+        .iter()
+        .map(|r| {
+            let rule = &r.rule;
+            let mut who = Vec::new();
+            if rule.requester {
+                who.push("the requester".to_owned());
+            }
+            if rule.external_requester {
+                who.push("the external requester".to_owned());
+            }
+            if rule.admins {
+                who.push("the administrators".to_owned());
+            }
+            who.extend(rule.addresses.iter().cloned());
+            RuleRow {
+                id: r.id,
+                kind: if rule.kind == SSL_EXPIRING {
+                    "SSL certificate expiring"
+                } else {
+                    "Other"
+                },
+                scope: if rule.departments.is_empty() {
+                    scope::label(&places, rule.org_id)
+                } else {
+                    rule.departments
+                        .iter()
+                        .map(|d| scope::label(&places, *d))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                recipients: who.join(", "),
+                days: rule
+                    .days
+                    .iter()
+                    .rev()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+        })
+        .collect();
+    let body = page::render(&RulesPage {
+        chrome: portal.chrome(Nav::Notifications, "Email Notifications"),
+        rows,
+        places,
+        form,
+        error: error.as_ref().map(|(_, m)| m.clone()),
+    });
+    match error {
+        Some((status, _)) => page::html(status, body),
+        None => portal.page(body),
+    }
+}
+
+/// `GET /customer/<uri>/notifications`.
+pub(crate) async fn list(portal: Portal) -> Response {
+    let form = RuleForm {
+        requester: true,
+        days: "90, 60, 30, 7, 3".into(),
+        ..RuleForm::default()
+    };
+    rules_page(&portal, form, None).await
+}
+
+/// `POST /customer/<uri>/notifications`: adds a rule. The scope is an organisation (all of
+/// it) or one department.
+pub(crate) async fn create(portal: Portal, Form(fields): Form<Vec<(String, String)>>) -> Response {
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let form = RuleForm {
+        org_id: get("org_id"),
+        requester: !get("requester").is_empty(),
+        external_requester: !get("external_requester").is_empty(),
+        admins: !get("admins").is_empty(),
+        addresses: get("addresses"),
+        days: get("days"),
+    };
+    let places = match scope::places(&portal).await {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let Some(place) = places.iter().find(|p| p.id.0.to_string() == form.org_id) else {
+        let error = (
+            StatusCode::BAD_REQUEST,
+            "Scope: choose the organization or department.".to_owned(),
+        );
+        return rules_page(&portal, form, Some(error)).await;
+    };
+    let mut days = Vec::new();
+    for part in form.days.split([',', ' ']).filter(|p| !p.trim().is_empty()) {
+        match part.trim().parse::<i64>() {
+            Ok(d) => days.push(d),
+            Err(_) => {
+                let error = (
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "Days before expiry: '{}' is not a number of days.",
+                        part.trim()
+                    ),
+                );
+                return rules_page(&portal, form, Some(error)).await;
+            }
+        }
+    }
+    // A department is a rule of its organisation limited to it.
+    let (org_id, departments) = if place.department {
+        let parent = portal
+            .authority()
+            .organizations(&portal.actor)
+            .await
+            .ok()
+            .and_then(|views| {
+                views
+                    .into_iter()
+                    .find(|v| v.departments.iter().any(|d| d.id == place.id))
+                    .map(|v| v.organization.id)
+            })
+            .unwrap_or(OrgId(0));
+        (parent, vec![place.id])
+    } else {
+        (place.id, Vec::new())
+    };
+    let spec = RuleSpec {
+        kind: SSL_EXPIRING.into(),
+        org_id,
+        departments,
+        requester: form.requester,
+        external_requester: form.external_requester,
+        admins: form.admins,
+        addresses: form
+            .addresses
+            .split([',', '\n', ' '])
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        days,
+    };
+    match portal
+        .authority()
+        .create_notification_rule(&portal.actor, spec)
+        .await
+    {
+        Ok(_) => portal.redirect_with("/notifications", "Notification added."),
+        Err(e) => {
+            let error = (page::ra_status(&e), page::ra_message(&e));
+            rules_page(&portal, form, Some(error)).await
+        }
+    }
+}
+
+/// `POST /customer/<uri>/notifications/<id>/delete`.
+pub(crate) async fn delete(portal: Portal, Path((_, id)): Path<(String, i64)>) -> Response {
+    match portal
+        .authority()
+        .delete_notification_rule(&portal.actor, id)
+        .await
+    {
+        Ok(()) => portal.redirect_with("/notifications", &format!("Notification {id} deleted.")),
+        Err(e) => page::ra_error_page(&e),
+    }
+}
