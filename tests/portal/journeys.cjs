@@ -558,7 +558,7 @@ journeys.notifications = async function notifications(j, env) {
   await j.at(portalPath(env, '/notifications'));
   await j.sees('No notifications yet.');
   equal(await p.getByLabel('Days before expiry').inputValue(), '90, 60, 30, 7, 3', 'the common schedule is the default');
-  await p.getByLabel('For the certificates of').selectOption({ label: `${env.CASTELLAN_ORG_NAME} (all of it)` });
+  await p.getByLabel('For the certificates and domains of').selectOption({ label: `${env.CASTELLAN_ORG_NAME} (all of it)` });
   await p.getByLabel(/^And these addresses/).fill('pki-team@camford.ac.uk');
   await p.getByLabel('Days before expiry').fill('0, 7');
   j.expectStatus(400, '/notifications');

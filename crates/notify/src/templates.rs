@@ -34,10 +34,28 @@ You receive this because a notification rule of {{ organization }} sends warning
 {{ threshold }} days before expiry. A certificate that has been renewed is not warned about.
 ";
 
+/// A domain's validation (DCV) expires soon. Variables: `domain`, `expires`, `days_left`,
+/// `threshold`, `method`, `link`, `organization`.
+pub const DCV_EXPIRING_SUBJECT: &str =
+    "DCV of {{ domain }} expires in {{ days_left }} day{{ 's' if days_left != 1 }}";
+
+/// The body of [`DCV_EXPIRING_SUBJECT`].
+pub const DCV_EXPIRING_TEXT: &str = "\
+The validation of control of {{ domain }} (DCV by {{ method }}) expires on {{ expires }} UTC, \
+in {{ days_left }} day{{ 's' if days_left != 1 }}. After that no certificate can be ordered \
+under it until it is validated again.
+
+Validate it again now (you can at any time; a DNS or e-mail validation lasts a year): {{ link }}
+
+You receive this because a notification rule of {{ organization }} sends warnings \
+{{ threshold }} days before a DCV expires.
+";
+
 /// The default subject and body of `kind`.
 fn defaults(kind: &str) -> Option<(&'static str, &'static str)> {
     match kind {
         "ssl.expiring" => Some((SSL_EXPIRING_SUBJECT, SSL_EXPIRING_TEXT)),
+        "dcv.expiring" => Some((DCV_EXPIRING_SUBJECT, DCV_EXPIRING_TEXT)),
         _ => None,
     }
 }

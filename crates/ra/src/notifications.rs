@@ -17,8 +17,11 @@ use castellan_store::{ExpiringCertificate, NewEmail, NewRule, RuleRecord};
 
 /// The kind of an SSL certificate expiry warning.
 pub const SSL_EXPIRING: &str = "ssl.expiring";
+/// The kind of a DCV expiry warning (the guide: "set up notifications that will be sent out
+/// when a DCV is expiring").
+pub const DCV_EXPIRING: &str = "dcv.expiring";
 /// The kinds of notification rules there are.
-pub const KINDS: [&str; 1] = [SSL_EXPIRING];
+pub const KINDS: [&str; 2] = [SSL_EXPIRING, DCV_EXPIRING];
 /// The most thresholds a rule may have.
 pub const MAX_THRESHOLDS: usize = 10;
 
@@ -111,10 +114,12 @@ impl Authority {
                     ),
                 ));
             }
-            if !actor.covers(&tree, *org, Some(CertificateType::Ssl)) {
+            let area = (spec.kind == SSL_EXPIRING).then_some(CertificateType::Ssl);
+            if !actor.covers(&tree, *org, area) {
                 return Err(RaError::NotAllowed(format!(
-                    "you have no SSL role over {}; notification rules are set by its \
+                    "you have no {}role over {}; notification rules are set by its \
                      administrators",
+                    if area.is_some() { "SSL " } else { "" },
                     tree.describe(*org)
                 )));
             }
@@ -148,6 +153,14 @@ impl Authority {
                 "recipients",
                 "choose who is told: the requester, the external requester, the administrators, \
                  or addresses"
+                    .into(),
+            ));
+        }
+        if spec.kind == DCV_EXPIRING && !spec.admins && spec.addresses.is_empty() {
+            return Err(invalid(
+                "recipients",
+                "a domain has no requester: for DCV warnings choose the administrators or \
+                 addresses"
                     .into(),
             ));
         }
@@ -326,6 +339,119 @@ impl Authority {
                         })
                         .await?;
                     if queued_now {
+                        queued += 1;
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    /// The DCV expiry warnings job: for every `dcv.expiring` rule, the validations of the
+    /// domains delegated within its scope that have reached one of its thresholds; one mail
+    /// per validation, threshold and recipient (a new validation starts a new series).
+    pub async fn send_dcv_warnings(&self) -> Result<usize> {
+        let rules: Vec<RuleRecord> = self
+            .store
+            .rules()
+            .await?
+            .into_iter()
+            .filter(|r| r.rule.kind == DCV_EXPIRING)
+            .collect();
+        let Some(horizon) = rules.iter().flat_map(|r| r.rule.days.iter()).max() else {
+            return Ok(0);
+        };
+        let now = self.now();
+        let dcvs: Vec<_> = self
+            .store
+            .dcvs()
+            .await?
+            .into_iter()
+            .filter(|d| d.validated_at.is_some())
+            .filter(|d| {
+                d.expires_at
+                    .is_some_and(|e| e > now && e <= now + horizon * 86_400)
+            })
+            .collect();
+        if dcvs.is_empty() {
+            return Ok(0);
+        }
+        let tree = OrgTree::load(&self.store).await?;
+        let domains = self.store.domains().await?;
+        let admins = self.store.admins().await?;
+        let base = self.validation.settings.base_url.trim_end_matches('/');
+        let mut queued = 0;
+        let mut tx = self.store.begin().await?;
+        for dcv in &dcvs {
+            let expires = dcv.expires_at.unwrap_or(now);
+            let days_left = (expires - now + 86_399) / 86_400;
+            // The domain entries this validation serves, and the organisations they are
+            // delegated to.
+            let entries: Vec<_> = domains
+                .iter()
+                .filter(|d| d.name.trim_start_matches("*.") == dcv.domain)
+                .collect();
+            for record in &rules {
+                let rule = &record.rule;
+                let delegated: Vec<OrgId> = entries
+                    .iter()
+                    .flat_map(|d| d.delegations.iter())
+                    .filter(|g| g.active && covers(&tree, rule, g.org_id))
+                    .map(|g| g.org_id)
+                    .collect();
+                let (Some(entry), Some(threshold)) =
+                    (entries.first(), threshold(&rule.days, days_left))
+                else {
+                    continue;
+                };
+                if delegated.is_empty() {
+                    continue;
+                }
+                let mut recipients: Vec<String> = rule.addresses.clone();
+                if rule.admins {
+                    recipients.extend(
+                        admins
+                            .iter()
+                            .filter(|a| a.data.active && a.data.approved)
+                            .filter(|a| {
+                                let actor = Actor::admin(a, castellan_model::AccessMethod::Job, "");
+                                !actor.is_mrao()
+                                    && delegated.iter().any(|o| actor.covers(&tree, *o, None))
+                            })
+                            .map(|a| a.data.email.clone()),
+                    );
+                }
+                recipients.sort();
+                recipients.dedup();
+                let text = castellan_notify::templates::render(
+                    DCV_EXPIRING,
+                    serde_json::json!({
+                        "domain": dcv.domain,
+                        "expires": crate::clock::utc_minute(expires),
+                        "days_left": days_left,
+                        "threshold": threshold,
+                        "method": dcv.validated_method,
+                        "link": format!("{base}/customer/{}/domains/{}", self.customer_uri, entry.id.0),
+                        "organization": tree.get(rule.org_id).map(|n| n.name.clone()).unwrap_or_default(),
+                    }),
+                )
+                .map_err(|e| RaError::Internal(e.to_string()))?;
+                for to in recipients {
+                    if tx
+                        .enqueue_email(&NewEmail {
+                            idempotency_key: format!(
+                                "{DCV_EXPIRING}:{}:{expires}:{threshold}:{to}",
+                                dcv.domain
+                            ),
+                            recipient: to,
+                            subject: text.subject.clone(),
+                            body_text: text.text.clone(),
+                            body_html: String::new(),
+                            created_at: now,
+                        })
+                        .await?
+                    {
                         queued += 1;
                     }
                 }

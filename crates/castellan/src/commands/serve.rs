@@ -153,7 +153,7 @@ pub async fn run(dir: &Path, args: ServeArgs) -> Result<()> {
 /// How often the expiry warnings are looked for, in minutes.
 const EXPIRY_SCAN_MINUTES: u64 = 60;
 
-/// The background jobs: expiry warnings (hourly), DCV re-checks, auto-renewal, approved orders left unissued,
+/// The background jobs: certificate and DCV expiry warnings (hourly), DCV re-checks, auto-renewal, approved orders left unissued,
 /// expiry, ACME nonces and ACME challenge checks cut short (every minute), and the outbox
 /// worker when a mail server is set.
 fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Config) -> Result<()> {
@@ -168,6 +168,11 @@ fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Conf
                     Ok(0) => {}
                     Ok(n) => tracing::info!(queued = n, "certificate expiry warnings queued"),
                     Err(e) => tracing::warn!(error = %e, "expiry warning round failed"),
+                }
+                match dcv.send_dcv_warnings().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(queued = n, "DCV expiry warnings queued"),
+                    Err(e) => tracing::warn!(error = %e, "DCV warning round failed"),
                 }
             }
             minute += 1;

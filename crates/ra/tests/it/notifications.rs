@@ -6,7 +6,7 @@ use crate::orders::{order, ready};
 use crate::support::*;
 use castellan_model::{CertificateStatus, KeyType, OrgId};
 use castellan_ra::clock::Clock;
-use castellan_ra::notifications::{RuleSpec, SSL_EXPIRING};
+use castellan_ra::notifications::{DCV_EXPIRING, RuleSpec, SSL_EXPIRING};
 use castellan_ra::{Actor, Authority};
 
 fn refusal<T: std::fmt::Debug>(r: castellan_ra::Result<T>) -> String {
@@ -54,7 +54,8 @@ on_both!(
                 )
                 .await
             ),
-            "invalid kind: 'ssl.sometimes' is not a notification; the kinds are ssl.expiring"
+            "invalid kind: 'ssl.sometimes' is not a notification; the kinds are ssl.expiring, \
+             dcv.expiring"
         );
         assert_eq!(
             refusal(
@@ -178,6 +179,87 @@ on_both!(
             count(&format!("/customer/camford/ssl/{kept}")),
             4,
             "each www1 mail links to its order"
+        );
+    }
+);
+
+on_both!(
+    dcv_warnings_go_to_the_domains_administrators_once_per_threshold,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let start = fx.clock.now().unix_timestamp();
+        // camford.ac.uk is validated today (for a year), *.camford.ac.uk delegated to Camford.
+        let (w, _requester, approver) = ready(a, start).await;
+        assert_eq!(
+            refusal(
+                a.create_notification_rule(
+                    &approver,
+                    RuleSpec {
+                        kind: DCV_EXPIRING.into(),
+                        org_id: w.camford,
+                        requester: true,
+                        days: vec![30],
+                        ..RuleSpec::default()
+                    },
+                )
+                .await
+            ),
+            "invalid recipients: a domain has no requester: for DCV warnings choose the \
+             administrators or addresses"
+        );
+        a.create_notification_rule(
+            &approver,
+            RuleSpec {
+                kind: DCV_EXPIRING.into(),
+                org_id: w.camford,
+                admins: true,
+                addresses: vec!["hostmaster@camford.ac.uk".into()],
+                days: vec![30, 7],
+                ..RuleSpec::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(a.send_dcv_warnings().await.unwrap(), 0, "a year to go");
+        // 345 days on, 20 are left: the 30-day warning to Camford's three administrators
+        // (not the operator, not the departments' DRAOs) and the fixed address, once.
+        fx.clock
+            .set(time::OffsetDateTime::from_unix_timestamp(start + 345 * 86_400).unwrap());
+        assert_eq!(a.send_dcv_warnings().await.unwrap(), 4);
+        assert_eq!(a.send_dcv_warnings().await.unwrap(), 0, "sent once");
+        // Validated again: a new year, nothing due.
+        crate::domains::validated(a, "camford.ac.uk", fx.clock.now().unix_timestamp()).await;
+        assert_eq!(a.send_dcv_warnings().await.unwrap(), 0);
+
+        let sink = castellan_testkit::smtp::SmtpSink::start();
+        let mailer = sink_mailer(sink.port);
+        let now = fx.clock.now().unix_timestamp();
+        assert_eq!(
+            castellan_notify::deliver_due(a.store(), &mailer, now)
+                .await
+                .unwrap(),
+            4
+        );
+        let mails: Vec<String> = sink
+            .wait_for(4, std::time::Duration::from_secs(5))
+            .into_iter()
+            .map(|m| m.replace("=\r\n", ""))
+            .collect();
+        for to in ["rao", "requester", "approver", "hostmaster"] {
+            assert_eq!(
+                mails
+                    .iter()
+                    .filter(|m| m.contains(&format!("X-Envelope-To: {to}@camford.ac.uk")))
+                    .count(),
+                1,
+                "{to}: {mails:?}"
+            );
+        }
+        assert!(
+            mails
+                .iter()
+                .all(|m| m.contains("Subject: DCV of camford.ac.uk expires in 20 days")),
+            "{mails:?}"
         );
     }
 );

@@ -10,7 +10,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use castellan_model::OrgId;
-use castellan_ra::notifications::{RuleSpec, SSL_EXPIRING};
+use castellan_ra::notifications::{DCV_EXPIRING, RuleSpec, SSL_EXPIRING};
 
 struct RuleRow {
     id: i64,
@@ -20,9 +20,19 @@ struct RuleRow {
     days: String,
 }
 
+/// What the portal calls a kind of notification.
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        SSL_EXPIRING => "SSL certificate expiring",
+        DCV_EXPIRING => "DCV expiring",
+        _ => "Other",
+    }
+}
+
 /// The add form, as typed.
 #[derive(Default, Clone)]
 pub(crate) struct RuleForm {
+    kind: String,
     org_id: String,
     requester: bool,
     external_requester: bool,
@@ -37,6 +47,7 @@ struct RulesPage {
     chrome: Chrome,
     rows: Vec<RuleRow>,
     places: Vec<Place>,
+    kinds: Vec<(&'static str, &'static str)>,
     form: RuleForm,
     error: Option<String>,
 }
@@ -71,11 +82,7 @@ async fn rules_page(
             who.extend(rule.addresses.iter().cloned());
             RuleRow {
                 id: r.id,
-                kind: if rule.kind == SSL_EXPIRING {
-                    "SSL certificate expiring"
-                } else {
-                    "Other"
-                },
+                kind: kind_label(&rule.kind),
                 scope: if rule.departments.is_empty() {
                     scope::label(&places, rule.org_id)
                 } else {
@@ -100,6 +107,10 @@ async fn rules_page(
         chrome: portal.chrome(Nav::Notifications, "Email Notifications"),
         rows,
         places,
+        kinds: castellan_ra::notifications::KINDS
+            .iter()
+            .map(|k| (*k, kind_label(k)))
+            .collect(),
         form,
         error: error.as_ref().map(|(_, m)| m.clone()),
     });
@@ -112,6 +123,7 @@ async fn rules_page(
 /// `GET /customer/<uri>/notifications`.
 pub(crate) async fn list(portal: Portal) -> Response {
     let form = RuleForm {
+        kind: SSL_EXPIRING.into(),
         requester: true,
         days: "90, 60, 30, 7, 3".into(),
         ..RuleForm::default()
@@ -130,6 +142,7 @@ pub(crate) async fn create(portal: Portal, Form(fields): Form<Vec<(String, Strin
             .unwrap_or_default()
     };
     let form = RuleForm {
+        kind: get("kind"),
         org_id: get("org_id"),
         requester: !get("requester").is_empty(),
         external_requester: !get("external_requester").is_empty(),
@@ -183,7 +196,7 @@ pub(crate) async fn create(portal: Portal, Form(fields): Form<Vec<(String, Strin
         (place.id, Vec::new())
     };
     let spec = RuleSpec {
-        kind: SSL_EXPIRING.into(),
+        kind: form.kind.clone(),
         org_id,
         departments,
         requester: form.requester,
