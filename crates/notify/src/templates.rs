@@ -51,11 +51,45 @@ You receive this because a notification rule of {{ organization }} sends warning
 {{ threshold }} days before a DCV expires.
 ";
 
+/// An SSL request waits for an administrator's approval. Variables: `common_name`, `names`,
+/// `profile`, `requester`, `order_id`, `link`, `organization`, `second` (a second
+/// administrator's approval, for EV).
+pub const SSL_AWAITING_SUBJECT: &str =
+    "SSL certificate request {{ order_id }} for {{ common_name }} awaits approval";
+
+/// The body of [`SSL_AWAITING_SUBJECT`].
+pub const SSL_AWAITING_TEXT: &str = "\
+{{ requester }} requested an SSL certificate ({{ profile }}) for {{ organization }}; it awaits \
+{{ 'a second administrator' if second else 'an administrator' }}'s approval.
+
+Names: {{ names | join(', ') }}
+
+Approve or decline it: {{ link }}
+";
+
+/// An SSL certificate has been issued and can be downloaded. Variables: `common_name`,
+/// `names`, `serial`, `expires`, `order_id`, `link`, `organization`.
+pub const SSL_ISSUED_SUBJECT: &str = "Your SSL certificate for {{ common_name }} is ready";
+
+/// The body of [`SSL_ISSUED_SUBJECT`].
+pub const SSL_ISSUED_TEXT: &str = "\
+The SSL certificate for {{ common_name }} of {{ organization }} has been issued and can be \
+downloaded.
+
+Names:   {{ names | join(', ') }}
+Serial:  {{ serial }}
+Expires: {{ expires }} UTC
+
+Download it (every format is offered): {{ link }}
+";
+
 /// The default subject and body of `kind`.
 fn defaults(kind: &str) -> Option<(&'static str, &'static str)> {
     match kind {
         "ssl.expiring" => Some((SSL_EXPIRING_SUBJECT, SSL_EXPIRING_TEXT)),
         "dcv.expiring" => Some((DCV_EXPIRING_SUBJECT, DCV_EXPIRING_TEXT)),
+        "ssl.awaiting-approval" => Some((SSL_AWAITING_SUBJECT, SSL_AWAITING_TEXT)),
+        "ssl.issued" => Some((SSL_ISSUED_SUBJECT, SSL_ISSUED_TEXT)),
         _ => None,
     }
 }

@@ -20,6 +20,18 @@ pub const SSL_EXPIRING: &str = "ssl.expiring";
 /// The kind of a DCV expiry warning (the guide: "set up notifications that will be sent out
 /// when a DCV is expiring").
 pub const DCV_EXPIRING: &str = "dcv.expiring";
+/// A request waits for an administrator's approval: sent without any rule to the
+/// administrators who may approve it.
+pub const SSL_AWAITING_APPROVAL: &str = "ssl.awaiting-approval";
+/// A certificate is ready to download: sent without any rule to the requester and the
+/// external requester of orders placed in the portal or through the REST API (an ACME client
+/// downloads its own; auto-renewal says so in its own mail).
+pub const SSL_ISSUED: &str = "ssl.issued";
+/// The front doors whose issued certificates are announced ([`SSL_ISSUED`]).
+pub const ANNOUNCED_DOORS: [&str; 2] = ["Portal", "REST API"];
+/// How far back the announcement job looks (its first run after an upgrade announces at most
+/// this much).
+pub const ANNOUNCE_WINDOW_SECONDS: i64 = 86_400;
 /// The kinds of notification rules there are.
 pub const KINDS: [&str; 2] = [SSL_EXPIRING, DCV_EXPIRING];
 /// The most thresholds a rule may have.
@@ -454,6 +466,136 @@ impl Authority {
                     {
                         queued += 1;
                     }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    /// Queues, inside the transaction that stores request `id`, the mail to the
+    /// administrators who may approve it (not the requester, not the operators).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn queue_awaiting_approval(
+        &self,
+        tx: &mut castellan_store::Tx,
+        now: i64,
+        id: castellan_model::RequestId,
+        org: OrgId,
+        requester: &Actor,
+        profile: &castellan_pki::profile::Profile,
+        common_name: &str,
+        names: &[String],
+    ) -> Result<usize> {
+        let tree = OrgTree::load(&self.store).await?;
+        let admins = self.store.admins().await?;
+        let base = self.validation.settings.base_url.trim_end_matches('/');
+        let text = castellan_notify::templates::render(
+            SSL_AWAITING_APPROVAL,
+            serde_json::json!({
+                "common_name": common_name,
+                "names": names,
+                "profile": profile.name,
+                "requester": requester.login,
+                "order_id": id.0,
+                "link": format!("{base}/customer/{}/ssl/{}", self.customer_uri, id.0),
+                "organization": tree.get(org).map(|n| n.name.clone()).unwrap_or_default(),
+                "second": profile.second_approval_required,
+            }),
+        )
+        .map_err(|e| RaError::Internal(e.to_string()))?;
+        let mut queued = 0;
+        for admin in admins.iter().filter(|a| a.data.active && a.data.approved) {
+            let approver = Actor::admin(admin, castellan_model::AccessMethod::Job, "");
+            if approver.is_mrao()
+                || Some(admin.id) == requester.admin_id
+                || !approver.has(castellan_model::Privilege::SslApprove)
+                || !approver.covers(&tree, org, Some(CertificateType::Ssl))
+            {
+                continue;
+            }
+            if tx
+                .enqueue_email(&NewEmail {
+                    idempotency_key: format!(
+                        "{SSL_AWAITING_APPROVAL}:{}:{}",
+                        id.0, admin.data.email
+                    ),
+                    recipient: admin.data.email.clone(),
+                    subject: text.subject.clone(),
+                    body_text: text.text.clone(),
+                    body_html: String::new(),
+                    created_at: now,
+                })
+                .await?
+            {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
+    /// The announcement job: tells the requester and external requester of each order
+    /// placed in the portal or the REST API and issued in the last day that its certificate
+    /// is ready (once per certificate and recipient). Returns how many were queued now.
+    pub async fn send_issued_notices(&self) -> Result<usize> {
+        let now = self.now();
+        let issued = self
+            .store
+            .recently_issued(now - ANNOUNCE_WINDOW_SECONDS, &ANNOUNCED_DOORS)
+            .await?;
+        if issued.is_empty() {
+            return Ok(0);
+        }
+        let tree = OrgTree::load(&self.store).await?;
+        let admins = self.store.admins().await?;
+        let base = self.validation.settings.base_url.trim_end_matches('/');
+        let mut queued = 0;
+        let mut tx = self.store.begin().await?;
+        for cert in &issued {
+            let mut recipients: Vec<String> = cert
+                .external_requester
+                .split(',')
+                .map(|e| e.trim().to_owned())
+                .filter(|e| !e.is_empty())
+                .collect();
+            if let Some(admin) = cert
+                .requester_admin_id
+                .and_then(|id| admins.iter().find(|a| a.id == id))
+            {
+                recipients.push(admin.data.email.clone());
+            }
+            recipients.sort();
+            recipients.dedup();
+            if recipients.is_empty() {
+                continue;
+            }
+            let org = cert.org_id.unwrap_or(OrgId(0));
+            let text = castellan_notify::templates::render(
+                SSL_ISSUED,
+                serde_json::json!({
+                    "common_name": cert.common_name.clone().or_else(|| cert.names.first().cloned()).unwrap_or_default(),
+                    "names": cert.names,
+                    "serial": cert.serial,
+                    "expires": crate::clock::utc_minute(cert.not_after),
+                    "order_id": cert.request_id.0,
+                    "link": format!("{base}/customer/{}/ssl/{}", self.customer_uri, cert.request_id.0),
+                    "organization": tree.get(org).map(|n| n.name.clone()).unwrap_or_default(),
+                }),
+            )
+            .map_err(|e| RaError::Internal(e.to_string()))?;
+            for to in recipients {
+                if tx
+                    .enqueue_email(&NewEmail {
+                        idempotency_key: format!("{SSL_ISSUED}:{}:{to}", cert.certificate_id),
+                        recipient: to,
+                        subject: text.subject.clone(),
+                        body_text: text.text.clone(),
+                        body_html: String::new(),
+                        created_at: now,
+                    })
+                    .await?
+                {
+                    queued += 1;
                 }
             }
         }

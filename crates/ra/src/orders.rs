@@ -383,6 +383,20 @@ impl Authority {
         // Approved at once: the approval goes into the request's own transaction (one
         // durable commit fewer), and the names just checked are not checked again.
         let approve_now = approves_at_once(actor, &profile) && !profile.validation_only;
+        if !approves_at_once(actor, &profile) {
+            // It waits: its approvers are told, in the transaction that stores it.
+            self.queue_awaiting_approval(
+                &mut tx,
+                now,
+                id,
+                order.org_id,
+                actor,
+                &profile,
+                checked.names.common_name.as_deref().unwrap_or_default(),
+                &names,
+            )
+            .await?;
+        }
         if approve_now && !approve_in(&mut tx, actor, now, id, order.org_id, true).await? {
             return Err(RaError::Internal(format!(
                 "SSL certificate {id} was not Requested in the transaction that stored it"

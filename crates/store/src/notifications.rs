@@ -62,6 +62,23 @@ pub struct ExpiringCertificate {
     pub external_requester: String,
 }
 
+fn read_certificate(row: &AnyRow) -> Result<ExpiringCertificate> {
+    let names: String = row.try_get("requested_names")?;
+    Ok(ExpiringCertificate {
+        request_id: RequestId(row.try_get("id")?),
+        certificate_id: CertificateId(row.try_get("certificate_id")?),
+        org_id: row.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
+        serial: row.try_get("serial")?,
+        common_name: row.try_get("common_name")?,
+        names: names.lines().map(str::to_owned).collect(),
+        not_after: row.try_get("not_after")?,
+        requester_admin_id: row
+            .try_get::<Option<i64>, _>("requester_admin_id")?
+            .map(AdminId),
+        external_requester: row.try_get("external_requester")?,
+    })
+}
+
 fn ids(text: &str) -> Vec<OrgId> {
     text.split(',')
         .filter_map(|s| s.trim().parse().ok())
@@ -155,6 +172,35 @@ impl Store {
         .collect()
     }
 
+    /// Orders whose certificate was issued at or after `since` through one of `doors`
+    /// (`Portal`, `REST API`, …), oldest first: whom to tell that a certificate is ready.
+    pub async fn recently_issued(
+        &self,
+        since: i64,
+        doors: &[&str],
+    ) -> Result<Vec<ExpiringCertificate>> {
+        let mut params = crate::bind::Params::new(self.kind());
+        let since_p = params.push(crate::bind::Bind::Int(since));
+        let doors_p: Vec<String> = doors
+            .iter()
+            .map(|d| params.push(crate::bind::Bind::Text((*d).to_owned())))
+            .collect();
+        params
+            .bind_all(sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT r.id, r.certificate_id, r.org_id, r.common_name, r.requested_names, \
+                 r.requester_admin_id, r.external_requester, c.serial, c.not_after \
+                 FROM certificate_requests r JOIN certificates c ON c.id = r.certificate_id \
+                 WHERE r.status = 'Issued' AND c.issued_at >= {since_p} \
+                 AND r.requested_via IN ({}) ORDER BY c.issued_at, r.id",
+                doors_p.join(", ")
+            ))))
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(read_certificate)
+            .collect()
+    }
+
     /// Issued certificates expiring after `now` and at most `horizon` seconds later, not yet
     /// renewed: neither marked renewed (renewal, auto-renewal) nor followed by a later issued
     /// order for exactly the same names (an ACME client or an administrator ordering again).
@@ -179,22 +225,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?
         .iter()
-        .map(|row| {
-            let names: String = row.try_get("requested_names")?;
-            Ok(ExpiringCertificate {
-                request_id: RequestId(row.try_get("id")?),
-                certificate_id: CertificateId(row.try_get("certificate_id")?),
-                org_id: row.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
-                serial: row.try_get("serial")?,
-                common_name: row.try_get("common_name")?,
-                names: names.lines().map(str::to_owned).collect(),
-                not_after: row.try_get("not_after")?,
-                requester_admin_id: row
-                    .try_get::<Option<i64>, _>("requester_admin_id")?
-                    .map(AdminId),
-                external_requester: row.try_get("external_requester")?,
-            })
-        })
+        .map(read_certificate)
         .collect()
     }
 }

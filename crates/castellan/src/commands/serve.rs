@@ -153,7 +153,8 @@ pub async fn run(dir: &Path, args: ServeArgs) -> Result<()> {
 /// How often the expiry warnings are looked for, in minutes.
 const EXPIRY_SCAN_MINUTES: u64 = 60;
 
-/// The background jobs: certificate and DCV expiry warnings (hourly), DCV re-checks, auto-renewal, approved orders left unissued,
+/// The background jobs: certificate and DCV expiry warnings (hourly), notices that
+/// certificates are ready, DCV re-checks, auto-renewal, approved orders left unissued,
 /// expiry, ACME nonces and ACME challenge checks cut short (every minute), and the outbox
 /// worker when a mail server is set.
 fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Config) -> Result<()> {
@@ -176,6 +177,11 @@ fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Conf
                 }
             }
             minute += 1;
+            match dcv.send_issued_notices().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(queued = n, "certificate ready notices queued"),
+                Err(e) => tracing::warn!(error = %e, "certificate ready notices failed"),
+            }
             if let Err(e) = dcv.recheck_dcv().await {
                 tracing::warn!(error = %e, "DCV re-check round failed");
             }

@@ -139,7 +139,8 @@ on_both!(
         assert_eq!(a.send_expiry_warnings().await.unwrap(), 2);
         assert_eq!(a.send_expiry_warnings().await.unwrap(), 0);
 
-        // Through a real SMTP server: six mails, each as rendered.
+        // Through a real SMTP server: six warnings, each as rendered (and the two requests'
+        // mails to their approver from the start).
         let sink = castellan_testkit::smtp::SmtpSink::start();
         let mailer = sink_mailer(sink.port);
         let now = fx.clock.now().unix_timestamp();
@@ -147,10 +148,10 @@ on_both!(
             castellan_notify::deliver_due(a.store(), &mailer, now)
                 .await
                 .unwrap(),
-            6
+            8
         );
         let mails: Vec<String> = sink
-            .wait_for(6, std::time::Duration::from_secs(5))
+            .wait_for(8, std::time::Duration::from_secs(5))
             .into_iter()
             .map(|m| m.replace("=\r\n", ""))
             .collect();
@@ -169,6 +170,7 @@ on_both!(
         );
         assert_eq!(count("www2.camford.ac.uk expires in 6 days"), 0);
         assert_eq!(count("X-Envelope-To: requester@camford.ac.uk"), 3);
+        assert_eq!(count("awaits approval"), 2);
         assert_eq!(count("X-Envelope-To: pki-team@camford.ac.uk"), 3);
         assert_eq!(
             count("physics-it@camford.ac.uk"),
@@ -177,8 +179,8 @@ on_both!(
         );
         assert_eq!(
             count(&format!("/customer/camford/ssl/{kept}")),
-            4,
-            "each www1 mail links to its order"
+            5,
+            "each www1 mail (four warnings, one approval request) links to its order"
         );
     }
 );
@@ -259,6 +261,68 @@ on_both!(
             mails
                 .iter()
                 .all(|m| m.contains("Subject: DCV of camford.ac.uk expires in 20 days")),
+            "{mails:?}"
+        );
+    }
+);
+
+on_both!(
+    approvers_hear_of_requests_and_requesters_of_their_certificates,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let (_w, requester, approver) = ready(a, fx.clock.now().unix_timestamp()).await;
+        let camford = _w.camford;
+        let outcome = a
+            .request_certificate(
+                &requester,
+                castellan_ra::orders::SslOrder {
+                    external_requester: "webmaster@camford.ac.uk".into(),
+                    ..order(camford, csr(KeyType::EcP256, "www3.camford.ac.uk", &[]))
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome.status, CertificateStatus::Requested);
+        assert_eq!(a.send_issued_notices().await.unwrap(), 0, "not issued yet");
+        a.approve_request(&approver, outcome.id).await.unwrap();
+        assert_eq!(a.send_issued_notices().await.unwrap(), 2);
+        assert_eq!(a.send_issued_notices().await.unwrap(), 0, "told once");
+
+        let sink = castellan_testkit::smtp::SmtpSink::start();
+        let mailer = sink_mailer(sink.port);
+        let now = fx.clock.now().unix_timestamp();
+        assert_eq!(
+            castellan_notify::deliver_due(a.store(), &mailer, now)
+                .await
+                .unwrap(),
+            3
+        );
+        let mails: Vec<String> = sink
+            .wait_for(3, std::time::Duration::from_secs(5))
+            .into_iter()
+            .map(|m| m.replace("=\r\n", ""))
+            .collect();
+        let to = |addr: &str, subject: &str| {
+            mails
+                .iter()
+                .any(|m| m.contains(&format!("X-Envelope-To: {addr}")) && m.contains(subject))
+        };
+        // The approver (not the requester, who may approve too but asked; not the RAO
+        // without the approval privilege; not the operator).
+        let waiting = format!(
+            "Subject: SSL certificate request {} for www3.camford.ac.uk awaits approval",
+            outcome.id
+        );
+        assert!(to("approver@camford.ac.uk", &waiting), "{mails:?}");
+        assert!(!to("requester@camford.ac.uk", &waiting), "{mails:?}");
+        assert!(!to("rao@camford.ac.uk", &waiting), "{mails:?}");
+        let ready = "Subject: Your SSL certificate for www3.camford.ac.uk is ready";
+        assert!(to("requester@camford.ac.uk", ready), "{mails:?}");
+        assert!(to("webmaster@camford.ac.uk", ready), "{mails:?}");
+        assert!(
+            mails
+                .iter()
+                .any(|m| m.contains(&format!("/customer/camford/ssl/{}", outcome.id))),
             "{mails:?}"
         );
     }
