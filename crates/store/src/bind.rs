@@ -40,7 +40,9 @@ impl Params {
     }
 
     /// Adds a value; returns its placeholder. Values must be pushed in the order their
-    /// placeholders appear in the SQL text.
+    /// placeholders appear in the SQL text, and a placeholder used twice is pushed twice:
+    /// SQLite's `?` is positional, so reusing one shifts every later value (PostgreSQL's
+    /// `$n` would hide the mistake).
     pub(crate) fn push(&mut self, value: Bind) -> String {
         self.values.push(value);
         if self.numbered {
