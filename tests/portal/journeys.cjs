@@ -571,6 +571,9 @@ journeys.notifications = async function notifications(j, env) {
   await j.sees('the requester, pki-team@camford.ac.uk', 'table');
   await j.sees('30, 7', 'table');
   await j.shot('notifications');
+  await p.getByRole('link', { name: 'Delivery log' }).click();
+  await j.at(portalPath(env, '/notifications/log'));
+  await j.sees('The messages sent to you, newest first.');
 };
 
 // Every main screen at phone width (390 px): nothing is cut off, the page never scrolls

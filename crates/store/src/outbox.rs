@@ -98,6 +98,21 @@ impl Store {
         tx.commit().await
     }
 
+    /// The e-mails to `recipient`, newest first.
+    pub async fn emails_to(&self, recipient: &str, limit: i64) -> Result<Vec<EmailRecord>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM email_outbox WHERE lower(recipient) = lower($1) \
+             ORDER BY id DESC LIMIT $2"
+        )))
+        .bind(recipient)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(read)
+        .collect()
+    }
+
     /// Every queued e-mail, newest first (for administrators and tests).
     pub async fn emails(&self, limit: i64) -> Result<Vec<EmailRecord>> {
         sqlx::query(sqlx::AssertSqlSafe(format!(

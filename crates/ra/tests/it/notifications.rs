@@ -316,6 +316,21 @@ on_both!(
         assert!(to("approver@camford.ac.uk", &waiting), "{mails:?}");
         assert!(!to("requester@camford.ac.uk", &waiting), "{mails:?}");
         assert!(!to("rao@camford.ac.uk", &waiting), "{mails:?}");
+        // The delivery log: the operator sees all three, an administrator their own; no bodies.
+        let everyone = a.delivery_log(&_w.mrao, 50).await.unwrap();
+        assert_eq!(everyone.len(), 3);
+        assert!(
+            everyone
+                .iter()
+                .all(|r| r.status == "SENT" && r.email.body_text.is_empty())
+        );
+        let mine = a.delivery_log(&approver, 50).await.unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].email.recipient, "approver@camford.ac.uk");
+        assert!(
+            mine[0].email.subject.ends_with("awaits approval"),
+            "{mine:?}"
+        );
         let ready = "Subject: Your SSL certificate for www3.camford.ac.uk is ready";
         assert!(to("requester@camford.ac.uk", ready), "{mails:?}");
         assert!(to("webmaster@camford.ac.uk", ready), "{mails:?}");

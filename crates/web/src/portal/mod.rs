@@ -104,6 +104,7 @@ pub(crate) fn routes() -> Router<AppState> {
             &at("/notifications"),
             get(notifications::list).post(notifications::create),
         )
+        .route(&at("/notifications/log"), get(notifications::log))
         .route(
             &at("/notifications/{id}/delete"),
             post(notifications::delete),

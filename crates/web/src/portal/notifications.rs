@@ -235,3 +235,50 @@ pub(crate) async fn delete(portal: Portal, Path((_, id)): Path<(String, i64)>) -
         Err(e) => page::ra_error_page(&e),
     }
 }
+
+struct DeliveryRow {
+    queued: String,
+    recipient: String,
+    subject: String,
+    status: String,
+    attempts: i64,
+    sent: String,
+    error: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/deliveries.html")]
+struct DeliveriesPage {
+    chrome: Chrome,
+    rows: Vec<DeliveryRow>,
+    everyone: bool,
+}
+
+/// `GET /customer/<uri>/notifications/log`: the delivery log.
+pub(crate) async fn log(portal: Portal) -> Response {
+    let records = match portal.authority().delivery_log(&portal.actor, 200).await {
+        Ok(r) => r,
+        Err(e) => return page::ra_error_page(&e),
+    };
+    let rows = records
+        .into_iter()
+        .map(|r| DeliveryRow {
+            queued: page::when(Some(r.email.created_at)),
+            recipient: r.email.recipient,
+            subject: r.email.subject,
+            status: match r.status.as_str() {
+                "SENT" => "Sent".to_owned(),
+                "DEAD" => "Given up".to_owned(),
+                _ => "Waiting".to_owned(),
+            },
+            attempts: r.attempts,
+            sent: page::when(r.sent_at),
+            error: r.last_error,
+        })
+        .collect();
+    portal.page(page::render(&DeliveriesPage {
+        chrome: portal.chrome(Nav::Notifications, "Delivery log"),
+        rows,
+        everyone: portal.actor.is_mrao(),
+    }))
+}
