@@ -83,6 +83,20 @@ Expires: {{ expires }} UTC
 Download it (every format is offered): {{ link }}
 ";
 
+/// An SSL certificate was revoked. Variables: `common_name`, `names`, `order_id`, `reason`
+/// (RFC 5280 name), `details`, `revoked` (UTC), `link`.
+pub const SSL_REVOKED_SUBJECT: &str = "SSL certificate for {{ common_name }} revoked";
+
+/// The body of [`SSL_REVOKED_SUBJECT`].
+pub const SSL_REVOKED_TEXT: &str = "\
+The SSL certificate for {{ common_name }} (order {{ order_id }}) was revoked on {{ revoked }} \
+UTC: {{ reason }} ({{ details }}).
+
+Names: {{ names | join(', ') }}
+
+Browsers and other relying parties now refuse it. If it is still in use, replace it: {{ link }}
+";
+
 /// The default subject and body of `kind`.
 fn defaults(kind: &str) -> Option<(&'static str, &'static str)> {
     match kind {
@@ -90,6 +104,7 @@ fn defaults(kind: &str) -> Option<(&'static str, &'static str)> {
         "dcv.expiring" => Some((DCV_EXPIRING_SUBJECT, DCV_EXPIRING_TEXT)),
         "ssl.awaiting-approval" => Some((SSL_AWAITING_SUBJECT, SSL_AWAITING_TEXT)),
         "ssl.issued" => Some((SSL_ISSUED_SUBJECT, SSL_ISSUED_TEXT)),
+        "ssl.revoked" => Some((SSL_REVOKED_SUBJECT, SSL_REVOKED_TEXT)),
         _ => None,
     }
 }

@@ -27,6 +27,9 @@ pub const SSL_AWAITING_APPROVAL: &str = "ssl.awaiting-approval";
 /// external requester of orders placed in the portal or through the REST API (an ACME client
 /// downloads its own; auto-renewal says so in its own mail).
 pub const SSL_ISSUED: &str = "ssl.issued";
+/// A certificate was revoked: sent without any rule to the requester and the external
+/// requester, in the revocation's transaction.
+pub const SSL_REVOKED: &str = "ssl.revoked";
 /// The front doors whose issued certificates are announced ([`SSL_ISSUED`]).
 pub const ANNOUNCED_DOORS: [&str; 2] = ["Portal", "REST API"];
 /// How far back the announcement job looks (its first run after an upgrade announces at most
@@ -521,6 +524,64 @@ impl Authority {
                         id.0, admin.data.email
                     ),
                     recipient: admin.data.email.clone(),
+                    subject: text.subject.clone(),
+                    body_text: text.text.clone(),
+                    body_html: String::new(),
+                    created_at: now,
+                })
+                .await?
+            {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
+    /// Queues, inside the revocation's transaction, the mail telling the requester and the
+    /// external requester of `order` that its certificate was revoked, and why.
+    pub(crate) async fn queue_revoked_notice(
+        &self,
+        tx: &mut castellan_store::Tx,
+        now: i64,
+        order: &castellan_store::OrderRecord,
+        reason_name: &str,
+        reason: &str,
+    ) -> Result<usize> {
+        let mut recipients: Vec<String> = order
+            .details
+            .external_requester
+            .split(',')
+            .map(|e| e.trim().to_owned())
+            .filter(|e| !e.is_empty())
+            .collect();
+        if let Some(id) = order.details.requester_admin_id
+            && let Some(admin) = self.store.admin(id).await?
+        {
+            recipients.push(admin.data.email);
+        }
+        recipients.sort();
+        recipients.dedup();
+        let request = &order.request.request;
+        let base = self.validation.settings.base_url.trim_end_matches('/');
+        let text = castellan_notify::templates::render(
+            SSL_REVOKED,
+            serde_json::json!({
+                "common_name": request.common_name.clone().or_else(|| request.requested_names.first().cloned()).unwrap_or_default(),
+                "names": request.requested_names,
+                "order_id": order.request.id.0,
+                "reason": reason_name,
+                "details": reason,
+                "revoked": crate::clock::utc_minute(now),
+                "link": format!("{base}/customer/{}/ssl/{}", self.customer_uri, order.request.id.0),
+            }),
+        )
+        .map_err(|e| RaError::Internal(e.to_string()))?;
+        let mut queued = 0;
+        for to in recipients {
+            if tx
+                .enqueue_email(&NewEmail {
+                    idempotency_key: format!("{SSL_REVOKED}:{}:{to}", order.request.id.0),
+                    recipient: to,
                     subject: text.subject.clone(),
                     body_text: text.text.clone(),
                     body_html: String::new(),

@@ -776,6 +776,8 @@ impl Authority {
             None,
         )
         .await?;
+        self.queue_revoked_notice(&mut tx, now, &order, reason_name, reason)
+            .await?;
         let mut revoked = vec![certificate];
         if reason_code == KEY_COMPROMISE {
             revoked.extend(

@@ -287,6 +287,10 @@ on_both!(
         a.approve_request(&approver, outcome.id).await.unwrap();
         assert_eq!(a.send_issued_notices().await.unwrap(), 2);
         assert_eq!(a.send_issued_notices().await.unwrap(), 0, "told once");
+        // Revoked: the requester and the external requester are told, with the reason.
+        a.revoke_order(&_w.mrao, outcome.id, 4, "replaced by a new server", None)
+            .await
+            .unwrap();
 
         let sink = castellan_testkit::smtp::SmtpSink::start();
         let mailer = sink_mailer(sink.port);
@@ -295,10 +299,10 @@ on_both!(
             castellan_notify::deliver_due(a.store(), &mailer, now)
                 .await
                 .unwrap(),
-            3
+            5
         );
         let mails: Vec<String> = sink
-            .wait_for(3, std::time::Duration::from_secs(5))
+            .wait_for(5, std::time::Duration::from_secs(5))
             .into_iter()
             .map(|m| m.replace("=\r\n", ""))
             .collect();
@@ -318,7 +322,7 @@ on_both!(
         assert!(!to("rao@camford.ac.uk", &waiting), "{mails:?}");
         // The delivery log: the operator sees all three, an administrator their own; no bodies.
         let everyone = a.delivery_log(&_w.mrao, 50).await.unwrap();
-        assert_eq!(everyone.len(), 3);
+        assert_eq!(everyone.len(), 5);
         assert!(
             everyone
                 .iter()
@@ -334,6 +338,15 @@ on_both!(
         let ready = "Subject: Your SSL certificate for www3.camford.ac.uk is ready";
         assert!(to("requester@camford.ac.uk", ready), "{mails:?}");
         assert!(to("webmaster@camford.ac.uk", ready), "{mails:?}");
+        let revoked = "Subject: SSL certificate for www3.camford.ac.uk revoked";
+        assert!(to("requester@camford.ac.uk", revoked), "{mails:?}");
+        assert!(to("webmaster@camford.ac.uk", revoked), "{mails:?}");
+        assert!(
+            mails
+                .iter()
+                .any(|m| m.contains("superseded (replaced by a new server)")),
+            "{mails:?}"
+        );
         assert!(
             mails
                 .iter()

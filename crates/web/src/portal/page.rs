@@ -194,6 +194,7 @@ fn field_label(field: &str) -> String {
         "country" => "Country",
         "certTypes" => "Certificate types",
         "days" => "Days before expiry",
+        "reason" => "Details",
         "addresses" => "Addresses",
         "recipients" => "Send to",
         other => other,
