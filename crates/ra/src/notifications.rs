@@ -302,21 +302,15 @@ impl Authority {
                     continue;
                 };
                 let mut recipients: Vec<String> = rule.addresses.clone();
-                if rule.requester
-                    && let Some(admin) = cert
-                        .requester_admin_id
-                        .and_then(|id| admins.iter().find(|a| a.id == id))
-                {
-                    recipients.push(admin.data.email.clone());
-                }
-                if rule.external_requester {
-                    recipients.extend(
-                        cert.external_requester
-                            .split(',')
-                            .map(|e| e.trim().to_owned())
-                            .filter(|e| !e.is_empty()),
-                    );
-                }
+                recipients.extend(requester_addresses(
+                    cert.requester_admin_id.filter(|_| rule.requester),
+                    if rule.external_requester {
+                        &cert.external_requester
+                    } else {
+                        ""
+                    },
+                    &admins,
+                ));
                 if rule.admins {
                     recipients.extend(
                         admins
@@ -334,29 +328,18 @@ impl Authority {
                 }
                 recipients.sort();
                 recipients.dedup();
-                let text = castellan_notify::templates::render(
+                let text = render(
                     SSL_EXPIRING,
                     self.expiry_context(cert, &tree, org, days_left, threshold),
+                )?;
+                queued += queue(
+                    &mut tx,
+                    &format!("{SSL_EXPIRING}:{}:{threshold}", cert.certificate_id),
+                    recipients,
+                    &text,
+                    now,
                 )
-                .map_err(|e| RaError::Internal(e.to_string()))?;
-                for to in recipients {
-                    let queued_now = tx
-                        .enqueue_email(&NewEmail {
-                            idempotency_key: format!(
-                                "{SSL_EXPIRING}:{}:{threshold}:{to}",
-                                cert.certificate_id
-                            ),
-                            recipient: to,
-                            subject: text.subject.clone(),
-                            body_text: text.text.clone(),
-                            body_html: String::new(),
-                            created_at: now,
-                        })
-                        .await?;
-                    if queued_now {
-                        queued += 1;
-                    }
-                }
+                .await?;
             }
         }
         tx.commit().await?;
@@ -439,7 +422,7 @@ impl Authority {
                 }
                 recipients.sort();
                 recipients.dedup();
-                let text = castellan_notify::templates::render(
+                let text = render(
                     DCV_EXPIRING,
                     serde_json::json!({
                         "domain": dcv.domain,
@@ -450,26 +433,15 @@ impl Authority {
                         "link": format!("{base}/customer/{}/domains/{}", self.customer_uri, entry.id.0),
                         "organization": tree.get(rule.org_id).map(|n| n.name.clone()).unwrap_or_default(),
                     }),
+                )?;
+                queued += queue(
+                    &mut tx,
+                    &format!("{DCV_EXPIRING}:{}:{expires}:{threshold}", dcv.domain),
+                    recipients,
+                    &text,
+                    now,
                 )
-                .map_err(|e| RaError::Internal(e.to_string()))?;
-                for to in recipients {
-                    if tx
-                        .enqueue_email(&NewEmail {
-                            idempotency_key: format!(
-                                "{DCV_EXPIRING}:{}:{expires}:{threshold}:{to}",
-                                dcv.domain
-                            ),
-                            recipient: to,
-                            subject: text.subject.clone(),
-                            body_text: text.text.clone(),
-                            body_html: String::new(),
-                            created_at: now,
-                        })
-                        .await?
-                    {
-                        queued += 1;
-                    }
-                }
+                .await?;
             }
         }
         tx.commit().await?;
@@ -493,7 +465,7 @@ impl Authority {
         let tree = OrgTree::load(&self.store).await?;
         let admins = self.store.admins().await?;
         let base = self.validation.settings.base_url.trim_end_matches('/');
-        let text = castellan_notify::templates::render(
+        let text = render(
             SSL_AWAITING_APPROVAL,
             serde_json::json!({
                 "common_name": common_name,
@@ -505,36 +477,26 @@ impl Authority {
                 "organization": tree.get(org).map(|n| n.name.clone()).unwrap_or_default(),
                 "second": profile.second_approval_required,
             }),
+        )?;
+        let approvers: Vec<String> = admins
+            .iter()
+            .filter(|a| a.data.active && a.data.approved && Some(a.id) != requester.admin_id)
+            .filter(|a| {
+                let approver = Actor::admin(a, castellan_model::AccessMethod::Job, "");
+                !approver.is_mrao()
+                    && approver.has(castellan_model::Privilege::SslApprove)
+                    && approver.covers(&tree, org, Some(CertificateType::Ssl))
+            })
+            .map(|a| a.data.email.clone())
+            .collect();
+        queue(
+            tx,
+            &format!("{SSL_AWAITING_APPROVAL}:{}", id.0),
+            approvers,
+            &text,
+            now,
         )
-        .map_err(|e| RaError::Internal(e.to_string()))?;
-        let mut queued = 0;
-        for admin in admins.iter().filter(|a| a.data.active && a.data.approved) {
-            let approver = Actor::admin(admin, castellan_model::AccessMethod::Job, "");
-            if approver.is_mrao()
-                || Some(admin.id) == requester.admin_id
-                || !approver.has(castellan_model::Privilege::SslApprove)
-                || !approver.covers(&tree, org, Some(CertificateType::Ssl))
-            {
-                continue;
-            }
-            if tx
-                .enqueue_email(&NewEmail {
-                    idempotency_key: format!(
-                        "{SSL_AWAITING_APPROVAL}:{}:{}",
-                        id.0, admin.data.email
-                    ),
-                    recipient: admin.data.email.clone(),
-                    subject: text.subject.clone(),
-                    body_text: text.text.clone(),
-                    body_html: String::new(),
-                    created_at: now,
-                })
-                .await?
-            {
-                queued += 1;
-            }
-        }
-        Ok(queued)
+        .await
     }
 
     /// Queues, inside the revocation's transaction, the mail telling the requester and the
@@ -547,23 +509,15 @@ impl Authority {
         reason_name: &str,
         reason: &str,
     ) -> Result<usize> {
-        let mut recipients: Vec<String> = order
-            .details
-            .external_requester
-            .split(',')
-            .map(|e| e.trim().to_owned())
-            .filter(|e| !e.is_empty())
-            .collect();
-        if let Some(id) = order.details.requester_admin_id
-            && let Some(admin) = self.store.admin(id).await?
-        {
-            recipients.push(admin.data.email);
-        }
-        recipients.sort();
-        recipients.dedup();
+        let admins = self.store.admins().await?;
+        let recipients = requester_addresses(
+            order.details.requester_admin_id,
+            &order.details.external_requester,
+            &admins,
+        );
         let request = &order.request.request;
         let base = self.validation.settings.base_url.trim_end_matches('/');
-        let text = castellan_notify::templates::render(
+        let text = render(
             SSL_REVOKED,
             serde_json::json!({
                 "common_name": request.common_name.clone().or_else(|| request.requested_names.first().cloned()).unwrap_or_default(),
@@ -574,25 +528,15 @@ impl Authority {
                 "revoked": crate::clock::utc_minute(now),
                 "link": format!("{base}/customer/{}/ssl/{}", self.customer_uri, order.request.id.0),
             }),
+        )?;
+        queue(
+            tx,
+            &format!("{SSL_REVOKED}:{}", order.request.id.0),
+            recipients,
+            &text,
+            now,
         )
-        .map_err(|e| RaError::Internal(e.to_string()))?;
-        let mut queued = 0;
-        for to in recipients {
-            if tx
-                .enqueue_email(&NewEmail {
-                    idempotency_key: format!("{SSL_REVOKED}:{}:{to}", order.request.id.0),
-                    recipient: to,
-                    subject: text.subject.clone(),
-                    body_text: text.text.clone(),
-                    body_html: String::new(),
-                    created_at: now,
-                })
-                .await?
-            {
-                queued += 1;
-            }
-        }
-        Ok(queued)
+        .await
     }
 
     /// The announcement job: tells the requester and external requester of each order
@@ -613,25 +557,13 @@ impl Authority {
         let mut queued = 0;
         let mut tx = self.store.begin().await?;
         for cert in &issued {
-            let mut recipients: Vec<String> = cert
-                .external_requester
-                .split(',')
-                .map(|e| e.trim().to_owned())
-                .filter(|e| !e.is_empty())
-                .collect();
-            if let Some(admin) = cert
-                .requester_admin_id
-                .and_then(|id| admins.iter().find(|a| a.id == id))
-            {
-                recipients.push(admin.data.email.clone());
-            }
-            recipients.sort();
-            recipients.dedup();
+            let recipients =
+                requester_addresses(cert.requester_admin_id, &cert.external_requester, &admins);
             if recipients.is_empty() {
                 continue;
             }
             let org = cert.org_id.unwrap_or(OrgId(0));
-            let text = castellan_notify::templates::render(
+            let text = render(
                 SSL_ISSUED,
                 serde_json::json!({
                     "common_name": cert.common_name.clone().or_else(|| cert.names.first().cloned()).unwrap_or_default(),
@@ -642,23 +574,15 @@ impl Authority {
                     "link": format!("{base}/customer/{}/ssl/{}", self.customer_uri, cert.request_id.0),
                     "organization": tree.get(org).map(|n| n.name.clone()).unwrap_or_default(),
                 }),
+            )?;
+            queued += queue(
+                &mut tx,
+                &format!("{SSL_ISSUED}:{}", cert.certificate_id),
+                recipients,
+                &text,
+                now,
             )
-            .map_err(|e| RaError::Internal(e.to_string()))?;
-            for to in recipients {
-                if tx
-                    .enqueue_email(&NewEmail {
-                        idempotency_key: format!("{SSL_ISSUED}:{}:{to}", cert.certificate_id),
-                        recipient: to,
-                        subject: text.subject.clone(),
-                        body_text: text.text.clone(),
-                        body_html: String::new(),
-                        created_at: now,
-                    })
-                    .await?
-                {
-                    queued += 1;
-                }
-            }
+            .await?;
         }
         tx.commit().await?;
         Ok(queued)
@@ -711,6 +635,60 @@ impl Authority {
             "organization": tree.get(org).map(|n| n.name.clone()).unwrap_or_default(),
         })
     }
+}
+
+/// Renders notification `kind` for `context`.
+fn render(kind: &str, context: serde_json::Value) -> Result<castellan_notify::templates::Rendered> {
+    castellan_notify::templates::render(kind, context).map_err(|e| RaError::Internal(e.to_string()))
+}
+
+/// Queues `text` to each of `recipients` inside `tx`, each under the idempotency key
+/// `<event>:<recipient>`, so that the same event never mails the same person twice. Returns
+/// how many were queued now.
+async fn queue(
+    tx: &mut castellan_store::Tx,
+    event: &str,
+    recipients: Vec<String>,
+    text: &castellan_notify::templates::Rendered,
+    now: i64,
+) -> Result<usize> {
+    let mut queued = 0;
+    for to in recipients {
+        let fresh = tx
+            .enqueue_email(&NewEmail {
+                idempotency_key: format!("{event}:{to}"),
+                recipient: to,
+                subject: text.subject.clone(),
+                body_text: text.text.clone(),
+                body_html: String::new(),
+                created_at: now,
+            })
+            .await?;
+        if fresh {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// The requester's address (when an administrator asked) and the external requester's, once
+/// each.
+pub(crate) fn requester_addresses(
+    requester: Option<castellan_model::AdminId>,
+    external: &str,
+    admins: &[castellan_store::AdminRecord],
+) -> Vec<String> {
+    let mut out: Vec<String> = external
+        .split(',')
+        .map(|e| e.trim().to_owned())
+        .filter(|e| !e.is_empty())
+        .collect();
+    if let Some(admin) = requester.and_then(|id| admins.iter().find(|a| a.id == id)) {
+        out.push(admin.data.email.clone());
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]

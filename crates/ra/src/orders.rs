@@ -1163,19 +1163,10 @@ impl Authority {
         let Some(order) = self.store.order(old).await? else {
             return Ok(());
         };
-        let mut recipients: Vec<String> = Vec::new();
-        if let Some(admin) = order.details.requester_admin_id
-            && let Some(record) = self.store.admin(admin).await?
-        {
-            recipients.push(record.data.email);
-        }
-        recipients.extend(
-            order
-                .details
-                .external_requester
-                .split(',')
-                .map(|e| e.trim().to_owned())
-                .filter(|e| !e.is_empty()),
+        let recipients = crate::notifications::requester_addresses(
+            order.details.requester_admin_id,
+            &order.details.external_requester,
+            &self.store.admins().await?,
         );
         let names = order.request.request.requested_names.join(", ");
         let link = format!(
