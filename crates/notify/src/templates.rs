@@ -97,11 +97,37 @@ Names: {{ names | join(', ') }}
 Browsers and other relying parties now refuse it. If it is still in use, replace it: {{ link }}
 ";
 
+/// An SSL certificate (not renewed) has expired. Variables as [`SSL_EXPIRING_SUBJECT`].
+pub const SSL_EXPIRED_SUBJECT: &str = "SSL certificate for {{ common_name }} has expired";
+
+/// The body of [`SSL_EXPIRED_SUBJECT`].
+pub const SSL_EXPIRED_TEXT: &str = "\
+The SSL certificate for {{ common_name }} of {{ organization }} expired on {{ expires }} UTC and \
+was not renewed. Browsers now refuse it.
+
+Names:  {{ names | join(', ') }}
+Serial: {{ serial }}
+Order:  {{ order_id }}
+
+Order a new one: {{ link }}
+";
+
+/// A domain's validation has expired. Variables as [`DCV_EXPIRING_SUBJECT`].
+pub const DCV_EXPIRED_SUBJECT: &str = "DCV of {{ domain }} has expired";
+
+/// The body of [`DCV_EXPIRED_SUBJECT`].
+pub const DCV_EXPIRED_TEXT: &str = "\
+The validation of control of {{ domain }} (DCV by {{ method }}) expired on {{ expires }} UTC. \
+No certificate can be ordered under it until it is validated again: {{ link }}
+";
+
 /// The default subject and body of `kind`.
 fn defaults(kind: &str) -> Option<(&'static str, &'static str)> {
     match kind {
         "ssl.expiring" => Some((SSL_EXPIRING_SUBJECT, SSL_EXPIRING_TEXT)),
         "dcv.expiring" => Some((DCV_EXPIRING_SUBJECT, DCV_EXPIRING_TEXT)),
+        "ssl.expired" => Some((SSL_EXPIRED_SUBJECT, SSL_EXPIRED_TEXT)),
+        "dcv.expired" => Some((DCV_EXPIRED_SUBJECT, DCV_EXPIRED_TEXT)),
         "ssl.awaiting-approval" => Some((SSL_AWAITING_SUBJECT, SSL_AWAITING_TEXT)),
         "ssl.issued" => Some((SSL_ISSUED_SUBJECT, SSL_ISSUED_TEXT)),
         "ssl.revoked" => Some((SSL_REVOKED_SUBJECT, SSL_REVOKED_TEXT)),

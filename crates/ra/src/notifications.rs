@@ -35,8 +35,15 @@ pub const ANNOUNCED_DOORS: [&str; 2] = ["Portal", "REST API"];
 /// How far back the announcement job looks (its first run after an upgrade announces at most
 /// this much).
 pub const ANNOUNCE_WINDOW_SECONDS: i64 = 86_400;
+/// The kind of a notice that an SSL certificate (not renewed) has expired.
+pub const SSL_EXPIRED: &str = "ssl.expired";
+/// The kind of a notice that a domain's validation has expired.
+pub const DCV_EXPIRED: &str = "dcv.expired";
+/// How long after an expiry its notice is still sent (a rule made later does not mail about
+/// every certificate that ever expired).
+pub const EXPIRED_WINDOW_SECONDS: i64 = 7 * 86_400;
 /// The kinds of notification rules there are.
-pub const KINDS: [&str; 2] = [SSL_EXPIRING, DCV_EXPIRING];
+pub const KINDS: [&str; 4] = [SSL_EXPIRING, SSL_EXPIRED, DCV_EXPIRING, DCV_EXPIRED];
 /// The most thresholds a rule may have.
 pub const MAX_THRESHOLDS: usize = 10;
 
@@ -142,7 +149,11 @@ impl Authority {
         let mut days = spec.days.clone();
         days.sort_unstable();
         days.dedup();
-        if days.is_empty()
+        // An "expired" notice has no thresholds: it goes once, when the expiry has passed.
+        let expired_kind = spec.kind == SSL_EXPIRED || spec.kind == DCV_EXPIRED;
+        if expired_kind {
+            days.clear();
+        } else if days.is_empty()
             || days.len() > MAX_THRESHOLDS
             || days.iter().any(|d| !(1..=398).contains(d))
         {
@@ -171,7 +182,8 @@ impl Authority {
                     .into(),
             ));
         }
-        if spec.kind == DCV_EXPIRING && !spec.admins && spec.addresses.is_empty() {
+        let domain_kind = spec.kind == DCV_EXPIRING || spec.kind == DCV_EXPIRED;
+        if domain_kind && !spec.admins && spec.addresses.is_empty() {
             return Err(invalid(
                 "recipients",
                 "a domain has no requester: for DCV warnings choose the administrators or \
@@ -276,15 +288,21 @@ impl Authority {
             .rules()
             .await?
             .into_iter()
-            .filter(|r| r.rule.kind == SSL_EXPIRING)
+            .filter(|r| r.rule.kind == SSL_EXPIRING || r.rule.kind == SSL_EXPIRED)
             .collect();
-        let Some(horizon) = rules.iter().flat_map(|r| r.rule.days.iter()).max() else {
+        if rules.is_empty() {
             return Ok(0);
-        };
+        }
+        let horizon = rules
+            .iter()
+            .flat_map(|r| r.rule.days.iter())
+            .max()
+            .copied()
+            .unwrap_or(0);
         let now = self.now();
         let expiring = self
             .store
-            .expiring_certificates(now, horizon * 86_400)
+            .expiring_certificates(now - EXPIRED_WINDOW_SECONDS, now + horizon * 86_400)
             .await?;
         if expiring.is_empty() {
             return Ok(0);
@@ -298,8 +316,15 @@ impl Authority {
             let days_left = (cert.not_after - now + 86_399) / 86_400;
             for record in rules.iter().filter(|r| covers(&tree, &r.rule, org)) {
                 let rule = &record.rule;
-                let Some(threshold) = threshold(&rule.days, days_left) else {
-                    continue;
+                // An expiring certificate's warning names its threshold; an expired one's
+                // notice is threshold 0.
+                let (kind, threshold) = match (rule.kind.as_str(), days_left > 0) {
+                    (SSL_EXPIRING, true) => match threshold(&rule.days, days_left) {
+                        Some(t) => (SSL_EXPIRING, t),
+                        None => continue,
+                    },
+                    (SSL_EXPIRED, false) => (SSL_EXPIRED, 0),
+                    _ => continue,
                 };
                 let mut recipients: Vec<String> = rule.addresses.clone();
                 recipients.extend(requester_addresses(
@@ -329,12 +354,12 @@ impl Authority {
                 recipients.sort();
                 recipients.dedup();
                 let text = render(
-                    SSL_EXPIRING,
+                    kind,
                     self.expiry_context(cert, &tree, org, days_left, threshold),
                 )?;
                 queued += queue(
                     &mut tx,
-                    &format!("{SSL_EXPIRING}:{}:{threshold}", cert.certificate_id),
+                    &format!("{kind}:{}:{threshold}", cert.certificate_id),
                     recipients,
                     &text,
                     now,
@@ -355,11 +380,17 @@ impl Authority {
             .rules()
             .await?
             .into_iter()
-            .filter(|r| r.rule.kind == DCV_EXPIRING)
+            .filter(|r| r.rule.kind == DCV_EXPIRING || r.rule.kind == DCV_EXPIRED)
             .collect();
-        let Some(horizon) = rules.iter().flat_map(|r| r.rule.days.iter()).max() else {
+        if rules.is_empty() {
             return Ok(0);
-        };
+        }
+        let horizon = rules
+            .iter()
+            .flat_map(|r| r.rule.days.iter())
+            .max()
+            .copied()
+            .unwrap_or(0);
         let now = self.now();
         let dcvs: Vec<_> = self
             .store
@@ -368,8 +399,9 @@ impl Authority {
             .into_iter()
             .filter(|d| d.validated_at.is_some())
             .filter(|d| {
-                d.expires_at
-                    .is_some_and(|e| e > now && e <= now + horizon * 86_400)
+                d.expires_at.is_some_and(|e| {
+                    e > now - EXPIRED_WINDOW_SECONDS && e <= now + horizon * 86_400
+                })
             })
             .collect();
         if dcvs.is_empty() {
@@ -398,9 +430,15 @@ impl Authority {
                     .filter(|g| g.active && covers(&tree, rule, g.org_id))
                     .map(|g| g.org_id)
                     .collect();
-                let (Some(entry), Some(threshold)) =
-                    (entries.first(), threshold(&rule.days, days_left))
-                else {
+                let (kind, threshold) = match (rule.kind.as_str(), days_left > 0) {
+                    (DCV_EXPIRING, true) => match threshold(&rule.days, days_left) {
+                        Some(t) => (DCV_EXPIRING, t),
+                        None => continue,
+                    },
+                    (DCV_EXPIRED, false) => (DCV_EXPIRED, 0),
+                    _ => continue,
+                };
+                let Some(entry) = entries.first() else {
                     continue;
                 };
                 if delegated.is_empty() {
@@ -423,7 +461,7 @@ impl Authority {
                 recipients.sort();
                 recipients.dedup();
                 let text = render(
-                    DCV_EXPIRING,
+                    kind,
                     serde_json::json!({
                         "domain": dcv.domain,
                         "expires": crate::clock::utc_minute(expires),
@@ -436,7 +474,7 @@ impl Authority {
                 )?;
                 queued += queue(
                     &mut tx,
-                    &format!("{DCV_EXPIRING}:{}:{expires}:{threshold}", dcv.domain),
+                    &format!("{kind}:{}:{expires}:{threshold}", dcv.domain),
                     recipients,
                     &text,
                     now,

@@ -201,27 +201,28 @@ impl Store {
             .collect()
     }
 
-    /// Issued certificates expiring after `now` and at most `horizon` seconds later, not yet
-    /// renewed: neither marked renewed (renewal, auto-renewal) nor followed by a later issued
-    /// order for exactly the same names (an ACME client or an administrator ordering again).
+    /// Certificates (Issued, or Expired since) whose notAfter is after `from` and at most
+    /// `to`, not renewed: neither marked renewed (renewal, auto-renewal) nor followed by a
+    /// later issued order for exactly the same names (an ACME client or an administrator
+    /// ordering again).
     pub async fn expiring_certificates(
         &self,
-        now: i64,
-        horizon: i64,
+        from: i64,
+        to: i64,
     ) -> Result<Vec<ExpiringCertificate>> {
         sqlx::query(
             "SELECT r.id, r.certificate_id, r.org_id, r.common_name, r.requested_names, \
              r.requester_admin_id, r.external_requester, c.serial, c.not_after \
              FROM certificate_requests r JOIN certificates c ON c.id = r.certificate_id \
-             WHERE r.status = 'Issued' AND r.renewed_by_id IS NULL \
+             WHERE r.status IN ('Issued', 'Expired') AND r.renewed_by_id IS NULL \
              AND c.not_after > $1 AND c.not_after <= $2 \
              AND NOT EXISTS (SELECT 1 FROM certificate_requests n \
                  WHERE n.requested_names = r.requested_names AND n.id > r.id \
                  AND n.status = 'Issued') \
              ORDER BY c.not_after, r.id",
         )
-        .bind(now)
-        .bind(now + horizon)
+        .bind(from)
+        .bind(to)
         .fetch_all(self.pool())
         .await?
         .iter()

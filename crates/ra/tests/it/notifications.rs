@@ -6,7 +6,7 @@ use crate::orders::{order, ready};
 use crate::support::*;
 use castellan_model::{CertificateStatus, KeyType, OrgId};
 use castellan_ra::clock::Clock;
-use castellan_ra::notifications::{DCV_EXPIRING, RuleSpec, SSL_EXPIRING};
+use castellan_ra::notifications::{DCV_EXPIRED, DCV_EXPIRING, RuleSpec, SSL_EXPIRED, SSL_EXPIRING};
 use castellan_ra::{Actor, Authority};
 
 fn refusal<T: std::fmt::Debug>(r: castellan_ra::Result<T>) -> String {
@@ -55,7 +55,7 @@ on_both!(
                 .await
             ),
             "invalid kind: 'ssl.sometimes' is not a notification; the kinds are ssl.expiring, \
-             dcv.expiring"
+             ssl.expired, dcv.expiring, dcv.expired"
         );
         assert_eq!(
             refusal(
@@ -182,6 +182,41 @@ on_both!(
             5,
             "each www1 mail (four warnings, one approval request) links to its order"
         );
+
+        // An "expired" rule: once www1's day has passed (it was never renewed), one notice;
+        // nothing for www2, renewed. It takes no thresholds.
+        a.create_notification_rule(
+            &approver,
+            RuleSpec {
+                kind: SSL_EXPIRED.into(),
+                org_id: w.camford,
+                addresses: vec!["pki-team@camford.ac.uk".into()],
+                days: vec![5],
+                ..RuleSpec::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            a.send_expiry_warnings().await.unwrap(),
+            0,
+            "not expired yet"
+        );
+        fx.clock.set(fx.clock.now() + time::Duration::days(7));
+        assert_eq!(a.send_expiry_warnings().await.unwrap(), 1);
+        assert_eq!(a.send_expiry_warnings().await.unwrap(), 0, "sent once");
+        let log = a.delivery_log(&w.mrao, 50).await.unwrap();
+        assert_eq!(
+            log[0].email.subject,
+            "SSL certificate for www1.camford.ac.uk has expired"
+        );
+        assert_eq!(log[0].email.recipient, "pki-team@camford.ac.uk");
+        let rules = a.notification_rules(&approver).await.unwrap();
+        assert!(
+            rules
+                .iter()
+                .any(|r| r.rule.kind == SSL_EXPIRED && r.rule.days.is_empty())
+        );
     }
 );
 
@@ -263,6 +298,24 @@ on_both!(
                 .all(|m| m.contains("Subject: DCV of camford.ac.uk expires in 20 days")),
             "{mails:?}"
         );
+
+        // A "dcv.expired" rule: a day after the new validation runs out, one notice.
+        a.create_notification_rule(
+            &approver,
+            RuleSpec {
+                kind: DCV_EXPIRED.into(),
+                org_id: w.camford,
+                addresses: vec!["hostmaster@camford.ac.uk".into()],
+                ..RuleSpec::default()
+            },
+        )
+        .await
+        .unwrap();
+        fx.clock.set(fx.clock.now() + time::Duration::days(366));
+        assert_eq!(a.send_dcv_warnings().await.unwrap(), 1);
+        assert_eq!(a.send_dcv_warnings().await.unwrap(), 0, "sent once");
+        let log = a.delivery_log(&w.mrao, 50).await.unwrap();
+        assert_eq!(log[0].email.subject, "DCV of camford.ac.uk has expired");
     }
 );
 

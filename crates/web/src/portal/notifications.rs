@@ -25,6 +25,8 @@ fn kind_label(kind: &str) -> &'static str {
     match kind {
         SSL_EXPIRING => "SSL certificate expiring",
         DCV_EXPIRING => "DCV expiring",
+        castellan_ra::notifications::SSL_EXPIRED => "SSL certificate expired",
+        castellan_ra::notifications::DCV_EXPIRED => "DCV expired",
         _ => "Other",
     }
 }
