@@ -571,9 +571,12 @@ journeys.notifications = async function notifications(j, env) {
   await j.sees('the requester, pki-team@camford.ac.uk', 'table');
   await j.sees('30, 7', 'table');
   await j.shot('notifications');
+  await p.getByRole('button', { name: /^Send a test of notification/ }).click();
+  await j.sees('queued for pki-team@camford.ac.uk, rao-portal@camford.ac.uk');
   await p.getByRole('link', { name: 'Delivery log' }).click();
   await j.at(portalPath(env, '/notifications/log'));
   await j.sees('The messages sent to you, newest first.');
+  await j.sees('[Test] SSL certificate for www.example.ac.uk', 'table');
 };
 
 // Every main screen at phone width (390 px): nothing is cut off, the page never scrolls

@@ -626,6 +626,66 @@ impl Authority {
         Ok(queued)
     }
 
+    /// The "send test" button: queues the rule's notification, filled with an example, to
+    /// the administrator who pressed it and the rule's fixed addresses (the requesters and
+    /// administrators of real events are not mailed by a test). Returns the recipients.
+    pub async fn send_test_notification(&self, actor: &Actor, id: i64) -> Result<Vec<String>> {
+        let rule = self
+            .notification_rules(actor)
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or(RaError::NotFound {
+                what: "notification rule",
+                key: id.to_string(),
+            })?
+            .rule;
+        let mut recipients = rule.addresses.clone();
+        if let Some(me) = actor.admin_id
+            && let Some(admin) = self.store.admin(me).await?
+        {
+            recipients.push(admin.data.email);
+        }
+        recipients.sort();
+        recipients.dedup();
+        let now = self.now();
+        let base = self.validation.settings.base_url.trim_end_matches('/');
+        let days = rule.days.first().copied().unwrap_or(0);
+        let mut text = render(
+            &rule.kind,
+            serde_json::json!({
+                "common_name": "www.example.ac.uk",
+                "names": ["www.example.ac.uk", "example.ac.uk"],
+                "serial": "0123456789abcdef",
+                "expires": crate::clock::utc_minute(now + days * 86_400),
+                "days_left": days,
+                "threshold": days,
+                "order_id": 0,
+                "domain": "example.ac.uk",
+                "method": "CNAME",
+                "link": format!("{base}/customer/{}/notifications", self.customer_uri),
+                "organization": OrgTree::load(&self.store).await?.get(rule.org_id).map(|n| n.name.clone()).unwrap_or_default(),
+            }),
+        )?;
+        text.subject = format!("[Test] {}", text.subject);
+        text.text = format!(
+            "This is a test of a notification rule; the certificate and domain below are \
+             examples.\n\n{}",
+            text.text
+        );
+        let mut tx = self.store.begin().await?;
+        queue(
+            &mut tx,
+            &format!("test:{id}:{now}"),
+            recipients.clone(),
+            &text,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(recipients)
+    }
+
     /// The delivery log: what was sent (or is waiting, or was given up), newest first. The
     /// operators see every message; other administrators the messages addressed to them.
     /// Bodies stay out of it: some carry one-time links (DCV by e-mail).

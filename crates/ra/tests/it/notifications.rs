@@ -118,6 +118,24 @@ on_both!(
         .await
         .unwrap();
         assert_eq!(a.notification_rules(&approver).await.unwrap().len(), 2);
+        // "Send test": the pressing administrator and the fixed addresses, marked as a test.
+        let first = a.notification_rules(&approver).await.unwrap()[0].id;
+        assert_eq!(
+            a.send_test_notification(&approver, first).await.unwrap(),
+            ["approver@camford.ac.uk", "pki-team@camford.ac.uk"]
+        );
+        let log = a.delivery_log(&w.mrao, 10).await.unwrap();
+        assert_eq!(log.len(), 4, "two requests' approvals, two tests");
+        assert!(
+            log[0]
+                .email
+                .subject
+                .starts_with("[Test] SSL certificate for www.example.ac.uk")
+        );
+        assert_eq!(
+            refusal(a.send_test_notification(&w.drao_sibling, first).await),
+            format!("no notification rule {first}")
+        );
         assert!(
             a.notification_rules(&w.drao_sibling)
                 .await
@@ -140,7 +158,7 @@ on_both!(
         assert_eq!(a.send_expiry_warnings().await.unwrap(), 0);
 
         // Through a real SMTP server: six warnings, each as rendered (and the two requests'
-        // mails to their approver from the start).
+        // mails to their approver, and the two test mails, from the start).
         let sink = castellan_testkit::smtp::SmtpSink::start();
         let mailer = sink_mailer(sink.port);
         let now = fx.clock.now().unix_timestamp();
@@ -148,10 +166,10 @@ on_both!(
             castellan_notify::deliver_due(a.store(), &mailer, now)
                 .await
                 .unwrap(),
-            8
+            10
         );
         let mails: Vec<String> = sink
-            .wait_for(8, std::time::Duration::from_secs(5))
+            .wait_for(10, std::time::Duration::from_secs(5))
             .into_iter()
             .map(|m| m.replace("=\r\n", ""))
             .collect();
@@ -171,7 +189,11 @@ on_both!(
         assert_eq!(count("www2.camford.ac.uk expires in 6 days"), 0);
         assert_eq!(count("X-Envelope-To: requester@camford.ac.uk"), 3);
         assert_eq!(count("awaits approval"), 2);
-        assert_eq!(count("X-Envelope-To: pki-team@camford.ac.uk"), 3);
+        assert_eq!(
+            count("X-Envelope-To: pki-team@camford.ac.uk"),
+            4,
+            "three warnings, one test"
+        );
         assert_eq!(
             count("physics-it@camford.ac.uk"),
             0,

@@ -105,6 +105,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(notifications::list).post(notifications::create),
         )
         .route(&at("/notifications/log"), get(notifications::log))
+        .route(&at("/notifications/{id}/test"), post(notifications::test))
         .route(
             &at("/notifications/{id}/delete"),
             post(notifications::delete),

@@ -284,3 +284,21 @@ pub(crate) async fn log(portal: Portal) -> Response {
         everyone: portal.actor.is_mrao(),
     }))
 }
+
+/// `POST /customer/<uri>/notifications/<id>/test`: the "send test" button.
+pub(crate) async fn test(portal: Portal, Path((_, id)): Path<(String, i64)>) -> Response {
+    match portal
+        .authority()
+        .send_test_notification(&portal.actor, id)
+        .await
+    {
+        Ok(to) => portal.redirect_with(
+            "/notifications",
+            &format!(
+                "Test of notification {id} queued for {}; see the delivery log.",
+                to.join(", ")
+            ),
+        ),
+        Err(e) => page::ra_error_page(&e),
+    }
+}
