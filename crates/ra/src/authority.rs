@@ -259,6 +259,15 @@ impl Authority {
         &self.customer_uri
     }
 
+    /// A page of the portal, for links in mail: `<base_url>/customer/<uri><path>`.
+    pub(crate) fn portal_url(&self, path: &str) -> String {
+        format!(
+            "{}/customer/{}{path}",
+            self.validation.settings.base_url.trim_end_matches('/'),
+            self.customer_uri
+        )
+    }
+
     /// Base of the AIA/CRL/OCSP URLs.
     pub fn pki_base_url(&self) -> &str {
         &self.options.pki_base_url

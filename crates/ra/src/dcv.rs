@@ -538,12 +538,7 @@ impl Authority {
         record.last_result = format!("Validation e-mail sent to {email}; awaiting the link");
         record.transcript = format!("e-mail queued to {email} (reference {code})");
         record.updated_at = now;
-        let link = format!(
-            "{}/customer/{}/dcv/email/{}",
-            self.validation.settings.base_url.trim_end_matches('/'),
-            self.customer_uri,
-            token.as_str()
-        );
+        let link = self.portal_url(&format!("/dcv/email/{}", token.as_str()));
         let mut tx = self.store.begin().await?;
         tx.save_dcv(&record).await?;
         tx.enqueue_email(&NewEmail {

@@ -90,6 +90,49 @@ pub fn threshold(days: &[i64], days_left: i64) -> Option<i64> {
     days.iter().copied().filter(|d| *d >= days_left).min()
 }
 
+/// What `rule` sends for an expiry `days_left` days away, if anything: an "expiring" rule
+/// its threshold while the day is ahead, an "expired" rule its notice (threshold 0) once it
+/// has passed.
+fn due(rule: &NewRule, days_left: i64) -> Option<(&'static str, i64)> {
+    match (rule.kind.as_str(), days_left > 0) {
+        (SSL_EXPIRING, true) => threshold(&rule.days, days_left).map(|t| (SSL_EXPIRING, t)),
+        (DCV_EXPIRING, true) => threshold(&rule.days, days_left).map(|t| (DCV_EXPIRING, t)),
+        (SSL_EXPIRED, false) => Some((SSL_EXPIRED, 0)),
+        (DCV_EXPIRED, false) => Some((DCV_EXPIRED, 0)),
+        _ => None,
+    }
+}
+
+/// Whole days from `now` until `at`, rounded up (0 or less once `at` has passed).
+fn days_until(at: i64, now: i64) -> i64 {
+    (at - now + 86_399) / 86_400
+}
+
+/// The e-mail addresses of the active, approved administrators for whom `wanted` holds —
+/// never the operators (MRAO), who see every organisation.
+fn administrators(
+    admins: &[castellan_store::AdminRecord],
+    wanted: impl Fn(&Actor) -> bool,
+) -> Vec<String> {
+    admins
+        .iter()
+        .filter(|a| a.data.active && a.data.approved)
+        .filter(|a| {
+            let actor = Actor::admin(a, castellan_model::AccessMethod::Job, "");
+            !actor.is_mrao() && wanted(&actor)
+        })
+        .map(|a| a.data.email.clone())
+        .collect()
+}
+
+/// The name a certificate is known by: its common name, else its first name.
+pub fn shown_name(common_name: Option<&str>, names: &[String]) -> String {
+    common_name
+        .or_else(|| names.first().map(String::as_str))
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Whether a certificate of organisation `org` is covered by `rule`.
 fn covers(tree: &OrgTree, rule: &NewRule, org: OrgId) -> bool {
     if rule.departments.is_empty() {
@@ -102,7 +145,7 @@ fn covers(tree: &OrgTree, rule: &NewRule, org: OrgId) -> bool {
 impl Authority {
     /// Adds a notification rule. The actor needs a role over the organisation (an RAO) or,
     /// for departments, over each of them, and may only name departments of it.
-    pub async fn create_notification_rule(&self, actor: &Actor, spec: RuleSpec) -> Result<i64> {
+    pub async fn create_notification_rule(&self, actor: &Actor, mut spec: RuleSpec) -> Result<i64> {
         let invalid = |field: &'static str, reason: String| RaError::InvalidInput { field, reason };
         if !KINDS.contains(&spec.kind.as_str()) {
             return Err(invalid(
@@ -120,6 +163,13 @@ impl Authority {
                 what: "organization",
                 key: spec.org_id.to_string(),
             });
+        }
+        // A department named alone is its organisation's rule, limited to that department.
+        if let Some(parent) = tree.get(spec.org_id).and_then(|n| n.parent)
+            && spec.departments.is_empty()
+        {
+            spec.departments = vec![spec.org_id];
+            spec.org_id = parent;
         }
         let mut reach = spec.departments.clone();
         if reach.is_empty() {
@@ -278,20 +328,18 @@ impl Authority {
         Ok(())
     }
 
-    /// The expiry warnings job: for every rule, the issued, not renewed certificates of its
-    /// organisation or departments that have reached one of its thresholds; one mail per
-    /// certificate, threshold and recipient, queued in the outbox. Returns how many were
-    /// queued now (those queued by an earlier run are not queued again).
-    pub async fn send_expiry_warnings(&self) -> Result<usize> {
+    /// The rules of `kinds`, and how many days ahead the furthest of their thresholds looks
+    /// (0 for "expired" rules only); `None` when there are none.
+    async fn rules_of(&self, kinds: [&str; 2]) -> Result<Option<(Vec<RuleRecord>, i64)>> {
         let rules: Vec<RuleRecord> = self
             .store
             .rules()
             .await?
             .into_iter()
-            .filter(|r| r.rule.kind == SSL_EXPIRING || r.rule.kind == SSL_EXPIRED)
+            .filter(|r| kinds.contains(&r.rule.kind.as_str()))
             .collect();
         if rules.is_empty() {
-            return Ok(0);
+            return Ok(None);
         }
         let horizon = rules
             .iter()
@@ -299,6 +347,17 @@ impl Authority {
             .max()
             .copied()
             .unwrap_or(0);
+        Ok(Some((rules, horizon)))
+    }
+
+    /// The expiry warnings job: for every rule, the issued, not renewed certificates of its
+    /// organisation or departments that have reached one of its thresholds; one mail per
+    /// certificate, threshold and recipient, queued in the outbox. Returns how many were
+    /// queued now (those queued by an earlier run are not queued again).
+    pub async fn send_expiry_warnings(&self) -> Result<usize> {
+        let Some((rules, horizon)) = self.rules_of([SSL_EXPIRING, SSL_EXPIRED]).await? else {
+            return Ok(0);
+        };
         let now = self.now();
         let expiring = self
             .store
@@ -313,18 +372,11 @@ impl Authority {
         let mut tx = self.store.begin().await?;
         for cert in &expiring {
             let Some(org) = cert.org_id else { continue };
-            let days_left = (cert.not_after - now + 86_399) / 86_400;
+            let days_left = days_until(cert.not_after, now);
             for record in rules.iter().filter(|r| covers(&tree, &r.rule, org)) {
                 let rule = &record.rule;
-                // An expiring certificate's warning names its threshold; an expired one's
-                // notice is threshold 0.
-                let (kind, threshold) = match (rule.kind.as_str(), days_left > 0) {
-                    (SSL_EXPIRING, true) => match threshold(&rule.days, days_left) {
-                        Some(t) => (SSL_EXPIRING, t),
-                        None => continue,
-                    },
-                    (SSL_EXPIRED, false) => (SSL_EXPIRED, 0),
-                    _ => continue,
+                let Some((kind, threshold)) = due(rule, days_left) else {
+                    continue;
                 };
                 let mut recipients: Vec<String> = rule.addresses.clone();
                 recipients.extend(requester_addresses(
@@ -337,19 +389,10 @@ impl Authority {
                     &admins,
                 ));
                 if rule.admins {
-                    recipients.extend(
-                        admins
-                            .iter()
-                            .filter(|a| a.data.active && a.data.approved)
-                            .filter(|a| {
-                                // The organisation's and department's own SSL administrators,
-                                // not the operators, who see every organisation.
-                                let actor = Actor::admin(a, castellan_model::AccessMethod::Job, "");
-                                !actor.is_mrao()
-                                    && actor.covers(&tree, org, Some(CertificateType::Ssl))
-                            })
-                            .map(|a| a.data.email.clone()),
-                    );
+                    // The organisation's and department's own SSL administrators.
+                    recipients.extend(administrators(&admins, |a| {
+                        a.covers(&tree, org, Some(CertificateType::Ssl))
+                    }));
                 }
                 recipients.sort();
                 recipients.dedup();
@@ -375,22 +418,9 @@ impl Authority {
     /// domains delegated within its scope that have reached one of its thresholds; one mail
     /// per validation, threshold and recipient (a new validation starts a new series).
     pub async fn send_dcv_warnings(&self) -> Result<usize> {
-        let rules: Vec<RuleRecord> = self
-            .store
-            .rules()
-            .await?
-            .into_iter()
-            .filter(|r| r.rule.kind == DCV_EXPIRING || r.rule.kind == DCV_EXPIRED)
-            .collect();
-        if rules.is_empty() {
+        let Some((rules, horizon)) = self.rules_of([DCV_EXPIRING, DCV_EXPIRED]).await? else {
             return Ok(0);
-        }
-        let horizon = rules
-            .iter()
-            .flat_map(|r| r.rule.days.iter())
-            .max()
-            .copied()
-            .unwrap_or(0);
+        };
         let now = self.now();
         let dcvs: Vec<_> = self
             .store
@@ -410,12 +440,11 @@ impl Authority {
         let tree = OrgTree::load(&self.store).await?;
         let domains = self.store.domains().await?;
         let admins = self.store.admins().await?;
-        let base = self.validation.settings.base_url.trim_end_matches('/');
         let mut queued = 0;
         let mut tx = self.store.begin().await?;
         for dcv in &dcvs {
             let expires = dcv.expires_at.unwrap_or(now);
-            let days_left = (expires - now + 86_399) / 86_400;
+            let days_left = days_until(expires, now);
             // The domain entries this validation serves, and the organisations they are
             // delegated to.
             let entries: Vec<_> = domains
@@ -430,15 +459,9 @@ impl Authority {
                     .filter(|g| g.active && covers(&tree, rule, g.org_id))
                     .map(|g| g.org_id)
                     .collect();
-                let (kind, threshold) = match (rule.kind.as_str(), days_left > 0) {
-                    (DCV_EXPIRING, true) => match threshold(&rule.days, days_left) {
-                        Some(t) => (DCV_EXPIRING, t),
-                        None => continue,
-                    },
-                    (DCV_EXPIRED, false) => (DCV_EXPIRED, 0),
-                    _ => continue,
-                };
-                let Some(entry) = entries.first() else {
+                let (Some((kind, threshold)), Some(entry)) =
+                    (due(rule, days_left), entries.first())
+                else {
                     continue;
                 };
                 if delegated.is_empty() {
@@ -446,17 +469,9 @@ impl Authority {
                 }
                 let mut recipients: Vec<String> = rule.addresses.clone();
                 if rule.admins {
-                    recipients.extend(
-                        admins
-                            .iter()
-                            .filter(|a| a.data.active && a.data.approved)
-                            .filter(|a| {
-                                let actor = Actor::admin(a, castellan_model::AccessMethod::Job, "");
-                                !actor.is_mrao()
-                                    && delegated.iter().any(|o| actor.covers(&tree, *o, None))
-                            })
-                            .map(|a| a.data.email.clone()),
-                    );
+                    recipients.extend(administrators(&admins, |a| {
+                        delegated.iter().any(|o| a.covers(&tree, *o, None))
+                    }));
                 }
                 recipients.sort();
                 recipients.dedup();
@@ -468,7 +483,7 @@ impl Authority {
                         "days_left": days_left,
                         "threshold": threshold,
                         "method": dcv.validated_method,
-                        "link": format!("{base}/customer/{}/domains/{}", self.customer_uri, entry.id.0),
+                        "link": self.portal_url(&format!("/domains/{}", entry.id.0)),
                         "organization": tree.get(rule.org_id).map(|n| n.name.clone()).unwrap_or_default(),
                     }),
                 )?;
@@ -502,7 +517,6 @@ impl Authority {
     ) -> Result<usize> {
         let tree = OrgTree::load(&self.store).await?;
         let admins = self.store.admins().await?;
-        let base = self.validation.settings.base_url.trim_end_matches('/');
         let text = render(
             SSL_AWAITING_APPROVAL,
             serde_json::json!({
@@ -511,22 +525,16 @@ impl Authority {
                 "profile": profile.name,
                 "requester": requester.login,
                 "order_id": id.0,
-                "link": format!("{base}/customer/{}/ssl/{}", self.customer_uri, id.0),
+                "link": self.portal_url(&format!("/ssl/{}", id.0)),
                 "organization": tree.get(org).map(|n| n.name.clone()).unwrap_or_default(),
                 "second": profile.second_approval_required,
             }),
         )?;
-        let approvers: Vec<String> = admins
-            .iter()
-            .filter(|a| a.data.active && a.data.approved && Some(a.id) != requester.admin_id)
-            .filter(|a| {
-                let approver = Actor::admin(a, castellan_model::AccessMethod::Job, "");
-                !approver.is_mrao()
-                    && approver.has(castellan_model::Privilege::SslApprove)
-                    && approver.covers(&tree, org, Some(CertificateType::Ssl))
-            })
-            .map(|a| a.data.email.clone())
-            .collect();
+        let approvers = administrators(&admins, |a| {
+            a.admin_id != requester.admin_id
+                && a.has(castellan_model::Privilege::SslApprove)
+                && a.covers(&tree, org, Some(CertificateType::Ssl))
+        });
         queue(
             tx,
             &format!("{SSL_AWAITING_APPROVAL}:{}", id.0),
@@ -554,17 +562,16 @@ impl Authority {
             &admins,
         );
         let request = &order.request.request;
-        let base = self.validation.settings.base_url.trim_end_matches('/');
         let text = render(
             SSL_REVOKED,
             serde_json::json!({
-                "common_name": request.common_name.clone().or_else(|| request.requested_names.first().cloned()).unwrap_or_default(),
+                "common_name": shown_name(request.common_name.as_deref(), &request.requested_names),
                 "names": request.requested_names,
                 "order_id": order.request.id.0,
                 "reason": reason_name,
                 "details": reason,
                 "revoked": crate::clock::utc_minute(now),
-                "link": format!("{base}/customer/{}/ssl/{}", self.customer_uri, order.request.id.0),
+                "link": self.portal_url(&format!("/ssl/{}", order.request.id.0)),
             }),
         )?;
         queue(
@@ -591,7 +598,6 @@ impl Authority {
         }
         let tree = OrgTree::load(&self.store).await?;
         let admins = self.store.admins().await?;
-        let base = self.validation.settings.base_url.trim_end_matches('/');
         let mut queued = 0;
         let mut tx = self.store.begin().await?;
         for cert in &issued {
@@ -604,12 +610,12 @@ impl Authority {
             let text = render(
                 SSL_ISSUED,
                 serde_json::json!({
-                    "common_name": cert.common_name.clone().or_else(|| cert.names.first().cloned()).unwrap_or_default(),
+                    "common_name": shown_name(cert.common_name.as_deref(), &cert.names),
                     "names": cert.names,
                     "serial": cert.serial,
                     "expires": crate::clock::utc_minute(cert.not_after),
                     "order_id": cert.request_id.0,
-                    "link": format!("{base}/customer/{}/ssl/{}", self.customer_uri, cert.request_id.0),
+                    "link": self.portal_url(&format!("/ssl/{}", cert.request_id.0)),
                     "organization": tree.get(org).map(|n| n.name.clone()).unwrap_or_default(),
                 }),
             )?;
@@ -649,7 +655,6 @@ impl Authority {
         recipients.sort();
         recipients.dedup();
         let now = self.now();
-        let base = self.validation.settings.base_url.trim_end_matches('/');
         let days = rule.days.first().copied().unwrap_or(0);
         let mut text = render(
             &rule.kind,
@@ -663,7 +668,7 @@ impl Authority {
                 "order_id": 0,
                 "domain": "example.ac.uk",
                 "method": "CNAME",
-                "link": format!("{base}/customer/{}/notifications", self.customer_uri),
+                "link": self.portal_url("/notifications"),
                 "organization": OrgTree::load(&self.store).await?.get(rule.org_id).map(|n| n.name.clone()).unwrap_or_default(),
             }),
         )?;
@@ -720,16 +725,15 @@ impl Authority {
         days_left: i64,
         threshold: i64,
     ) -> serde_json::Value {
-        let base = self.validation.settings.base_url.trim_end_matches('/');
         serde_json::json!({
-            "common_name": cert.common_name.clone().or_else(|| cert.names.first().cloned()).unwrap_or_default(),
+            "common_name": shown_name(cert.common_name.as_deref(), &cert.names),
             "names": cert.names,
             "serial": cert.serial,
             "expires": crate::clock::utc_minute(cert.not_after),
             "days_left": days_left,
             "threshold": threshold,
             "order_id": cert.request_id.0,
-            "link": format!("{base}/customer/{}/ssl/{}", self.customer_uri, cert.request_id.0),
+            "link": self.portal_url(&format!("/ssl/{}", cert.request_id.0)),
             "organization": tree.get(org).map(|n| n.name.clone()).unwrap_or_default(),
         })
     }

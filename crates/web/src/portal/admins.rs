@@ -234,13 +234,11 @@ fn credentials(form: &AdminForm) -> Result<Vec<Credential>, String> {
         if on.is_none() {
             continue;
         }
-        let role = match (drao, t) {
-            (false, CertificateType::Ssl) => AdminRole::RaoSsl,
-            (false, CertificateType::Smime) => AdminRole::RaoSmime,
-            (false, CertificateType::CodeSign) => AdminRole::RaoCs,
-            (true, CertificateType::Ssl) => AdminRole::DraoSsl,
-            (true, CertificateType::Smime) => AdminRole::DraoSmime,
-            (true, CertificateType::CodeSign) => AdminRole::DraoCs,
+        let Some(role) = AdminRole::ALL
+            .into_iter()
+            .find(|r| r.area() == Some(t) && r.is_drao() == drao)
+        else {
+            continue;
         };
         out.push(Credential {
             role,

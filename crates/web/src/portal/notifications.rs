@@ -9,7 +9,6 @@ use axum::Form;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use castellan_model::OrgId;
 use castellan_ra::notifications::{DCV_EXPIRING, RuleSpec, SSL_EXPIRING};
 
 struct RuleRow {
@@ -179,28 +178,11 @@ pub(crate) async fn create(portal: Portal, Form(fields): Form<Vec<(String, Strin
             }
         }
     }
-    // A department is a rule of its organisation limited to it.
-    let (org_id, departments) = if place.department {
-        let parent = portal
-            .authority()
-            .organizations(&portal.actor)
-            .await
-            .ok()
-            .and_then(|views| {
-                views
-                    .into_iter()
-                    .find(|v| v.departments.iter().any(|d| d.id == place.id))
-                    .map(|v| v.organization.id)
-            })
-            .unwrap_or(OrgId(0));
-        (parent, vec![place.id])
-    } else {
-        (place.id, Vec::new())
-    };
+    // A department is its organisation's rule limited to it: `ra` makes it so.
     let spec = RuleSpec {
         kind: form.kind.clone(),
-        org_id,
-        departments,
+        org_id: place.id,
+        departments: Vec::new(),
         requester: form.requester,
         external_requester: form.external_requester,
         admins: form.admins,

@@ -249,11 +249,7 @@ pub(crate) fn url_encode(value: &str) -> String {
 
 /// The name an order is shown by: its common name, else its first name.
 pub(crate) fn order_name(order: &castellan_store::OrderSummary) -> String {
-    order
-        .common_name
-        .clone()
-        .or_else(|| order.names.first().cloned())
-        .unwrap_or_default()
+    castellan_ra::notifications::shown_name(order.common_name.as_deref(), &order.names)
 }
 
 /// A Unix time as `YYYY-MM-DD HH:MM` UTC (empty for none).

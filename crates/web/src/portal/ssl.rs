@@ -645,22 +645,10 @@ async fn read_request(mut multipart: Multipart) -> Result<RequestForm, String> {
         form.csr = match String::from_utf8(file.clone()) {
             Ok(pem) if pem.contains("-----BEGIN") => pem,
             // A DER file: shown back as PEM if the form has to be shown again.
-            _ => pem_of_der(&file),
+            _ => castellan_pki::encode::pem_encode("CERTIFICATE REQUEST", &file),
         };
     }
     Ok(form)
-}
-
-fn pem_of_der(der: &[u8]) -> String {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = String::from("-----BEGIN CERTIFICATE REQUEST-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str("-----END CERTIFICATE REQUEST-----\n");
-    out
 }
 
 /// `POST /customer/<uri>/ssl/new`.
