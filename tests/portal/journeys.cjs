@@ -384,6 +384,12 @@ journeys.ssl = async function ssl(j, env) {
   equal(await p.getByLabel('Term').inputValue(), '90', 'the term is kept');
   await j.shot('request-refused');
 
+  // The upload form's token travels in the form, not the URL; without it the form is refused.
+  const forged = await p.request.post(`${env.CASTELLAN_PORTAL}/ssl/new`, {
+    multipart: { org_id: env.CASTELLAN_ORG_ID, profile: 'OV SSL', term_days: '90', csr: 'x' },
+  });
+  equal(forged.status(), 403, 'an upload form without its token');
+  equal(new URL(p.url()).search, '', 'no token in the address');
   await p.locator('#csr').fill('');
   await p.getByLabel('CSR file').setInputFiles(env.CASTELLAN_CSR_FILE);
   await p.getByRole('button', { name: 'Request' }).click();

@@ -2,8 +2,9 @@
 //!
 //! 1. the browser's own word: a `Sec-Fetch-Site` other than `same-origin` (or `none`, a
 //!    typed address), or an `Origin` whose host is not the request's, is refused;
-//! 2. the form token: every form of a signed-in page carries `csrf`, derived from the
-//!    session cookie (`ra::sessions::csrf_token`), and it must match the cookie sent with it.
+//! 2. the form token: every form of a signed-in page carries a `csrf` field (URL-encoded or
+//!    multipart), derived from the session cookie (`ra::sessions::csrf_token`), and it must
+//!    match the cookie sent with it. It is never put in a URL, where logs would keep it.
 //!
 //! Both are checked here, in one layer over every portal `POST`, so no handler can forget
 //! them. The login form has no session yet: it gets the first check only (and the session
@@ -12,7 +13,7 @@
 use super::page;
 use super::session::{SESSION_COOKIE, cookie};
 use axum::body::{Body, to_bytes};
-use axum::extract::Request;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -62,25 +63,22 @@ pub(crate) async fn guard(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     let session = cookie(request.headers(), SESSION_COOKIE).map(str::to_owned);
-    // Forms that upload files (multipart) carry the token in their action's query string;
-    // the others in a field.
-    let from_query = request
-        .uri()
-        .query()
-        .and_then(|q| field(q.as_bytes(), "csrf"));
-    let urlencoded = request
+    // Every form carries the token as a field: URL-encoded forms, and the ones that upload
+    // files (multipart). The body is read once and handed on unchanged.
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or_default()
+        .to_owned();
     let (parts, body) = request.into_parts();
-    let (token, body) = if urlencoded {
-        let Ok(bytes) = to_bytes(body, crate::MAX_BODY_BYTES).await else {
-            return refused("The form was too large to read.");
-        };
-        (field(&bytes, "csrf").or(from_query), Body::from(bytes))
+    let Ok(bytes) = to_bytes(body, crate::MAX_BODY_BYTES).await else {
+        return refused("The form was too large to read.");
+    };
+    let token = if content_type.starts_with("multipart/form-data") {
+        multipart_field(&content_type, bytes.clone(), "csrf").await
     } else {
-        (from_query, body)
+        field(&bytes, "csrf")
     };
     let valid = match (session.as_deref(), token.as_deref()) {
         (Some(session), Some(token)) => castellan_ra::sessions::csrf_matches(session, token),
@@ -94,7 +92,30 @@ pub(crate) async fn guard(request: Request, next: Next) -> Response {
              may be from before you last signed in), so the form was refused.",
         );
     }
-    next.run(Request::from_parts(parts, body)).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// The text of field `name` in a multipart form body.
+async fn multipart_field(
+    content_type: &str,
+    bytes: axum::body::Bytes,
+    name: &str,
+) -> Option<String> {
+    let request = Request::builder()
+        .method(Method::POST)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(bytes))
+        .ok()?;
+    let mut form = axum::extract::Multipart::from_request(request, &())
+        .await
+        .ok()?;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 /// The value of `name` in URL-encoded `data`.
