@@ -5,9 +5,7 @@
 //! answers fails with the VA's words, and CAA's accounturi is enforced at issuance.
 
 use crate::acme_clients::certbot;
-use crate::scm_client::{
-    CUSTOMER_URI, INITIAL_PASSWORD, NEW_PASSWORD, create_organization, scm, send,
-};
+use crate::scm_client::{CUSTOMER_URI, NEW_PASSWORD, create_organization, scm, send};
 use crate::support::{Server, Workspace, ok};
 use castellan_testkit::dns::TestDns;
 use castellan_testkit::smtp::free_port;
@@ -58,15 +56,7 @@ pub(crate) async fn challenge_account(
     server: &Server,
     name: &str,
 ) -> ChallengeAccount {
-    let (status, _, text) = send(
-        scm(
-            http.post(format!("{base}/api/admin/v1/changepassword")),
-            INITIAL_PASSWORD,
-        )
-        .json(&serde_json::json!({ "newPassword": NEW_PASSWORD })),
-    )
-    .await;
-    assert!(status == 200 || status == 204, "{status}: {text}");
+    crate::scm_client::operator_password(http, base).await;
     let org = create_organization(
         http,
         base,

@@ -1,7 +1,7 @@
 //! Real ACME clients against a running server: certbot (PyPI) registers with External
 //! Account Binding, is refused without it or with a wrong key, and deactivates its account.
 
-use crate::scm_client::{INITIAL_PASSWORD, NEW_PASSWORD, create_organization, scm, send};
+use crate::scm_client::{NEW_PASSWORD, create_organization, scm, send};
 use crate::support::{Server, Workspace, ok};
 use castellan_testkit::tools::tool;
 use std::process::Command;
@@ -40,15 +40,7 @@ async fn certbot_registers_with_external_account_binding() {
         &[("CASTELLAN_BASE_URL", base.as_str())],
     );
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let (status, _, text) = send(
-        scm(
-            http.post(format!("{base}/api/admin/v1/changepassword")),
-            INITIAL_PASSWORD,
-        )
-        .json(&serde_json::json!({ "newPassword": NEW_PASSWORD })),
-    )
-    .await;
-    assert!(status == 200 || status == 204, "{status}: {text}");
+    crate::scm_client::operator_password(&http, &base).await;
     let org = create_organization(
         &http,
         &base,

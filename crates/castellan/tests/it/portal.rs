@@ -5,7 +5,7 @@
 //! as the operator would), runs them, and then checks what the browser did: the stored
 //! departments and revocation through the SCM API, the downloaded chain with openssl.
 
-use crate::scm_client::{CUSTOMER_URI, INITIAL_PASSWORD, NEW_PASSWORD, scm, send};
+use crate::scm_client::{CUSTOMER_URI, NEW_PASSWORD, scm, send};
 use crate::support::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -79,15 +79,7 @@ async fn the_guides_journeys_work_in_a_real_browser() {
         .unwrap();
 
     // The operator (MRAO) sets up an organisation and its RAO with an initial password.
-    let (status, _, text) = send(
-        scm(
-            http.post(format!("{base}/api/admin/v1/changepassword")),
-            INITIAL_PASSWORD,
-        )
-        .json(&serde_json::json!({ "newPassword": NEW_PASSWORD })),
-    )
-    .await;
-    assert!(status == 200 || status == 204, "{status}: {text}");
+    crate::scm_client::operator_password(&http, &base).await;
     let org_id = crate::scm_client::create_organization(
         &http,
         &base,
@@ -161,15 +153,7 @@ async fn the_guides_journeys_work_in_a_real_browser() {
     )
     .await;
     assert_eq!(status, 201, "{text}");
-    let (status, _, text) = send(
-        http.post(format!("{base}/api/admin/v1/changepassword"))
-            .header("login", SECOND)
-            .header("password", RAO_INITIAL)
-            .header("customerUri", CUSTOMER_URI)
-            .json(&serde_json::json!({"newPassword": SECOND_PASSWORD})),
-    )
-    .await;
-    assert_eq!(status, 200, "{text}");
+    crate::scm_client::change_password(&http, &base, SECOND, RAO_INITIAL, SECOND_PASSWORD).await;
     let (csr, _key) = castellan_testkit::tools::openssl_csr(
         ws.dir.path(),
         "portal",

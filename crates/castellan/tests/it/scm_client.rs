@@ -111,6 +111,38 @@ fn script_command(python: &Path, base: &str, name: &str) -> Command {
     cmd
 }
 
+/// The operator's first step: the initial password `init` set becomes [`NEW_PASSWORD`].
+pub(crate) async fn operator_password(http: &reqwest::Client, base: &str) {
+    let (status, _, text) = send(
+        scm(
+            http.post(format!("{base}/api/admin/v1/changepassword")),
+            INITIAL_PASSWORD,
+        )
+        .json(&serde_json::json!({ "newPassword": NEW_PASSWORD })),
+    )
+    .await;
+    assert!(status == 200 || status == 204, "{status}: {text}");
+}
+
+/// An administrator's own password change (their first, after an initial one).
+pub(crate) async fn change_password(
+    http: &reqwest::Client,
+    base: &str,
+    login: &str,
+    old: &str,
+    new: &str,
+) {
+    let (status, _, text) = send(
+        http.post(format!("{base}/api/admin/v1/changepassword"))
+            .header("login", login)
+            .header("password", old)
+            .header("customerUri", CUSTOMER_URI)
+            .json(&serde_json::json!({"newPassword": new})),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+}
+
 /// Publishes the CNAME a started DCV `order` asks for on the test DNS server, and submits it
 /// through the SCM API; asserts it passes.
 pub(crate) async fn publish_and_submit(
@@ -292,15 +324,14 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
     )
     .await;
     assert_eq!(status, 201, "{text}");
-    let (status, _, text) = send(
-        http.post(format!("{base}/api/admin/v1/changepassword"))
-            .header("login", "rao-pending")
-            .header("password", "an initial rao password")
-            .header("customerUri", CUSTOMER_URI)
-            .json(&serde_json::json!({"newPassword": "the rao's own password"})),
+    change_password(
+        &http,
+        &base,
+        "rao-pending",
+        "an initial rao password",
+        "the rao's own password",
     )
     .await;
-    assert_eq!(status, 200, "{text}");
     let (python2, base_url) = (python.clone(), base.clone());
     let csr_path = csr.to_str().unwrap().to_owned();
     let (csr2, _key2) =
