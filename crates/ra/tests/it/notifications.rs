@@ -9,6 +9,23 @@ use castellan_ra::clock::Clock;
 use castellan_ra::notifications::{DCV_EXPIRED, DCV_EXPIRING, RuleSpec, SSL_EXPIRED, SSL_EXPIRING};
 use castellan_ra::{Actor, Authority};
 
+/// Delivers what the outbox holds to a real SMTP server on loopback, asserting that `n`
+/// messages went, and returns them as received (quoted-printable soft breaks joined).
+async fn delivered(a: &Authority, now: i64, n: usize) -> Vec<String> {
+    let sink = castellan_testkit::smtp::SmtpSink::start();
+    let mailer = sink_mailer(sink.port);
+    assert_eq!(
+        castellan_notify::deliver_due(a.store(), &mailer, now)
+            .await
+            .unwrap(),
+        n
+    );
+    sink.wait_for(n, std::time::Duration::from_secs(5))
+        .into_iter()
+        .map(|m| m.replace("=\r\n", ""))
+        .collect()
+}
+
 fn refusal<T: std::fmt::Debug>(r: castellan_ra::Result<T>) -> String {
     match r {
         Err(e) => e.to_string(),
@@ -159,20 +176,7 @@ on_both!(
 
         // Through a real SMTP server: six warnings, each as rendered (and the two requests'
         // mails to their approver, and the two test mails, from the start).
-        let sink = castellan_testkit::smtp::SmtpSink::start();
-        let mailer = sink_mailer(sink.port);
-        let now = fx.clock.now().unix_timestamp();
-        assert_eq!(
-            castellan_notify::deliver_due(a.store(), &mailer, now)
-                .await
-                .unwrap(),
-            10
-        );
-        let mails: Vec<String> = sink
-            .wait_for(10, std::time::Duration::from_secs(5))
-            .into_iter()
-            .map(|m| m.replace("=\r\n", ""))
-            .collect();
+        let mails = delivered(a, fx.clock.now().unix_timestamp(), 10).await;
         let count = |needle: &str| mails.iter().filter(|m| m.contains(needle)).count();
         assert_eq!(
             count("Subject: SSL certificate for www1.camford.ac.uk expires in 29 days"),
@@ -290,20 +294,7 @@ on_both!(
         crate::domains::validated(a, "camford.ac.uk", fx.clock.now().unix_timestamp()).await;
         assert_eq!(a.send_dcv_warnings().await.unwrap(), 0);
 
-        let sink = castellan_testkit::smtp::SmtpSink::start();
-        let mailer = sink_mailer(sink.port);
-        let now = fx.clock.now().unix_timestamp();
-        assert_eq!(
-            castellan_notify::deliver_due(a.store(), &mailer, now)
-                .await
-                .unwrap(),
-            4
-        );
-        let mails: Vec<String> = sink
-            .wait_for(4, std::time::Duration::from_secs(5))
-            .into_iter()
-            .map(|m| m.replace("=\r\n", ""))
-            .collect();
+        let mails = delivered(a, fx.clock.now().unix_timestamp(), 4).await;
         for to in ["rao", "requester", "approver", "hostmaster"] {
             assert_eq!(
                 mails
@@ -367,20 +358,7 @@ on_both!(
             .await
             .unwrap();
 
-        let sink = castellan_testkit::smtp::SmtpSink::start();
-        let mailer = sink_mailer(sink.port);
-        let now = fx.clock.now().unix_timestamp();
-        assert_eq!(
-            castellan_notify::deliver_due(a.store(), &mailer, now)
-                .await
-                .unwrap(),
-            5
-        );
-        let mails: Vec<String> = sink
-            .wait_for(5, std::time::Duration::from_secs(5))
-            .into_iter()
-            .map(|m| m.replace("=\r\n", ""))
-            .collect();
+        let mails = delivered(a, fx.clock.now().unix_timestamp(), 5).await;
         let to = |addr: &str, subject: &str| {
             mails
                 .iter()
