@@ -564,7 +564,7 @@ journeys.notifications = async function notifications(j, env) {
   await j.at(portalPath(env, '/notifications'));
   await j.sees('No notifications yet.');
   equal(await p.getByLabel('Days before expiry').inputValue(), '90, 60, 30, 7, 3', 'the common schedule is the default');
-  await p.getByLabel('For the certificates and domains of').selectOption({ label: `${env.CASTELLAN_ORG_NAME} (all of it)` });
+  await p.getByLabel('For the certificates, domains and administrators of').selectOption({ label: `${env.CASTELLAN_ORG_NAME} (all of it)` });
   await p.getByLabel(/^And these addresses/).fill('pki-team@camford.ac.uk');
   await p.getByLabel('Days before expiry').fill('0, 7');
   j.expectStatus(400, '/notifications');
@@ -583,6 +583,54 @@ journeys.notifications = async function notifications(j, env) {
   await j.at(portalPath(env, '/notifications/log'));
   await j.sees('The messages sent to you, newest first.');
   await j.sees('[Test] SSL certificate for www.example.ac.uk', 'table');
+
+  // Edit the rule: the form comes back filled in; a refusal keeps what was typed.
+  await nav(p, 'Notifications').click();
+  await p.getByRole('link', { name: /^Edit notification \d+: SSL certificate expiring/ }).click();
+  const ruleId = new URL(p.url()).pathname.split('/').pop();
+  equal(await p.getByLabel('Days before expiry').inputValue(), '30, 7', 'the rule\'s days are shown');
+  equal(await p.getByLabel(/^And these addresses/).inputValue(), 'pki-team@camford.ac.uk', 'its addresses too');
+  await p.getByLabel('Notification type').selectOption({ label: 'Administrator created' });
+  await p.locator('input[name="requester"]').uncheck();
+  j.expectStatus(400, '/notifications/');
+  await p.getByLabel(/^And these addresses/).fill('not-an-address');
+  await p.getByRole('button', { name: 'Save notification' }).click();
+  await j.sees("'not-an-address' is not an e-mail address");
+  equal(await p.getByLabel('Notification type').inputValue(), 'admin.created', 'the kind is kept');
+  await p.getByLabel('Notification type').selectOption({ label: 'SSL certificate expiring' });
+  await p.locator('input[name="requester"]').check();
+  await p.getByLabel(/^And these addresses/).fill('pki-team@camford.ac.uk');
+  await p.getByLabel('Days before expiry').fill('60, 14');
+  await p.getByRole('button', { name: 'Save notification' }).click();
+  await j.sees(`Notification ${ruleId} saved.`);
+  await j.sees('60, 14', 'table');
+
+  // The templates: an RAO reads them; only the operator changes them.
+  await p.getByRole('link', { name: 'Templates' }).click();
+  await j.at(portalPath(env, '/notifications/templates'));
+  await p.getByRole('link', { name: 'SSL certificate expired' }).click();
+  await j.sees('Only the operator (MRAO) changes templates.');
+  equal(await p.getByRole('button', { name: 'Save template' }).count(), 0, 'an RAO cannot save a template');
+  await signOut(j, env);
+
+  await signIn(j, env, env.CASTELLAN_MRAO_PASSWORD, env.CASTELLAN_MRAO_LOGIN);
+  await p.goto(`${env.CASTELLAN_PORTAL}/notifications/templates/ssl.expired`);
+  await j.sees('Variables: common_name');
+  j.expectStatus(400, '/notifications/templates/ssl.expired');
+  await p.getByLabel('Subject').fill('Expired: {{ comon_name }}');
+  await p.getByRole('button', { name: 'Save template' }).click();
+  await j.sees("the subject of the 'ssl.expired' template");
+  equal(await p.getByLabel('Subject').inputValue(), 'Expired: {{ comon_name }}', 'what was typed is kept');
+  await p.getByLabel('Subject').fill('Expired: {{ common_name }}');
+  await p.getByRole('button', { name: 'Save template' }).click();
+  await j.sees('Template saved; it is used from the next notification on.');
+  await j.shot('template');
+  await p.getByRole('link', { name: 'Templates', exact: true }).click();
+  await j.sees('Changed', 'table');
+  await p.getByRole('link', { name: 'SSL certificate expired' }).click();
+  await p.getByRole('button', { name: 'Use the default again' }).click();
+  await j.sees('The default template is used again.');
+  equal(await p.getByLabel('Subject').inputValue(), 'SSL certificate for {{ common_name }} has expired', 'the default is back');
 };
 
 // Every main screen at phone width (390 px): nothing is cut off, the page never scrolls

@@ -51,6 +51,9 @@ pub struct Config {
     /// Outgoing e-mail.
     #[serde(default)]
     pub smtp: SmtpConfig,
+    /// Notifications.
+    #[serde(default)]
+    pub notifications: NotificationsConfig,
     /// SSL orders.
     #[serde(default)]
     pub ssl: SslConfig,
@@ -120,6 +123,41 @@ impl Default for ValidationConfig {
             http_port: 80,
             https_port: 443,
         }
+    }
+}
+
+/// Notifications.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationsConfig {
+    /// When (`HH:MM`, UTC) the daily scan for certificates and DCVs near or past their
+    /// expiry runs.
+    pub scan_at: String,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> NotificationsConfig {
+        NotificationsConfig {
+            scan_at: "06:00".into(),
+        }
+    }
+}
+
+impl NotificationsConfig {
+    /// `scan_at` as minutes after midnight UTC, or why it is not a time.
+    pub fn scan_minute(&self) -> std::result::Result<i64, String> {
+        let bad = || {
+            format!(
+                "notifications.scan_at '{}' must be a time of day HH:MM (UTC), e.g. 06:00",
+                self.scan_at
+            )
+        };
+        let (h, m) = self.scan_at.trim().split_once(':').ok_or_else(bad)?;
+        let (h, m): (i64, i64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if !(0..24).contains(&h) || !(0..60).contains(&m) {
+            return Err(bad());
+        }
+        Ok(h * 60 + m)
     }
 }
 
@@ -219,6 +257,7 @@ impl Default for Config {
             },
             validation: ValidationConfig::default(),
             smtp: SmtpConfig::default(),
+            notifications: NotificationsConfig::default(),
             ssl: SslConfig::default(),
             revocation: castellan_ra::revocation::RevocationSettings::default(),
             acme: castellan_ra::acme_accounts::AcmeSettings::default(),
@@ -312,6 +351,9 @@ fn check(config: &Config) -> Result<()> {
             "invalid configuration: smtp.security '{}' must be starttls, tls or none",
             config.smtp.security
         );
+    }
+    if let Err(reason) = config.notifications.scan_minute() {
+        bail!("invalid configuration: {reason}");
     }
     if !["full", "normal"].contains(&config.sqlite_synchronous.as_str()) {
         bail!(
@@ -509,6 +551,11 @@ username = {smtp_username}
 password = {smtp_password}
 from = {smtp_from}
 
+[notifications]
+# When (HH:MM, UTC) the daily scan for certificates and DCVs near or past their expiry runs
+# (and at start, if today's time has passed). Each warning goes once, however often it runs.
+scan_at = {scan_at}
+
 [ssl]
 # Custom fields SSL orders carry, e.g. [{{ name = "Cost centre", mandatory = true }}].
 custom_fields = {custom_fields}
@@ -590,6 +637,7 @@ orders_per_domain_per_week = {orders_per_domain_per_week}
             smtp_username = s(&self.smtp.username),
             smtp_password = s(&self.smtp.password),
             smtp_from = s(&self.smtp.from),
+            scan_at = s(&self.notifications.scan_at),
             custom_fields = toml::Value::try_from(&self.ssl.custom_fields)
                 .map(|v| v.to_string())
                 .unwrap_or_else(|_| "[]".into()),
@@ -645,6 +693,22 @@ mod tests {
             castellan_ra::acme_accounts::AuthorizationMode::Challenges;
         let text = config.to_documented_toml().unwrap();
         assert_eq!(toml::from_str::<Config>(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn the_scan_time_is_a_time_of_day() {
+        let at = |t: &str| NotificationsConfig { scan_at: t.into() }.scan_minute();
+        assert_eq!(at("06:00"), Ok(360));
+        assert_eq!(at("23:59"), Ok(1439));
+        assert_eq!(at(" 0:05 "), Ok(5));
+        for bad in ["24:00", "6", "06:60", "six", ""] {
+            assert_eq!(
+                at(bad),
+                Err(format!(
+                    "notifications.scan_at '{bad}' must be a time of day HH:MM (UTC), e.g. 06:00"
+                ))
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! E-mail delivery. Every message is first written to the outbox (`store`) in the same
 //! transaction as the event that causes it; the worker here claims due messages with a
-//! lease, sends them over SMTP, and on failure retries with exponential backoff, giving up
+//! lease, one at a time, sends them over SMTP, and on failure retries with exponential backoff, giving up
 //! (`DEAD`, shown to administrators) after [`MAX_ATTEMPTS`]. A mail server that is down
 //! loses nothing: the messages wait and go when it is back.
 
@@ -21,8 +21,12 @@ pub const MAX_ATTEMPTS: i64 = 10;
 pub const FIRST_BACKOFF_SECONDS: i64 = 60;
 /// The longest retry delay.
 pub const MAX_BACKOFF_SECONDS: i64 = 3600;
-/// How long a claimed message is reserved for one worker.
-pub const LEASE_SECONDS: i64 = 120;
+/// How long a claimed message is reserved for one worker: longer than a round of
+/// [`ROUND_SECONDS`] plus the slowest send (each SMTP command may wait 20 s), so that no
+/// other node takes a message while it is still being sent.
+pub const LEASE_SECONDS: i64 = 600;
+/// How long one delivery round keeps claiming messages; what is left waits for the next.
+pub const ROUND_SECONDS: u64 = 300;
 
 /// Why mail could not be set up or sent.
 #[derive(Debug, Error)]
@@ -30,6 +34,9 @@ pub enum NotifyError {
     /// The SMTP settings are unusable.
     #[error("invalid SMTP configuration: {0}")]
     Config(String),
+    /// A notification template is unusable (named, with the problem).
+    #[error("{0}")]
+    Template(String),
     /// Building or sending a message failed.
     #[error("{0}")]
     Send(String),
@@ -169,11 +176,18 @@ pub fn backoff(attempts: i64) -> i64 {
     (FIRST_BACKOFF_SECONDS.saturating_mul(1i64 << shift)).min(MAX_BACKOFF_SECONDS)
 }
 
-/// Sends every message that is due now; returns how many were sent.
+/// Sends every message that is due at `now` (for up to [`ROUND_SECONDS`]); returns how many
+/// were sent. Messages are claimed one at a time, each just before it is sent, so that a
+/// mail server that hangs cannot outlast the lease of messages claimed long before: one
+/// node's lease never runs out while it still holds the message.
 pub async fn deliver_due(store: &Store, mailer: &Mailer, now: i64) -> Result<usize, NotifyError> {
+    let started = std::time::Instant::now();
     let mut sent = 0;
     loop {
-        let batch = store.claim_emails(now, now + LEASE_SECONDS, 20).await?;
+        if started.elapsed() > Duration::from_secs(ROUND_SECONDS) {
+            return Ok(sent);
+        }
+        let batch = store.claim_emails(now, now + LEASE_SECONDS, 1).await?;
         if batch.is_empty() {
             return Ok(sent);
         }

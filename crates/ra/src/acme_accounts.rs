@@ -456,6 +456,17 @@ impl Authority {
             None,
         )
         .await?;
+        self.queue_acme_account_created(
+            &mut tx,
+            now,
+            id.0,
+            name,
+            &server.name,
+            &mac_id,
+            org,
+            actor,
+        )
+        .await?;
         tx.commit().await?;
         Ok((id, EabCredentials { mac_id, mac_key }))
     }

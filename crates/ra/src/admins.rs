@@ -253,6 +253,8 @@ impl Authority {
             Some(audit_view(&data)),
         )
         .await?;
+        self.queue_admin_created(&mut tx, now, id, &data, actor)
+            .await?;
         if admin_type == AdminType::Idp {
             approval::request(
                 &mut tx,

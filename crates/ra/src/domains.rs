@@ -233,6 +233,24 @@ impl Authority {
             Some(audit_view(&stored)),
         )
         .await?;
+        // Each department whose delegation waits for approval is a delegation request.
+        let mut waiting: Vec<OrgId> = stored
+            .delegations
+            .iter()
+            .filter(|d| !d.active)
+            .map(|d| d.org_id)
+            .collect();
+        waiting.dedup();
+        for org in waiting {
+            let types: Vec<CertificateType> = stored
+                .delegations
+                .iter()
+                .filter(|d| d.org_id == org && !d.active)
+                .map(|d| d.cert_type)
+                .collect();
+            self.queue_delegation_requested(&mut tx, now, id.0, &name, org, &types, actor)
+                .await?;
+        }
         tx.commit().await?;
         Ok(id)
     }
@@ -397,6 +415,18 @@ impl Authority {
             Some(audit_view(&after)),
         )
         .await?;
+        if !active {
+            self.queue_delegation_requested(
+                &mut tx,
+                now,
+                id.0,
+                &domain.name,
+                org,
+                cert_types,
+                actor,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -524,6 +554,21 @@ impl Authority {
             },
             Some(audit_view(&domain)),
             Some(audit_view(&after)),
+        )
+        .await?;
+        let mut requesters: Vec<_> = requested.iter().filter_map(|d| d.requested_by).collect();
+        requesters.dedup();
+        let types: Vec<CertificateType> = requested.iter().map(|d| d.cert_type).collect();
+        self.queue_delegation_decided(
+            &mut tx,
+            now,
+            id.0,
+            &domain.name,
+            org,
+            &types,
+            &requesters,
+            approve,
+            actor,
         )
         .await?;
         tx.commit().await?;

@@ -544,19 +544,25 @@ impl Authority {
         }
     }
 
-    /// Marks an approved order Invalid with the refusal that stopped its issuance, as SCM
-    /// does (guide 11.1).
+    /// Marks approved order `id` Invalid with the refusal that stopped its issuance, as SCM
+    /// does (guide 11.1), and tells its requesters why, in the same transaction.
     async fn mark_invalid(&self, id: RequestId, actor: &Actor, refusal: &RaError) -> Result<()> {
+        let order = self.store.order(id).await?;
+        let now = self.now();
         let mut tx = self.store.begin().await?;
         tx.transition_request(
             id,
             CertificateStatus::Approved,
             CertificateStatus::Invalid,
             actor.admin_id,
-            self.now(),
+            now,
             &refusal.to_string(),
         )
         .await?;
+        if let Some(order) = &order {
+            self.queue_issuance_failed(&mut tx, now, order, &refusal.to_string())
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -1159,40 +1165,22 @@ impl Authority {
         Ok(renewed)
     }
 
+    /// Tells the requesters of `old` that auto-renewal ordered its successor, and where
+    /// to collect it.
     async fn tell_renewed(&self, old: RequestId, outcome: &OrderOutcome) -> Result<()> {
         let Some(order) = self.store.order(old).await? else {
             return Ok(());
         };
-        let recipients = crate::notifications::requester_addresses(
-            order.details.requester_admin_id,
-            &order.details.external_requester,
-            &self.store.admins().await?,
-        );
-        let names = order.request.request.requested_names.join(", ");
-        let link = format!(
-            "{}/api/ssl/v1/collect/{}/x509CO",
-            self.validation.settings.base_url.trim_end_matches('/'),
-            outcome.id
-        );
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        for to in recipients {
-            tx.enqueue_email(&castellan_store::NewEmail {
-                idempotency_key: format!("ssl-auto-renewed:{}:{to}", outcome.id),
-                recipient: to.clone(),
-                subject: format!("Certificate renewed: {names}"),
-                body_text: format!(
-                    "The SSL certificate {old} for {names} was renewed automatically before it \
-                     expires.\n\nThe new certificate is {new} ({status}). Collect it here:\n\n  \
-                     {link}\n",
-                    new = outcome.id,
-                    status = outcome.status
-                ),
-                body_html: String::new(),
-                created_at: now,
-            })
-            .await?;
-        }
+        self.queue_auto_renewed(
+            &mut tx,
+            now,
+            &order,
+            outcome.id,
+            &outcome.status.to_string(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -33,7 +33,7 @@ mod tokens;
 
 pub use acme::*;
 pub use error::{Result, StoreError};
-pub use notifications::{ExpiringCertificate, NewRule, RuleRecord};
+pub use notifications::{ExpiringCertificate, NewRule, RuleRecord, TemplateRecord};
 pub use records::*;
 pub use revocation::*;
 pub use sessions::SessionRecord;

@@ -111,42 +111,117 @@ fn read_rule(row: &AnyRow) -> Result<RuleRecord> {
     })
 }
 
+/// Binds the eight columns a rule's content is stored in, in table order.
+fn bind_rule<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    rule: &NewRule,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let departments = rule
+        .departments
+        .iter()
+        .map(|o| o.0.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let days = rule
+        .days
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    query
+        .bind(rule.kind.clone())
+        .bind(rule.org_id.0)
+        .bind(departments)
+        .bind(i64::from(rule.requester))
+        .bind(i64::from(rule.external_requester))
+        .bind(i64::from(rule.admins))
+        .bind(rule.addresses.join("\n"))
+        .bind(days)
+}
+
+/// An administrator's version of a notification template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TemplateRecord {
+    /// The kind it is for (`ssl.expiring`, …).
+    pub kind: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub body_text: String,
+    /// HTML body; empty: made from the text.
+    pub body_html: String,
+    /// Who saved it.
+    pub updated_by: Option<AdminId>,
+    /// When.
+    pub updated_at: i64,
+}
+
 const RULE_COLUMNS: &str = "id, kind, org_id, departments, notify_requester, notify_external, \
      notify_admins, addresses, days, created_by, created_at";
 
 impl Tx {
     /// Stores a rule; returns its id.
     pub async fn insert_rule(&mut self, rule: &NewRule) -> Result<i64> {
-        let join = |v: &[OrgId]| {
-            v.iter()
-                .map(|o| o.0.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let row = sqlx::query(
-            "INSERT INTO notification_rules (kind, org_id, departments, notify_requester, \
-             notify_external, notify_admins, addresses, days, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind(&rule.kind)
-        .bind(rule.org_id.0)
-        .bind(join(&rule.departments))
-        .bind(i64::from(rule.requester))
-        .bind(i64::from(rule.external_requester))
-        .bind(i64::from(rule.admins))
-        .bind(rule.addresses.join("\n"))
-        .bind(
-            rule.days
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
+        let row = bind_rule(
+            sqlx::query(
+                "INSERT INTO notification_rules (kind, org_id, departments, notify_requester, \
+                 notify_external, notify_admins, addresses, days, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            ),
+            rule,
         )
         .bind(rule.created_by.map(|a| a.0))
         .bind(rule.created_at)
         .fetch_one(self.conn())
         .await?;
         Ok(row.try_get("id")?)
+    }
+
+    /// Replaces what rule `id` says (its creator and creation time stay); `false` if there
+    /// is no such rule.
+    pub async fn update_rule(&mut self, id: i64, rule: &NewRule) -> Result<bool> {
+        let done = bind_rule(
+            sqlx::query(
+                "UPDATE notification_rules SET kind = $1, org_id = $2, departments = $3, \
+                 notify_requester = $4, notify_external = $5, notify_admins = $6, \
+                 addresses = $7, days = $8 WHERE id = $9",
+            ),
+            rule,
+        )
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores an administrator's version of a notification template, replacing any.
+    pub async fn put_template(&mut self, template: &TemplateRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO notification_templates (kind, subject, body_text, body_html, \
+             updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (kind) DO UPDATE SET subject = excluded.subject, \
+             body_text = excluded.body_text, body_html = excluded.body_html, \
+             updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+        )
+        .bind(&template.kind)
+        .bind(&template.subject)
+        .bind(&template.body_text)
+        .bind(&template.body_html)
+        .bind(template.updated_by.map(|a| a.0))
+        .bind(template.updated_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Removes the administrator's version of `kind` (the default applies again); `false`
+    /// if there was none.
+    pub async fn delete_template(&mut self, kind: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM notification_templates WHERE kind = $1")
+            .bind(kind)
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Deletes a rule; `false` if there was none.
@@ -160,6 +235,28 @@ impl Tx {
 }
 
 impl Store {
+    /// Every administrator's version of a template.
+    pub async fn templates(&self) -> Result<Vec<TemplateRecord>> {
+        sqlx::query(
+            "SELECT kind, subject, body_text, body_html, updated_by, updated_at \
+             FROM notification_templates ORDER BY kind",
+        )
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(TemplateRecord {
+                kind: row.try_get("kind")?,
+                subject: row.try_get("subject")?,
+                body_text: row.try_get("body_text")?,
+                body_html: row.try_get("body_html")?,
+                updated_by: row.try_get::<Option<i64>, _>("updated_by")?.map(AdminId),
+                updated_at: row.try_get("updated_at")?,
+            })
+        })
+        .collect()
+    }
+
     /// Every rule, oldest first.
     pub async fn rules(&self) -> Result<Vec<RuleRecord>> {
         sqlx::query(sqlx::AssertSqlSafe(format!(

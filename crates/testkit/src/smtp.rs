@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A running SMTP sink, killed when dropped.
+/// A running SMTP sink, killed when dropped (its received messages are deleted then too).
 pub struct SmtpSink {
     child: Child,
     /// Its port on 127.0.0.1.
@@ -31,12 +31,29 @@ impl SmtpSink {
 
     /// Starts a sink on `port` (to bring a "down" server up later).
     pub fn start_on(port: u16) -> SmtpSink {
+        SmtpSink::spawn(port, &[])
+    }
+
+    /// Starts a sink on `port` that crashes during a send, for the outbox's crash tests: it
+    /// accepts `n` messages, and when the next message's DATA has arrived the process exits
+    /// at once, without keeping that message and without answering. The client sees the
+    /// connection drop before it learns whether the message was taken, and every later
+    /// connection fails until a sink is started on the port again; since this one never
+    /// kept the message, a correct retry delivers it exactly once. The messages it accepted
+    /// stay readable through [`SmtpSink::messages`] after it has died, for as long as this
+    /// value lives.
+    pub fn start_dying_after(port: u16, n: usize) -> SmtpSink {
+        SmtpSink::spawn(port, &["--die-after".to_owned(), n.to_string()])
+    }
+
+    fn spawn(port: u16, extra: &[String]) -> SmtpSink {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/smtp_sink.py");
         let mut child = Command::new(tool("python"))
             .arg(&script)
             .arg(port.to_string())
             .arg(dir.path())
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -150,33 +150,33 @@ pub async fn run(dir: &Path, args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// How often the expiry warnings are looked for, in minutes.
-const EXPIRY_SCAN_MINUTES: u64 = 60;
-
-/// The background jobs: certificate and DCV expiry warnings (hourly), notices that
-/// certificates are ready, DCV re-checks, auto-renewal, approved orders left unissued,
-/// expiry, ACME nonces and ACME challenge checks cut short (every minute), and the outbox
-/// worker when a mail server is set.
+/// The background jobs: certificate and DCV expiry warnings (daily, at
+/// `notifications.scan_at`), notices that certificates are ready, DCV re-checks,
+/// auto-renewal, approved orders left unissued, expiry, ACME nonces and ACME challenge
+/// checks cut short (every minute), and the outbox worker when a mail server is set.
 fn spawn_jobs(authority: &std::sync::Arc<castellan_ra::Authority>, config: &Config) -> Result<()> {
     let dcv = authority.clone();
+    let scan_minute = config
+        .notifications
+        .scan_minute()
+        .map_err(|reason| anyhow::anyhow!("invalid configuration: {reason}"))?;
     tokio::spawn(async move {
-        let mut minute: u64 = 0;
+        let mut last_scan: Option<i64> = None;
         loop {
-            // Expiry warnings every hour (the first at start): each goes once, whenever it
-            // is found, so the period only bounds how late a warning can be.
-            if minute.is_multiple_of(EXPIRY_SCAN_MINUTES) {
+            // Expiry warnings once a day: each goes once, whenever it is found, so the
+            // time only decides when in the day they arrive.
+            let now = dcv.clock().now().unix_timestamp();
+            if castellan_ra::notifications::scan_due(last_scan, now, scan_minute) {
+                last_scan = Some(now);
                 match dcv.send_expiry_warnings().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(queued = n, "certificate expiry warnings queued"),
+                    Ok(n) => tracing::info!(queued = n, "certificate expiry scan done"),
                     Err(e) => tracing::warn!(error = %e, "expiry warning round failed"),
                 }
                 match dcv.send_dcv_warnings().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(queued = n, "DCV expiry warnings queued"),
+                    Ok(n) => tracing::info!(queued = n, "DCV expiry scan done"),
                     Err(e) => tracing::warn!(error = %e, "DCV warning round failed"),
                 }
             }
-            minute += 1;
             match dcv.send_issued_notices().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(queued = n, "certificate ready notices queued"),

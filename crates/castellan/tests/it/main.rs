@@ -7,6 +7,7 @@ mod acme_challenges;
 mod acme_clients;
 mod acme_instant;
 mod cli;
+mod notifications_api;
 mod pki_http;
 mod portal;
 mod private_api;

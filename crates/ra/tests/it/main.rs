@@ -34,6 +34,7 @@ mod authority;
 mod coverage;
 mod dcv;
 mod domains;
+mod notification_events;
 mod notifications;
 mod orders;
 mod portal;

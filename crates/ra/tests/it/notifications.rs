@@ -11,7 +11,7 @@ use castellan_ra::{Actor, Authority};
 
 /// Delivers what the outbox holds to a real SMTP server on loopback, asserting that `n`
 /// messages went, and returns them as received (quoted-printable soft breaks joined).
-async fn delivered(a: &Authority, now: i64, n: usize) -> Vec<String> {
+pub(crate) async fn delivered(a: &Authority, now: i64, n: usize) -> Vec<String> {
     let sink = castellan_testkit::smtp::SmtpSink::start();
     let mailer = sink_mailer(sink.port);
     assert_eq!(
@@ -72,7 +72,10 @@ on_both!(
                 .await
             ),
             "invalid kind: 'ssl.sometimes' is not a notification; the kinds are ssl.expiring, \
-             ssl.expired, dcv.expiring, dcv.expired"
+             ssl.expired, dcv.expiring, dcv.expired, ssl.awaiting-approval, ssl.issued, \
+             ssl.issuance-failed, ssl.revoked, ssl.auto-renewed, domain.delegation-requested, \
+             domain.delegation-approved, domain.delegation-rejected, admin.created, \
+             admin.idp-awaiting-approval, acme.account-created"
         );
         assert_eq!(
             refusal(
@@ -211,14 +214,23 @@ on_both!(
 
         // An "expired" rule: once www1's day has passed (it was never renewed), one notice;
         // nothing for www2, renewed. It takes no thresholds.
+        let expired = RuleSpec {
+            kind: SSL_EXPIRED.into(),
+            org_id: w.camford,
+            addresses: vec!["pki-team@camford.ac.uk".into()],
+            days: vec![5],
+            ..RuleSpec::default()
+        };
+        assert_eq!(
+            refusal(a.create_notification_rule(&approver, expired.clone()).await),
+            "invalid days: 'SSL certificate expired' is sent when it happens; days before \
+             expiry are for the expiring kinds only"
+        );
         a.create_notification_rule(
             &approver,
             RuleSpec {
-                kind: SSL_EXPIRED.into(),
-                org_id: w.camford,
-                addresses: vec!["pki-team@camford.ac.uk".into()],
-                days: vec![5],
-                ..RuleSpec::default()
+                days: vec![],
+                ..expired
             },
         )
         .await
@@ -267,8 +279,8 @@ on_both!(
                 )
                 .await
             ),
-            "invalid recipients: a domain has no requester: for DCV warnings choose the \
-             administrators or addresses"
+            "invalid recipients: 'DCV expiring' has no requester: choose the administrators or \
+             addresses"
         );
         a.create_notification_rule(
             &approver,
@@ -406,5 +418,179 @@ on_both!(
                 .any(|m| m.contains(&format!("/customer/camford/ssl/{}", outcome.id))),
             "{mails:?}"
         );
+    }
+);
+
+on_both!(
+    an_ev_request_mails_its_approvers_for_a_second_approval,
+    |fx: Fixture| async move {
+        use castellan_model::{AdminRole, CertificateType, Credential, Privilege};
+        use castellan_ra::admins::NewAdministrator;
+        use castellan_ra::organizations::OrganizationPatch;
+        let a = &fx.authority;
+        let now = fx.clock.now().unix_timestamp();
+        let (w, requester, _approver) = ready(a, now).await;
+        // EV needs the organisation's EV details (the operator's) and an issued anchor.
+        a.update_organization(
+            &w.mrao,
+            w.camford,
+            OrganizationPatch {
+                ev: Some(castellan_store::EvData {
+                    business_category: "Government Entity".into(),
+                    jurisdiction_country: "GB".into(),
+                    registration_number: "RC000123".into(),
+                    ..castellan_store::EvData::default()
+                }),
+                ..OrganizationPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+        // Who else there is: a second approver of Camford; a Physics administrator who may
+        // approve (a department's, not Camford's); an approver of another organisation.
+        let oxbridge = a
+            .create_organization(
+                &w.mrao,
+                OrganizationPatch {
+                    name: Some("University of Oxbridge".into()),
+                    country: Some("GB".into()),
+                    cert_types: Some(vec![CertificateType::Ssl]),
+                    ..OrganizationPatch::default()
+                },
+            )
+            .await
+            .unwrap();
+        for (login, email, role, scope) in [
+            (
+                "approver2",
+                "approver2@camford.ac.uk",
+                AdminRole::RaoSsl,
+                w.camford,
+            ),
+            (
+                "physics-approver",
+                "physics-approver@camford.ac.uk",
+                AdminRole::DraoSsl,
+                w.physics,
+            ),
+            (
+                "oxbridge-approver",
+                "approver@oxbridge.ac.uk",
+                AdminRole::RaoSsl,
+                oxbridge,
+            ),
+        ] {
+            a.create_admin(
+                &w.mrao,
+                NewAdministrator {
+                    login: login.into(),
+                    email: email.into(),
+                    password: Some(zeroize::Zeroizing::new("a long enough password".into())),
+                    credentials: vec![Credential { role, scope }],
+                    privileges: vec![Privilege::SslRequest, Privilege::SslApprove],
+                    ..NewAdministrator::default()
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let approver2 = {
+            let r = a
+                .store()
+                .admin_by_login("approver2")
+                .await
+                .unwrap()
+                .unwrap();
+            Actor::admin(&r, castellan_model::AccessMethod::RestApi, "192.0.2.3")
+        };
+        let anchor = a
+            .request_certificate(
+                &w.mrao,
+                castellan_ra::orders::SslOrder {
+                    profile: "EV Anchor (Validation Only)".into(),
+                    term_days: 365,
+                    subject_alt_names: vec!["www.portal.camford.ac.uk".into()],
+                    ..order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[]))
+                },
+            )
+            .await
+            .unwrap();
+        a.approve_request(&approver2, anchor.id).await.unwrap();
+        // The anchor's own request went to Camford's three approvers; out of the way.
+        let anchor_mails = delivered(a, now, 3).await;
+        assert!(
+            anchor_mails
+                .iter()
+                .all(|m| m.contains(&format!("Subject: SSL certificate request {}", anchor.id))),
+            "{anchor_mails:?}"
+        );
+
+        // The EV request waits, and is stored with its mail to the approvers in scope.
+        let ev = a
+            .request_certificate(
+                &requester,
+                castellan_ra::orders::SslOrder {
+                    profile: "EV SSL".into(),
+                    ..order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[]))
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(ev.status, CertificateStatus::Requested);
+        let mails = delivered(a, now, 2).await;
+        let mut to: Vec<&str> = mails
+            .iter()
+            .flat_map(|m| m.lines().filter_map(|l| l.strip_prefix("X-Envelope-To: ")))
+            .collect();
+        to.sort();
+        // Camford's approvers, each once; not the requester (who may approve, but asked), not
+        // the operator (MRAO), not the RAO without the approval privilege, not a department's
+        // administrator, not another organisation's.
+        assert_eq!(
+            to,
+            ["approver2@camford.ac.uk", "approver@camford.ac.uk"],
+            "{mails:?}"
+        );
+        for nobody in [
+            "requester@camford.ac.uk",
+            "admin@camford.ac.uk",
+            "rao@camford.ac.uk",
+            "physics-approver@camford.ac.uk",
+            "approver@oxbridge.ac.uk",
+        ] {
+            assert!(!to.contains(&nobody), "{nobody}: {mails:?}");
+        }
+        for m in &mails {
+            assert!(
+                m.contains(&format!(
+                    "Subject: SSL certificate request {} for portal.camford.ac.uk awaits approval",
+                    ev.id
+                )),
+                "{m}"
+            );
+            assert!(
+                m.contains(
+                    "requester requested an SSL certificate (EV SSL) for University of Camford; \
+                     it awaits a second administrator's approval."
+                ),
+                "{m}"
+            );
+            assert!(
+                m.contains("Names: portal.camford.ac.uk, www.portal.camford.ac.uk"),
+                "{m}"
+            );
+            assert!(
+                m.contains(&format!("/customer/camford/ssl/{}", ev.id)),
+                "{m}"
+            );
+        }
+        // The outbox holds exactly those two for this request, both sent.
+        let log = a.delivery_log(&w.mrao, 50).await.unwrap();
+        let waiting: Vec<_> = log
+            .iter()
+            .filter(|r| r.email.subject.contains(&format!("request {} ", ev.id)))
+            .collect();
+        assert_eq!(waiting.len(), 2);
+        assert!(waiting.iter().all(|r| r.status == "SENT"));
     }
 );

@@ -13,6 +13,7 @@ mod csrf;
 mod dashboard;
 mod domains;
 mod login;
+mod mail_templates;
 mod notifications;
 mod organizations;
 mod page;
@@ -105,6 +106,19 @@ pub(crate) fn routes() -> Router<AppState> {
             get(notifications::list).post(notifications::create),
         )
         .route(&at("/notifications/log"), get(notifications::log))
+        .route(&at("/notifications/templates"), get(mail_templates::list))
+        .route(
+            &at("/notifications/templates/{kind}"),
+            get(mail_templates::edit).post(mail_templates::save),
+        )
+        .route(
+            &at("/notifications/templates/{kind}/reset"),
+            post(mail_templates::reset),
+        )
+        .route(
+            &at("/notifications/{id}"),
+            get(notifications::edit).post(notifications::update),
+        )
         .route(&at("/notifications/{id}/test"), post(notifications::test))
         .route(
             &at("/notifications/{id}/delete"),

@@ -1,5 +1,6 @@
 //! Guide 9: Settings → Email Notifications. The rules the administrator may see, a form to
-//! add one (scope, recipients, days before expiry) and a delete button per rule.
+//! add one (kind, scope, recipients, days before expiry), a page to edit each, a "send
+//! test" and a delete button per rule; the templates of the mail; the delivery log.
 
 use super::page::{self, Chrome, Nav};
 use super::scope::{self, Place};
@@ -9,7 +10,7 @@ use axum::Form;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use castellan_ra::notifications::{DCV_EXPIRING, RuleSpec, SSL_EXPIRING};
+use castellan_ra::notifications::{KINDS, RuleSpec, SSL_EXPIRING};
 
 struct RuleRow {
     id: i64,
@@ -21,13 +22,12 @@ struct RuleRow {
 
 /// What the portal calls a kind of notification.
 fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        SSL_EXPIRING => "SSL certificate expiring",
-        DCV_EXPIRING => "DCV expiring",
-        castellan_ra::notifications::SSL_EXPIRED => "SSL certificate expired",
-        castellan_ra::notifications::DCV_EXPIRED => "DCV expired",
-        _ => "Other",
-    }
+    castellan_ra::notifications::kind(kind).map_or("Other", |k| k.label)
+}
+
+/// The kinds, as the form offers them: code, label.
+fn kinds() -> Vec<(&'static str, &'static str)> {
+    KINDS.iter().map(|k| (k.name, k.label)).collect()
 }
 
 /// The add form, as typed.
@@ -108,10 +108,7 @@ async fn rules_page(
         chrome: portal.chrome(Nav::Notifications, "Email Notifications"),
         rows,
         places,
-        kinds: castellan_ra::notifications::KINDS
-            .iter()
-            .map(|k| (*k, kind_label(k)))
-            .collect(),
+        kinds: kinds(),
         form,
         error: error.as_ref().map(|(_, m)| m.clone()),
     });
@@ -132,9 +129,8 @@ pub(crate) async fn list(portal: Portal) -> Response {
     rules_page(&portal, form, None).await
 }
 
-/// `POST /customer/<uri>/notifications`: adds a rule. The scope is an organisation (all of
-/// it) or one department.
-pub(crate) async fn create(portal: Portal, Form(fields): Form<Vec<(String, String)>>) -> Response {
+/// The rule form as posted.
+fn posted(fields: &[(String, String)]) -> RuleForm {
     let get = |name: &str| {
         fields
             .iter()
@@ -142,7 +138,7 @@ pub(crate) async fn create(portal: Portal, Form(fields): Form<Vec<(String, Strin
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let form = RuleForm {
+    RuleForm {
         kind: get("kind"),
         org_id: get("org_id"),
         requester: !get("requester").is_empty(),
@@ -150,36 +146,37 @@ pub(crate) async fn create(portal: Portal, Form(fields): Form<Vec<(String, Strin
         admins: !get("admins").is_empty(),
         addresses: get("addresses"),
         days: get("days"),
-    };
-    let places = match scope::places(&portal).await {
-        Ok(p) => p,
-        Err(response) => return response,
-    };
-    let Some(place) = places.iter().find(|p| p.id.0.to_string() == form.org_id) else {
-        let error = (
-            StatusCode::BAD_REQUEST,
-            "Scope: choose the organization or department.".to_owned(),
-        );
-        return rules_page(&portal, form, Some(error)).await;
-    };
+    }
+}
+
+/// The rule `form` asks for, or the refusal of a field `ra` never sees (the scope not
+/// chosen, days that are not numbers). Days are dropped for kinds sent when they happen,
+/// as the form's hint says.
+async fn spec_of(portal: &Portal, form: &RuleForm) -> Result<RuleSpec, (StatusCode, String)> {
+    let bad = |m: String| (StatusCode::BAD_REQUEST, m);
+    let places = scope::places(portal)
+        .await
+        .map_err(|_| bad("Scope: the organizations could not be read.".into()))?;
+    let place = places
+        .iter()
+        .find(|p| p.id.0.to_string() == form.org_id)
+        .ok_or_else(|| bad("Scope: choose the organization or department.".into()))?;
+    let thresholds = castellan_ra::notifications::kind(&form.kind).is_none_or(|k| k.thresholds);
     let mut days = Vec::new();
     for part in form.days.split([',', ' ']).filter(|p| !p.trim().is_empty()) {
-        match part.trim().parse::<i64>() {
-            Ok(d) => days.push(d),
-            Err(_) => {
-                let error = (
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "Days before expiry: '{}' is not a number of days.",
-                        part.trim()
-                    ),
-                );
-                return rules_page(&portal, form, Some(error)).await;
-            }
+        if !thresholds {
+            break;
         }
+        let day = part.trim().parse::<i64>().map_err(|_| {
+            bad(format!(
+                "Days before expiry: '{}' is not a number of days.",
+                part.trim()
+            ))
+        })?;
+        days.push(day);
     }
     // A department is its organisation's rule limited to it: `ra` makes it so.
-    let spec = RuleSpec {
+    Ok(RuleSpec {
         kind: form.kind.clone(),
         org_id: place.id,
         departments: Vec::new(),
@@ -194,6 +191,16 @@ pub(crate) async fn create(portal: Portal, Form(fields): Form<Vec<(String, Strin
             .map(str::to_owned)
             .collect(),
         days,
+    })
+}
+
+/// `POST /customer/<uri>/notifications`: adds a rule. The scope is an organisation (all of
+/// it) or one department.
+pub(crate) async fn create(portal: Portal, Form(fields): Form<Vec<(String, String)>>) -> Response {
+    let form = posted(&fields);
+    let spec = match spec_of(&portal, &form).await {
+        Ok(spec) => spec,
+        Err(error) => return rules_page(&portal, form, Some(error)).await,
     };
     match portal
         .authority()
@@ -204,6 +211,97 @@ pub(crate) async fn create(portal: Portal, Form(fields): Form<Vec<(String, Strin
         Err(e) => {
             let error = (page::ra_status(&e), page::ra_message(&e));
             rules_page(&portal, form, Some(error)).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal/notification_edit.html")]
+struct EditPage {
+    chrome: Chrome,
+    id: i64,
+    places: Vec<Place>,
+    kinds: Vec<(&'static str, &'static str)>,
+    form: RuleForm,
+    error: Option<String>,
+}
+
+async fn edit_page(
+    portal: &Portal,
+    id: i64,
+    form: RuleForm,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let places = match scope::places(portal).await {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let body = page::render(&EditPage {
+        chrome: portal.chrome(Nav::Notifications, &format!("Notification {id}")),
+        id,
+        places,
+        kinds: kinds(),
+        form,
+        error: error.as_ref().map(|(_, m)| m.clone()),
+    });
+    match error {
+        Some((status, _)) => page::html(status, body),
+        None => portal.page(body),
+    }
+}
+
+/// `GET /customer/<uri>/notifications/<id>`: a rule, in its form.
+pub(crate) async fn edit(portal: Portal, Path((_, id)): Path<(String, i64)>) -> Response {
+    let rule = match portal
+        .authority()
+        .notification_rule(&portal.actor, id)
+        .await
+    {
+        Ok(r) => r.rule,
+        Err(e) => return page::ra_error_page(&e),
+    };
+    let form = RuleForm {
+        kind: rule.kind.clone(),
+        // One department, or the organisation: the scopes the form offers.
+        org_id: match rule.departments.as_slice() {
+            [one] => one.0.to_string(),
+            _ => rule.org_id.0.to_string(),
+        },
+        requester: rule.requester,
+        external_requester: rule.external_requester,
+        admins: rule.admins,
+        addresses: rule.addresses.join(", "),
+        days: rule
+            .days
+            .iter()
+            .rev()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    edit_page(&portal, id, form, None).await
+}
+
+/// `POST /customer/<uri>/notifications/<id>`: saves the changed rule.
+pub(crate) async fn update(
+    portal: Portal,
+    Path((_, id)): Path<(String, i64)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = posted(&fields);
+    let spec = match spec_of(&portal, &form).await {
+        Ok(spec) => spec,
+        Err(error) => return edit_page(&portal, id, form, Some(error)).await,
+    };
+    match portal
+        .authority()
+        .update_notification_rule(&portal.actor, id, spec)
+        .await
+    {
+        Ok(()) => portal.redirect_with("/notifications", &format!("Notification {id} saved.")),
+        Err(e) => {
+            let error = (page::ra_status(&e), page::ra_message(&e));
+            edit_page(&portal, id, form, Some(error)).await
         }
     }
 }

@@ -9,6 +9,7 @@ mod body;
 mod dcv;
 mod domains;
 mod error;
+mod notifications;
 mod oauth;
 mod organizations;
 mod reports;
@@ -110,6 +111,26 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ssl/v1/customFields", get(ssl::custom_fields))
         .route("/ssl/v2/customFields", get(ssl::custom_fields))
         .route("/report/v1/{*name}", post(reports::report))
+        .route(
+            "/notification/v1",
+            get(notifications::list).post(notifications::create),
+        )
+        .route("/notification/v1/types", get(notifications::types))
+        .route("/notification/v1/log", get(notifications::log))
+        .route("/notification/v1/template", get(notifications::templates))
+        .route(
+            "/notification/v1/template/{kind}",
+            get(notifications::template)
+                .put(notifications::put_template)
+                .delete(notifications::reset_template),
+        )
+        .route(
+            "/notification/v1/{id}",
+            get(notifications::get)
+                .put(notifications::update)
+                .delete(notifications::delete),
+        )
+        .route("/notification/v1/{id}/test", post(notifications::test))
         .route("/acme/v1/server", get(acme::servers))
         .route(
             "/acme/{version}/account",
