@@ -55,3 +55,7 @@ id_type!(
     /// `/acme/v1/account`), with its External Account Binding credentials.
     AcmeAccountId
 );
+id_type!(
+    /// A person client certificates are issued to (SCM `personId`).
+    PersonId
+);

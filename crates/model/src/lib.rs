@@ -15,7 +15,8 @@ pub use admin::{AccessMethod, AdminRole, AdminType, Credential, Privilege};
 pub use certificate::{CertificateStatus, CertificateType, Hierarchy, ValidationLevel};
 pub use format::DownloadFormat;
 pub use ids::{
-    AcmeAccountId, AdminId, ApprovalId, CaId, CertificateId, DomainId, OrgId, ProfileId, RequestId,
+    AcmeAccountId, AdminId, ApprovalId, CaId, CertificateId, DomainId, OrgId, PersonId, ProfileId,
+    RequestId,
 };
 pub use key::KeyType;
 pub use subject::{EvDetails, OrganizationDetails, PersonDetails};

@@ -27,6 +27,7 @@ pub mod notifications;
 pub mod orders;
 pub mod organizations;
 pub mod password;
+pub mod persons;
 pub mod revocation;
 pub mod scope;
 mod service_tls;

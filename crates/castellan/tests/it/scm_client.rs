@@ -257,7 +257,7 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
         server.log()
     );
 
-    for script in ["scm_admin_org.py", "scm_domains.py"] {
+    for script in ["scm_admin_org.py", "scm_domains.py", "scm_person.py"] {
         let (python, base_url) = (python.clone(), base.clone());
         let out = tokio::task::spawn_blocking(move || run_script(&python, &base_url, script))
             .await

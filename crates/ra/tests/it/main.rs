@@ -37,6 +37,7 @@ mod domains;
 mod notification_events;
 mod notifications;
 mod orders;
+mod persons;
 mod portal;
 mod registration;
 mod revocation;

@@ -12,6 +12,7 @@ mod error;
 mod notifications;
 mod oauth;
 mod organizations;
+mod persons;
 mod reports;
 mod ssl;
 
@@ -131,6 +132,15 @@ pub(crate) fn routes() -> Router<AppState> {
                 .delete(notifications::delete),
         )
         .route("/notification/v1/{id}/test", post(notifications::test))
+        .route("/person/v1", get(persons::list).post(persons::create))
+        .route("/person/v1/", get(persons::list).post(persons::create))
+        .route("/person/v1/id/byEmail/{email}", get(persons::by_email))
+        .route(
+            "/person/v1/{id}",
+            get(persons::get)
+                .put(persons::update)
+                .delete(persons::delete),
+        )
         .route("/acme/v1/server", get(acme::servers))
         .route(
             "/acme/{version}/account",
