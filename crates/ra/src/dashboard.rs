@@ -55,6 +55,9 @@ pub struct Dashboard {
     pub approvals: Vec<ApprovalRecord>,
     /// The latest entries of the audit log this administrator may see.
     pub recent: Vec<AuditRecord>,
+    /// For the operators (who run the mail server settings): e-mails given up after every
+    /// retry, so that a broken mail server does not go unnoticed.
+    pub given_up_emails: i64,
 }
 
 impl Authority {
@@ -127,7 +130,13 @@ impl Authority {
             .audit_entries(actor, 0, now, 20 * RECENT_ENTRIES as i64)
             .await?;
         recent.truncate(RECENT_ENTRIES);
+        let given_up_emails = if actor.is_mrao() {
+            self.store.given_up_emails().await?
+        } else {
+            0
+        };
         Ok(Dashboard {
+            given_up_emails,
             certificates,
             expiring,
             dcvs,

@@ -113,6 +113,16 @@ impl Store {
         .collect()
     }
 
+    /// How many e-mails were given up (`DEAD`).
+    pub async fn given_up_emails(&self) -> Result<i64> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) AS n FROM email_outbox WHERE status = 'DEAD'")
+                .fetch_one(self.pool())
+                .await?
+                .try_get("n")?,
+        )
+    }
+
     /// Every queued e-mail, newest first (for administrators and tests).
     pub async fn emails(&self, limit: i64) -> Result<Vec<EmailRecord>> {
         sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -483,3 +483,39 @@ on_both!(
         );
     }
 );
+
+on_both!(
+    mail_given_up_is_shown_to_the_operator,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let mut now = fx.clock.now().unix_timestamp();
+        let w = world(a).await;
+        assert_eq!(a.dashboard(&w.mrao).await.unwrap().given_up_emails, 0);
+        // A delegation request, for a mail server that never answers.
+        a.create_domain(
+            &w.drao,
+            "*.physics.camford.ac.uk",
+            "",
+            &[(w.physics, vec![Ssl])],
+            true,
+        )
+        .await
+        .unwrap();
+        let nowhere = sink_mailer(castellan_testkit::smtp::free_port());
+        for _ in 0..castellan_notify::MAX_ATTEMPTS {
+            castellan_notify::deliver_due(a.store(), &nowhere, now)
+                .await
+                .unwrap();
+            now += 7200;
+        }
+        assert_eq!(a.dashboard(&w.mrao).await.unwrap().given_up_emails, 1);
+        assert_eq!(
+            a.dashboard(&w.rao).await.unwrap().given_up_emails,
+            0,
+            "the operators run the mail server settings; others are not told"
+        );
+        let log = a.delivery_log(&w.rao, 10).await.unwrap();
+        assert_eq!(log.len(), 1, "the RAO sees the mail addressed to them");
+        assert_eq!(log[0].status, "DEAD");
+    }
+);

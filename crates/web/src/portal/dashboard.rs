@@ -58,6 +58,7 @@ struct DashboardPage {
     awaiting_total: i64,
     approvals: Vec<String>,
     recent: Vec<ActivityRow>,
+    given_up_emails: i64,
 }
 
 /// The guide's name of a certificate type.
@@ -146,6 +147,7 @@ pub(crate) async fn dashboard(portal: Portal) -> Response {
             description: r.entry.description.clone(),
         })
         .collect();
+    let given_up_emails = d.given_up_emails;
     let (types, expiring, dcvs) = view(&base, d);
     portal.page(page::render(&DashboardPage {
         chrome: portal.chrome(Nav::Dashboard, "Dashboard"),
@@ -157,5 +159,6 @@ pub(crate) async fn dashboard(portal: Portal) -> Response {
         awaiting_total,
         approvals,
         recent,
+        given_up_emails,
     }))
 }
