@@ -633,6 +633,42 @@ journeys.notifications = async function notifications(j, env) {
   equal(await p.getByLabel('Subject').inputValue(), 'SSL certificate for {{ common_name }} has expired', 'the default is back');
 };
 
+// Guide 8.2.1: Certificates → Client Certificates → Add: a person with the user's details
+// (a refused form keeps what was typed), changed on their page (never the e-mail), deleted.
+journeys.persons = async function persons(j, env) {
+  const p = j.page;
+  await signIn(j, env, env.CASTELLAN_RAO_PASSWORD);
+  await nav(p, 'Certificates').click();
+  await p.getByRole('link', { name: 'Client Certificates' }).click();
+  await j.at(portalPath(env, '/client'));
+  await j.sees('No persons yet.');
+  await p.getByLabel('First name').fill('Ada');
+  await p.getByLabel('E-mail', { exact: true }).fill('ada.lovelace@camford.ac.uk');
+  await p.getByLabel('Organization or department').selectOption({ label: env.CASTELLAN_ORG_NAME });
+  j.expectStatus(400, '/client');
+  await p.getByRole('button', { name: 'Add person' }).click();
+  await j.sees('Last name: the last name must not be empty');
+  equal(await p.getByLabel('First name').inputValue(), 'Ada', 'what was typed is kept');
+  await p.getByLabel('Last name').fill('Lovelace');
+  await p.getByLabel(/^Common name/).fill('Ada Lovelace');
+  await p.getByRole('button', { name: 'Add person' }).click();
+  await j.sees('Person ada.lovelace@camford.ac.uk added.');
+  equal(await p.getByLabel('E-mail', { exact: true }).getAttribute('readonly'), '', 'the e-mail does not change');
+  await p.getByLabel('Validation type').selectOption('HIGH');
+  await p.getByLabel(/^Phone/).fill('+44 1223 000000');
+  await p.getByRole('button', { name: 'Save person' }).click();
+  await j.sees('Person saved.');
+  equal(await p.getByLabel('Validation type').inputValue(), 'HIGH', 'the change is kept');
+  await j.shot('person');
+  await p.getByRole('link', { name: 'Client Certificates' }).click();
+  await j.sees('ada.lovelace@camford.ac.uk', 'table');
+  await j.sees('HIGH', 'table');
+  await p.getByRole('link', { name: 'Ada Lovelace' }).click();
+  await p.getByRole('button', { name: 'Delete person' }).click();
+  await j.at(portalPath(env, '/client'));
+  await j.sees('No persons yet.');
+};
+
 // Every main screen at phone width (390 px): nothing is cut off, the page never scrolls
 // sideways (wide tables scroll within their own box).
 journeys.phone = async function phone(j, env) {
@@ -652,6 +688,7 @@ journeys.phone = async function phone(j, env) {
     ['admin-new', '/admins/new?kind=local'],
     ['audit', '/audit'],
     ['notifications', '/notifications'],
+    ['client', '/client'],
   ]) {
     await p.goto(`${env.CASTELLAN_PORTAL}${where}`);
     const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -689,7 +726,7 @@ journeys.lockout = async function lockout(j, env) {
 const ordered = {};
 const order = [
   'first-login', 'departments', 'domains', 'ssl', 'acme', 'operator', 'audit', 'admins',
-  'manage-admin', 'notifications', 'phone', 'lockout',
+  'manage-admin', 'notifications', 'persons', 'phone', 'lockout',
 ];
 for (const name of order) {
   ordered[name] = journeys[name];

@@ -93,6 +93,30 @@ fn duplicate(e: sqlx::Error, email: &str) -> StoreError {
     }
 }
 
+/// Binds a person's fields, then who changed it and when, as `$1`…`$14` in table order.
+fn bind_person<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    person: &PersonData,
+    by: Option<AdminId>,
+    now: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(person.org_id.0)
+        .bind(person.first_name.clone())
+        .bind(person.middle_name.clone())
+        .bind(person.last_name.clone())
+        .bind(person.email.clone())
+        .bind(person.email.to_lowercase())
+        .bind(person.secondary_emails.join("\n"))
+        .bind(person.phone.clone())
+        .bind(person.common_name.clone())
+        .bind(person.eppn.clone())
+        .bind(person.upn.clone())
+        .bind(person.validation_type.clone())
+        .bind(now)
+        .bind(by.map(|a| a.0))
+}
+
 impl Tx {
     /// Stores a new person.
     pub async fn insert_person(
@@ -101,27 +125,18 @@ impl Tx {
         by: Option<AdminId>,
         now: i64,
     ) -> Result<PersonId> {
-        let row = sqlx::query(
-            "INSERT INTO persons (org_id, first_name, middle_name, last_name, email, email_key, \
-             secondary_emails, phone, common_name, eppn, upn, validation_type, created_at, \
-             created_by, modified_at, modified_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $14) \
-             RETURNING id",
+        let row = bind_person(
+            sqlx::query(
+                "INSERT INTO persons (org_id, first_name, middle_name, last_name, email, \
+                 email_key, secondary_emails, phone, common_name, eppn, upn, validation_type, \
+                 modified_at, modified_by, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13, $14) \
+                 RETURNING id",
+            ),
+            person,
+            by,
+            now,
         )
-        .bind(person.org_id.0)
-        .bind(&person.first_name)
-        .bind(&person.middle_name)
-        .bind(&person.last_name)
-        .bind(&person.email)
-        .bind(person.email.to_lowercase())
-        .bind(person.secondary_emails.join("\n"))
-        .bind(&person.phone)
-        .bind(&person.common_name)
-        .bind(&person.eppn)
-        .bind(&person.upn)
-        .bind(&person.validation_type)
-        .bind(now)
-        .bind(by.map(|a| a.0))
         .fetch_one(self.conn())
         .await
         .map_err(|e| duplicate(e, &person.email))?;
@@ -136,26 +151,17 @@ impl Tx {
         by: Option<AdminId>,
         now: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE persons SET org_id = $1, first_name = $2, middle_name = $3, last_name = $4, \
-             email = $5, email_key = $6, secondary_emails = $7, phone = $8, common_name = $9, \
-             eppn = $10, upn = $11, validation_type = $12, modified_at = $13, modified_by = $14 \
-             WHERE id = $15",
+        let done = bind_person(
+            sqlx::query(
+                "UPDATE persons SET org_id = $1, first_name = $2, middle_name = $3, \
+                 last_name = $4, email = $5, email_key = $6, secondary_emails = $7, phone = $8, \
+                 common_name = $9, eppn = $10, upn = $11, validation_type = $12, \
+                 modified_at = $13, modified_by = $14 WHERE id = $15",
+            ),
+            person,
+            by,
+            now,
         )
-        .bind(person.org_id.0)
-        .bind(&person.first_name)
-        .bind(&person.middle_name)
-        .bind(&person.last_name)
-        .bind(&person.email)
-        .bind(person.email.to_lowercase())
-        .bind(person.secondary_emails.join("\n"))
-        .bind(&person.phone)
-        .bind(&person.common_name)
-        .bind(&person.eppn)
-        .bind(&person.upn)
-        .bind(&person.validation_type)
-        .bind(now)
-        .bind(by.map(|a| a.0))
         .bind(id.0)
         .execute(self.conn())
         .await

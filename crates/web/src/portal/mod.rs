@@ -17,6 +17,7 @@ mod mail_templates;
 mod notifications;
 mod organizations;
 mod page;
+mod persons;
 mod scope;
 mod session;
 mod ssl;
@@ -74,6 +75,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(&at("/ssl/{id}/replace"), post(ssl::replace))
         .route(&at("/ssl/{id}/auto-renew"), post(ssl::auto_renew))
         .route(&at("/ssl/{id}/download/{format}"), get(ssl::download))
+        .route(&at("/client"), get(persons::list).post(persons::create))
+        .route(
+            &at("/client/{id}"),
+            get(persons::person).post(persons::update),
+        )
+        .route(&at("/client/{id}/delete"), post(persons::delete))
         .route(&at("/domains"), get(domains::list))
         .route(
             &at("/domains/new"),

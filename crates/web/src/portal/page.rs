@@ -197,6 +197,16 @@ fn field_label(field: &str) -> String {
         "reason" => "Details",
         "addresses" => "Addresses",
         "recipients" => "Send to",
+        "firstName" => "First name",
+        "lastName" => "Last name",
+        "secondaryEmails" => "Secondary e-mails",
+        "phone" => "Phone",
+        "commonName" => "Common name",
+        "eppn" => "eduPersonPrincipalName",
+        "upn" => "User principal name",
+        "organizationId" => "Organization or department",
+        "validationType" => "Validation type",
+        "template" => "Template",
         other => other,
     };
     label.to_owned()
