@@ -446,10 +446,15 @@ impl Authority {
 
     /// An order the actor may see.
     pub async fn order(&self, actor: &Actor, id: RequestId) -> Result<OrderRecord> {
-        let order = self.store.order(id).await?.ok_or(RaError::NotFound {
-            what: "SSL certificate",
-            key: id.to_string(),
-        })?;
+        let order = self
+            .store
+            .order(id)
+            .await?
+            .filter(|o| self.is_ssl_profile(o.request.request.profile_id))
+            .ok_or(RaError::NotFound {
+                what: "SSL certificate",
+                key: id.to_string(),
+            })?;
         let tree = OrgTree::load(&self.store).await?;
         let visible = actor.is_mrao()
             || order
@@ -869,7 +874,30 @@ impl Authority {
         limit: i64,
     ) -> Result<(Vec<OrderSummary>, i64)> {
         filter.scope = self.order_scope(actor, CertificateType::Ssl).await?;
+        // Only SSL orders: client certificates live in the same table.
+        let ssl = self.profile_ids_of(CertificateType::Ssl);
+        filter.profile_ids = Some(match filter.profile_ids.take() {
+            Some(asked) => asked.into_iter().filter(|p| ssl.contains(p)).collect(),
+            None => ssl,
+        });
         Ok(self.store.order_page(&filter, offset, limit).await?)
+    }
+
+    /// The ids of the profiles of certificate type `area`.
+    pub(crate) fn profile_ids_of(&self, area: CertificateType) -> Vec<castellan_model::ProfileId> {
+        self.profiles
+            .iter()
+            .filter(|p| p.certificate_type == area)
+            .map(|p| p.id)
+            .collect()
+    }
+
+    /// Whether `profile` is an SSL profile (an order of another type is not an "SSL
+    /// certificate" to the SSL front doors, the expiry warnings or the ready notices).
+    pub(crate) fn is_ssl_profile(&self, profile: castellan_model::ProfileId) -> bool {
+        self.profiles
+            .by_id(profile)
+            .is_some_and(|p| p.certificate_type == CertificateType::Ssl)
     }
 
     /// The organisations and departments whose orders of type `area` the actor may see

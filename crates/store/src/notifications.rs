@@ -1,7 +1,7 @@
 //! Notification rules, and the certificates a scan for expiry warnings looks at.
 
 use crate::{Result, Store, Tx};
-use castellan_model::{AdminId, CertificateId, OrgId, RequestId};
+use castellan_model::{AdminId, CertificateId, OrgId, ProfileId, RequestId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -60,6 +60,8 @@ pub struct ExpiringCertificate {
     pub requester_admin_id: Option<AdminId>,
     /// External requester e-mails (comma-separated).
     pub external_requester: String,
+    /// The profile it was issued under.
+    pub profile_id: ProfileId,
 }
 
 fn read_certificate(row: &AnyRow) -> Result<ExpiringCertificate> {
@@ -76,6 +78,7 @@ fn read_certificate(row: &AnyRow) -> Result<ExpiringCertificate> {
             .try_get::<Option<i64>, _>("requester_admin_id")?
             .map(AdminId),
         external_requester: row.try_get("external_requester")?,
+        profile_id: ProfileId(row.try_get("profile_id")?),
     })
 }
 
@@ -285,7 +288,7 @@ impl Store {
         params
             .bind_all(sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT r.id, r.certificate_id, r.org_id, r.common_name, r.requested_names, \
-                 r.requester_admin_id, r.external_requester, c.serial, c.not_after \
+                 r.requester_admin_id, r.external_requester, r.profile_id, c.serial, c.not_after \
                  FROM certificate_requests r JOIN certificates c ON c.id = r.certificate_id \
                  WHERE r.status = 'Issued' AND c.issued_at >= {since_p} \
                  AND r.requested_via IN ({}) ORDER BY c.issued_at, r.id",
@@ -309,7 +312,7 @@ impl Store {
     ) -> Result<Vec<ExpiringCertificate>> {
         sqlx::query(
             "SELECT r.id, r.certificate_id, r.org_id, r.common_name, r.requested_names, \
-             r.requester_admin_id, r.external_requester, c.serial, c.not_after \
+             r.requester_admin_id, r.external_requester, r.profile_id, c.serial, c.not_after \
              FROM certificate_requests r JOIN certificates c ON c.id = r.certificate_id \
              WHERE r.status IN ('Issued', 'Expired') AND r.renewed_by_id IS NULL \
              AND c.not_after > $1 AND c.not_after <= $2 \

@@ -248,7 +248,7 @@ impl Authority {
         let audience = self.audience().await?;
         let mut queued = 0;
         let mut tx = self.store.begin().await?;
-        for cert in &issued {
+        for cert in issued.iter().filter(|c| self.is_ssl_profile(c.profile_id)) {
             let event = Event {
                 requester: cert.requester_admin_id,
                 external: cert.external_requester.clone(),

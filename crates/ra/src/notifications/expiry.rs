@@ -78,7 +78,10 @@ impl Authority {
             .await?;
         let mut queued = 0;
         let mut tx = self.store.begin().await?;
-        for cert in &expiring {
+        for cert in expiring
+            .iter()
+            .filter(|c| self.is_ssl_profile(c.profile_id))
+        {
             let Some(org) = cert.org_id else { continue };
             let days_left = days_until(cert.not_after, now);
             for kind in [SSL_EXPIRING, SSL_EXPIRED] {

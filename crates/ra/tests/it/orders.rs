@@ -948,3 +948,78 @@ on_both!(
         a.request_certificate(&requester, multi).await.unwrap();
     }
 );
+
+on_both!(
+    a_client_certificate_is_not_an_ssl_order,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let (w, requester, approver) = ready(a, fx.clock.now().unix_timestamp()).await;
+        let outcome = a
+            .request_certificate(
+                &requester,
+                order(w.camford, csr(KeyType::EcP256, "portal.camford.ac.uk", &[])),
+            )
+            .await
+            .unwrap();
+        a.approve_request(&approver, outcome.id).await.unwrap();
+        a.update_organization(
+            &w.mrao,
+            w.camford,
+            OrganizationPatch {
+                organization_identifier: Some("LEIXG-213800ABCDEFGHIJ1234".into()),
+                ..OrganizationPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+        // A client certificate, issued as the command line does: same table, other type.
+        let client = a
+            .issue_certificate(castellan_ra::IssueCommand {
+                profile: "Personal Certificate".into(),
+                key: castellan_ra::KeySource::Generate(KeyType::EcP256),
+                term_days: 365,
+                extra_names: vec!["ada@camford.ac.uk".into()],
+                organization_id: Some(w.camford),
+                organization: None,
+                person: Some(castellan_model::PersonDetails {
+                    given_name: Some("Ada".into()),
+                    surname: Some("Lovelace".into()),
+                    common_name: None,
+                    email: "ada@camford.ac.uk".into(),
+                }),
+                requested_via: "CLI".into(),
+                requester: "admin".into(),
+            })
+            .await
+            .unwrap();
+        // The SSL list, its count and its detail know only the SSL order.
+        let (rows, total) = a
+            .orders(&w.mrao, castellan_store::OrderFilter::default(), 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(total, 1);
+        assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), [outcome.id]);
+        assert_eq!(
+            a.order(&w.mrao, client.request_id)
+                .await
+                .unwrap_err()
+                .to_string(),
+            format!("no SSL certificate {}", client.request_id)
+        );
+        // Asking for the client profile by id finds nothing among SSL orders either.
+        let personal = a.profile("Personal Certificate").unwrap().id;
+        let (_, total) = a
+            .orders(
+                &w.mrao,
+                castellan_store::OrderFilter {
+                    profile_id: Some(personal),
+                    ..castellan_store::OrderFilter::default()
+                },
+                0,
+                100,
+            )
+            .await
+            .unwrap();
+        assert_eq!(total, 0);
+    }
+);
