@@ -181,6 +181,33 @@ fn checked(actor: &Actor, tree: &OrgTree, mut spec: RuleSpec) -> Result<(NewRule
     ))
 }
 
+/// The organisations or departments a stored rule covers.
+fn reach(rule: &NewRule) -> Vec<OrgId> {
+    if rule.departments.is_empty() {
+        vec![rule.org_id]
+    } else {
+        rule.departments.clone()
+    }
+}
+
+/// Refuses unless the actor's roles cover everything `rule` covers: seeing a rule (a
+/// DRAO sees the rules that name their department) is not changing it.
+fn require_all_of(actor: &Actor, tree: &OrgTree, rule: &NewRule) -> Result<()> {
+    let area = kinds::kind(&rule.kind).and_then(|k| k.area);
+    match reach(rule)
+        .into_iter()
+        .find(|o| !actor.covers(tree, *o, area))
+    {
+        None => Ok(()),
+        Some(other) => Err(RaError::NotAllowed(format!(
+            "this rule also covers {}, which your roles do not reach; ask an administrator \
+             of {} to change it",
+            tree.describe(other),
+            tree.describe(rule.org_id)
+        ))),
+    }
+}
+
 /// How a rule is described in the audit log.
 fn describe(tree: &OrgTree, rule: &NewRule) -> String {
     let days = if rule.days.is_empty() {
@@ -241,6 +268,7 @@ impl Authority {
     ) -> Result<()> {
         let before = self.notification_rule(actor, id).await?;
         let tree = OrgTree::load(&self.store).await?;
+        require_all_of(actor, &tree, &before.rule)?;
         let (mut rule, _) = checked(actor, &tree, spec)?;
         rule.created_by = before.rule.created_by;
         rule.created_at = before.rule.created_at;
@@ -279,14 +307,7 @@ impl Authority {
             .rules()
             .await?
             .into_iter()
-            .filter(|r| {
-                let reach = if r.rule.departments.is_empty() {
-                    vec![r.rule.org_id]
-                } else {
-                    r.rule.departments.clone()
-                };
-                reach.iter().any(|o| actor.covers(&tree, *o, None))
-            })
+            .filter(|r| reach(&r.rule).iter().any(|o| actor.covers(&tree, *o, None)))
             .collect())
     }
 
@@ -305,6 +326,7 @@ impl Authority {
     /// Deletes a rule the actor may see.
     pub async fn delete_notification_rule(&self, actor: &Actor, id: i64) -> Result<()> {
         let rule = self.notification_rule(actor, id).await?;
+        require_all_of(actor, &OrgTree::load(&self.store).await?, &rule.rule)?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         tx.delete_rule(id).await?;

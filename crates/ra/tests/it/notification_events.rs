@@ -377,6 +377,53 @@ on_both!(
         .unwrap();
         let mails = delivered(a, now, 1).await;
         assert_eq!(recipients(&mails), ["pki@camford.ac.uk"]);
+
+        // A rule for two departments: each one's DRAO sees it, neither may change it alone.
+        let shared = a
+            .create_notification_rule(
+                &w.rao,
+                RuleSpec {
+                    kind: ADMIN_CREATED.into(),
+                    org_id: w.camford,
+                    departments: vec![w.physics, w.chemistry],
+                    addresses: vec!["science@camford.ac.uk".into()],
+                    ..RuleSpec::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            a.notification_rules(&w.drao)
+                .await
+                .unwrap()
+                .iter()
+                .any(|r| r.id == shared)
+        );
+        let outside = "this rule also covers department \
+                       'Chemistry' of 'University of Camford' (id 3), which your roles do not \
+                       reach; ask an administrator of organization 'University of Camford' (id \
+                       1) to change it";
+        assert_eq!(
+            refusal(a.delete_notification_rule(&w.drao, shared).await),
+            outside
+        );
+        assert_eq!(
+            refusal(
+                a.update_notification_rule(
+                    &w.drao,
+                    shared,
+                    RuleSpec {
+                        kind: ADMIN_CREATED.into(),
+                        org_id: w.physics,
+                        addresses: vec!["science@camford.ac.uk".into()],
+                        ..RuleSpec::default()
+                    }
+                )
+                .await
+            ),
+            outside
+        );
+        a.delete_notification_rule(&w.rao, shared).await.unwrap();
         let audit = a.audit_entries(&w.mrao, 0, i64::MAX, 1000).await.unwrap();
         assert!(
             audit.iter().any(|e| e.entry.action == "notification.update"
