@@ -370,3 +370,100 @@ async fn the_service_certificate_is_reused_then_renewed() {
         "renewed when fewer than 30 days are left"
     );
 }
+
+/// Whether `needle` occurs in `haystack`.
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn no_server_held_private_key_is_in_the_database_file_in_clear() {
+    let (fx, db) = sqlite_fixture().await;
+    let issued = fx
+        .authority
+        .issue_certificate(IssueCommand {
+            key: KeySource::Generate(KeyType::EcP256),
+            extra_names: vec!["www.camford.ac.uk".into()],
+            ..ov_command(vec![], 90)
+        })
+        .await
+        .unwrap();
+    // The key and the certificate, as their owner gets them: out of the PKCS#12, through
+    // the openssl CLI.
+    let p12 = fx
+        .authority
+        .download(
+            &CertificateSelector::Id(issued.id),
+            DownloadFormat::Pkcs12,
+            Some("a long passphrase"),
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p12_path = dir.path().join("key.p12");
+    std::fs::write(&p12_path, &p12.bytes).unwrap();
+    let pem_path = dir.path().join("key-and-certificate.pem");
+    castellan_testkit::tools::run(castellan_testkit::tools::openssl().args([
+        "pkcs12",
+        "-in",
+        p12_path.to_str().unwrap(),
+        "-clcerts",
+        "-noenc",
+        "-passin",
+        "pass:a long passphrase",
+        "-out",
+        pem_path.to_str().unwrap(),
+    ]));
+    let der_path = dir.path().join("key.der");
+    castellan_testkit::tools::run(castellan_testkit::tools::openssl().args([
+        "pkey",
+        "-in",
+        pem_path.to_str().unwrap(),
+        "-outform",
+        "DER",
+        "-out",
+        der_path.to_str().unwrap(),
+    ]));
+    let der = std::fs::read(&der_path).unwrap();
+    // ECPrivateKey: version 1, then the 32-byte private scalar.
+    let at = der
+        .windows(5)
+        .position(|w| w == [0x02, 0x01, 0x01, 0x04, 0x20])
+        .expect("an EC private key");
+    let scalar = &der[at + 5..at + 37];
+
+    // Everything the database holds on disk: the file and its write-ahead log.
+    fx.store.close().await;
+    let castellan_testkit::db::TestDb::Sqlite(ref folder) = db else {
+        panic!("a SQLite fixture")
+    };
+    let mut disk = Vec::new();
+    for entry in std::fs::read_dir(folder.path()).unwrap() {
+        disk.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    // The scan reads what is stored (the certificate is there in DER) …
+    let cert_path = dir.path().join("cert.der");
+    castellan_testkit::tools::run(castellan_testkit::tools::openssl().args([
+        "x509",
+        "-in",
+        pem_path.to_str().unwrap(),
+        "-outform",
+        "DER",
+        "-out",
+        cert_path.to_str().unwrap(),
+    ]));
+    let cert_der = std::fs::read(&cert_path).unwrap();
+    assert!(
+        holds(&disk, &cert_der),
+        "the scan must see stored data: the certificate's DER is not found"
+    );
+    // … and finds no private key: neither the scalar nor its PKCS#8 encoding.
+    assert!(
+        !holds(&disk, scalar),
+        "the private scalar is in the database in clear"
+    );
+    assert!(
+        !holds(&disk, &der),
+        "the PKCS#8 key is in the database in clear"
+    );
+}
