@@ -3,7 +3,8 @@
 create (201 + Location -> {"personId"}), find by e-mail ({"personId"}, and 404 with code -105
 for an unknown one), get, update (the client's stray e-mail key ignored, the e-mail kept),
 list with a filter, a refused person (SCM's limits, named), a duplicate e-mail, and delete
-(200, then 404 -105).
+(200, then 404 -105). Then `SMIME.types` (the client certificate profiles and their terms,
+`useSecondaryOrgName` for the IGTF ones) and `SMIME.custom_fields`.
 
 Environment: as scm_admin_org.py (CASTELLAN_API_BASE, CASTELLAN_LOGIN, CASTELLAN_PASSWORD,
 CASTELLAN_CUSTOMER_URI, CASTELLAN_EXPECT_ORG, CASTELLAN_EXPECT_DEPT).
@@ -14,7 +15,7 @@ import sys
 
 try:
     import requests
-    from cert_manager import Organization, Person
+    from cert_manager import SMIME, Organization, Person
 except ImportError as exc:
     print(f"error: cannot import the SCM client ({exc}); run scripts/test", file=sys.stderr)
     sys.exit(2)
@@ -99,6 +100,21 @@ def check_persons(cm, org_id, dept_id):
     passed("Person.delete -> 200; Person.get -> 404 {code: -105}")
 
 
+def check_smime_types(cm):
+    smime = SMIME(cm)
+    types = smime.types
+    check(sorted(types) == ["IGTF-Classic-Robot Email", "IGTF-MICS-Personal",
+                            "IGTF-MICS-Robot Personal", "Personal Certificate"],
+          f"SMIME.types -> {sorted(types)!r}")
+    check(types["Personal Certificate"]["terms"] == [365, 730], f"Personal terms: {types['Personal Certificate']!r}")
+    check(all(t["terms"] == [365] for n, t in types.items() if n.startswith("IGTF")), f"IGTF terms: {types!r}")
+    raw = json_body(cm.get(f"{env('CASTELLAN_API_BASE')}/smime/v1/types"))
+    check(all(t["useSecondaryOrgName"] == t["name"].startswith("IGTF") for t in raw),
+          f"useSecondaryOrgName is true for the IGTF profiles only: {raw!r}")
+    check(smime.custom_fields == [], f"SMIME.custom_fields -> {smime.custom_fields!r}")
+    passed("SMIME.types -> the four client certificate profiles with their terms; no custom fields")
+
+
 def main():
     base = env("CASTELLAN_API_BASE")
     cm = client(base, env("CASTELLAN_CUSTOMER_URI"), env("CASTELLAN_LOGIN"), env("CASTELLAN_PASSWORD"))
@@ -106,6 +122,7 @@ def main():
     org = orgs.find(org_name=env("CASTELLAN_EXPECT_ORG"))[0]
     dept = orgs.find(dept_name=env("CASTELLAN_EXPECT_DEPT"))[0]
     check_persons(cm, org["id"], dept["id"])
+    check_smime_types(cm)
     print("all checks passed", flush=True)
 
 

@@ -14,6 +14,7 @@ mod oauth;
 mod organizations;
 mod persons;
 mod reports;
+mod smime;
 mod ssl;
 
 pub use error::ScmError;
@@ -111,6 +112,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ssl/v2/types", get(ssl::types))
         .route("/ssl/v1/customFields", get(ssl::custom_fields))
         .route("/ssl/v2/customFields", get(ssl::custom_fields))
+        .route("/smime/v1/types", get(smime::types))
+        .route("/smime/v2/types", get(smime::types))
+        .route("/smime/v1/customFields", get(smime::custom_fields))
+        .route("/smime/v2/customFields", get(smime::custom_fields))
         .route("/report/v1/{*name}", post(reports::report))
         .route(
             "/notification/v1",

@@ -18,53 +18,57 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-/// The SSL profiles, as SCM's `GET /ssl/v1/types` lists them: id, name, terms, key types.
+/// `GET /ssl/{v}/types`: the SSL profiles.
 pub(crate) async fn types(
     State(state): State<AppState>,
     ScmActor(_actor): ScmActor,
 ) -> Json<Vec<Value>> {
-    Json(
-        state
-            .authority
-            .profiles()
-            .iter()
-            .filter(|p| p.certificate_type == CertificateType::Ssl)
-            .map(|p| {
-                let mut key_types = serde_json::Map::new();
-                if !p.rsa_sizes.is_empty() {
-                    key_types.insert(
-                        "RSA".into(),
-                        json!(
-                            p.rsa_sizes
-                                .iter()
-                                .map(|b| b.to_string())
-                                .collect::<Vec<_>>()
-                        ),
-                    );
-                }
-                let curves: Vec<&str> = p
-                    .ec_curves
-                    .iter()
-                    .filter_map(|c| match c {
-                        KeyType::EcP256 => Some("P-256"),
-                        KeyType::EcP384 => Some("P-384"),
-                        _ => None,
-                    })
-                    .collect();
-                if !curves.is_empty() {
-                    key_types.insert("EC".into(), json!(curves));
-                }
-                json!({
-                    "id": p.id.0,
-                    "name": p.name,
-                    "description": p.description,
-                    "terms": p.terms,
-                    "keyTypes": key_types,
-                    "useSecondaryOrgName": p.use_secondary_org_name,
+    Json(profile_types(&state, CertificateType::Ssl))
+}
+
+/// The profiles of certificate type `area` as SCM's `/types` lists them: id, name,
+/// description, terms, key types and whether `O` is the organisation's secondary name.
+pub(crate) fn profile_types(state: &AppState, area: CertificateType) -> Vec<Value> {
+    state
+        .authority
+        .profiles()
+        .iter()
+        .filter(|p| p.certificate_type == area)
+        .map(|p| {
+            let mut key_types = serde_json::Map::new();
+            if !p.rsa_sizes.is_empty() {
+                key_types.insert(
+                    "RSA".into(),
+                    json!(
+                        p.rsa_sizes
+                            .iter()
+                            .map(|b| b.to_string())
+                            .collect::<Vec<_>>()
+                    ),
+                );
+            }
+            let curves: Vec<&str> = p
+                .ec_curves
+                .iter()
+                .filter_map(|c| match c {
+                    KeyType::EcP256 => Some("P-256"),
+                    KeyType::EcP384 => Some("P-384"),
+                    _ => None,
                 })
+                .collect();
+            if !curves.is_empty() {
+                key_types.insert("EC".into(), json!(curves));
+            }
+            json!({
+                "id": p.id.0,
+                "name": p.name,
+                "description": p.description,
+                "terms": p.terms,
+                "keyTypes": key_types,
+                "useSecondaryOrgName": p.use_secondary_org_name,
             })
-            .collect(),
-    )
+        })
+        .collect()
 }
 
 /// The customer's custom fields for SSL requests (`ssl.custom_fields` in the configuration).
