@@ -97,10 +97,7 @@ async fn list_page(
         form,
         error: error.as_ref().map(|(_, m)| m.clone()),
     });
-    match error {
-        Some((status, _)) => page::html(status, body),
-        None => portal.page(body),
-    }
+    portal.answer(body, error.map(|(status, _)| status))
 }
 
 /// `GET /customer/<uri>/acme`.

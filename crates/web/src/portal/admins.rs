@@ -197,10 +197,7 @@ async fn new_page(
         privileges,
         error: error.as_ref().map(|(_, m)| m.clone()),
     });
-    match error {
-        Some((status, _)) => page::html(status, body),
-        None => portal.page(body),
-    }
+    portal.answer(body, error.map(|(status, _)| status))
 }
 
 /// `GET /customer/<uri>/admins/new?kind=local|idp`.
@@ -449,10 +446,7 @@ async fn admin_page(portal: &Portal, id: i64, error: Option<(StatusCode, String)
             .collect(),
         error: error.as_ref().map(|(_, m)| m.clone()),
     });
-    match error {
-        Some((status, _)) => page::html(status, body),
-        None => portal.page(body),
-    }
+    portal.answer(body, error.map(|(status, _)| status))
 }
 
 /// After a change to administrator `id`: back to their page, or the refusal on it.

@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use castellan_ra::notifications::Template as MailTemplate;
 use castellan_ra::notifications::TemplateView;
+use serde::Deserialize;
 
 struct Row {
     kind: &'static str,
@@ -77,10 +78,7 @@ async fn edit_page(
         view,
         error: error.as_ref().map(|(_, m)| m.clone()),
     });
-    match error {
-        Some((status, _)) => page::html(status, body),
-        None => portal.page(body),
-    }
+    portal.answer(body, error.map(|(status, _)| status))
 }
 
 /// `GET /customer/<uri>/notifications/templates/<kind>`.
@@ -88,23 +86,29 @@ pub(crate) async fn edit(portal: Portal, Path((_, kind)): Path<(String, String)>
     edit_page(&portal, &kind, None, None).await
 }
 
+/// The template form as posted.
+#[derive(Deserialize, Default)]
+pub(crate) struct TemplateForm {
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    html: String,
+}
+
 /// `POST /customer/<uri>/notifications/templates/<kind>`: saves the operator's version.
 pub(crate) async fn save(
     portal: Portal,
     Path((_, kind)): Path<(String, String)>,
-    Form(fields): Form<Vec<(String, String)>>,
+    Form(posted): Form<TemplateForm>,
 ) -> Response {
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.replace("\r\n", "\n"))
-            .unwrap_or_default()
-    };
+    // Browsers send textarea lines as CRLF; the templates keep the text's own LF.
+    let lf = |s: String| s.replace("\r\n", "\n");
     let form = MailTemplate {
-        subject: get("subject"),
-        text: get("text"),
-        html: get("html"),
+        subject: lf(posted.subject),
+        text: lf(posted.text),
+        html: lf(posted.html),
     };
     match portal
         .authority()

@@ -25,6 +25,15 @@ fn kind_label(kind: &str) -> &'static str {
     castellan_ra::notifications::kind(kind).map_or("Other", |k| k.label)
 }
 
+/// A rule's days, furthest first, as the list and the form show them ("90, 30, 7").
+fn days_text(days: &[i64]) -> String {
+    days.iter()
+        .rev()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The kinds, as the form offers them: code, label.
 fn kinds() -> Vec<(&'static str, &'static str)> {
     KINDS.iter().map(|k| (k.name, k.label)).collect()
@@ -94,13 +103,7 @@ async fn rules_page(
                         .join(", ")
                 },
                 recipients: who.join(", "),
-                days: rule
-                    .days
-                    .iter()
-                    .rev()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                days: days_text(&rule.days),
             }
         })
         .collect();
@@ -112,10 +115,7 @@ async fn rules_page(
         form,
         error: error.as_ref().map(|(_, m)| m.clone()),
     });
-    match error {
-        Some((status, _)) => page::html(status, body),
-        None => portal.page(body),
-    }
+    portal.answer(body, error.map(|(status, _)| status))
 }
 
 /// `GET /customer/<uri>/notifications`.
@@ -244,10 +244,7 @@ async fn edit_page(
         form,
         error: error.as_ref().map(|(_, m)| m.clone()),
     });
-    match error {
-        Some((status, _)) => page::html(status, body),
-        None => portal.page(body),
-    }
+    portal.answer(body, error.map(|(status, _)| status))
 }
 
 /// `GET /customer/<uri>/notifications/<id>`: a rule, in its form.
@@ -271,13 +268,7 @@ pub(crate) async fn edit(portal: Portal, Path((_, id)): Path<(String, i64)>) -> 
         external_requester: rule.external_requester,
         admins: rule.admins,
         addresses: rule.addresses.join(", "),
-        days: rule
-            .days
-            .iter()
-            .rev()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
+        days: days_text(&rule.days),
     };
     edit_page(&portal, id, form, None).await
 }

@@ -143,10 +143,7 @@ async fn list_page(
         form,
         error: error.as_ref().map(|(_, m)| m.clone()),
     });
-    match error {
-        Some((status, _)) => page::html(status, body),
-        None => portal.page(body),
-    }
+    portal.answer(body, error.map(|(status, _)| status))
 }
 
 /// `GET /customer/<uri>/client`: the persons, and the Add form.
@@ -215,10 +212,7 @@ async fn person_page(
             .unwrap_or_else(|| PersonForm::of(&person.data)),
         error: error.as_ref().map(|(_, m)| m.clone()),
     });
-    match error {
-        Some((status, _)) => page::html(status, body),
-        None => portal.page(body),
-    }
+    portal.answer(body, error.map(|(status, _)| status))
 }
 
 /// `GET /customer/<uri>/client/<id>`.

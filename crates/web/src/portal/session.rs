@@ -138,6 +138,14 @@ impl Portal {
         response
     }
 
+    /// A form page: with the status of the refusal it shows, else as [`Portal::page`].
+    pub fn answer(&self, body: String, refused: Option<StatusCode>) -> Response {
+        match refused {
+            Some(status) => page::html(status, body),
+            None => self.page(body),
+        }
+    }
+
     /// A page built from `body`, clearing the notice it showed.
     pub fn page(&self, body: String) -> Response {
         let mut response = page::html(StatusCode::OK, body);

@@ -307,10 +307,7 @@ async fn detail_page(portal: &Portal, id: i64, error: Option<(StatusCode, String
         reasons: REVOCATION_REASONS.to_vec(),
         error: error.as_ref().map(|(_, m)| m.clone()),
     });
-    match error {
-        Some((status, _)) => page::html(status, body),
-        None => portal.page(body),
-    }
+    portal.answer(body, error.map(|(status, _)| status))
 }
 
 /// `GET /customer/<uri>/ssl/<id>`.
@@ -598,10 +595,7 @@ async fn request_page(
         terms,
         error: error.as_ref().map(|(_, m)| m.clone()),
     });
-    match error {
-        Some((status, _)) => page::html(status, body),
-        None => portal.page(body),
-    }
+    portal.answer(body, error.map(|(status, _)| status))
 }
 
 /// `GET /customer/<uri>/ssl/new`.

@@ -11,7 +11,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use castellan_model::{OrgId, PersonId};
+use castellan_model::{AdminId, OrgId, PersonId};
 use castellan_ra::RaError;
 use castellan_ra::persons::{PersonFilter, PersonSpec};
 use castellan_store::PersonRecord;
@@ -19,12 +19,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-fn person_json(p: &PersonRecord, logins: &HashMap<i64, String>) -> Value {
+fn person_json(p: &PersonRecord, logins: &HashMap<AdminId, String>) -> Value {
     let d = &p.data;
-    let login = |id: Option<castellan_model::AdminId>| {
-        id.and_then(|a| logins.get(&a.0).cloned())
-            .unwrap_or_default()
-    };
+    let login = |id: Option<AdminId>| id.and_then(|a| logins.get(&a).cloned()).unwrap_or_default();
     json!({
         "id": p.id.0,
         "firstName": d.first_name,
@@ -45,16 +42,8 @@ fn person_json(p: &PersonRecord, logins: &HashMap<i64, String>) -> Value {
     })
 }
 
-async fn logins(state: &AppState) -> ScmResult<HashMap<i64, String>> {
-    Ok(state
-        .authority
-        .store()
-        .admins()
-        .await
-        .map_err(RaError::from)?
-        .into_iter()
-        .map(|a| (a.id.0, a.data.login))
-        .collect())
+async fn logins(state: &AppState) -> ScmResult<HashMap<AdminId, String>> {
+    Ok(state.authority.person_authors().await?)
 }
 
 /// SCM's "not found" for persons: 404 with code -105.
