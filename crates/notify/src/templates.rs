@@ -36,8 +36,8 @@ pub struct Template {
     pub html: String,
 }
 
-/// A default: subject, text and the variables it may use.
-struct Default {
+/// A kind's stock wording: subject, text and the variables it may use.
+struct Stock {
     subject: &'static str,
     text: &'static str,
     variables: &'static [&'static str],
@@ -91,7 +91,7 @@ const ADMIN: &[&str] = &[
     "link",
 ];
 
-fn default(kind: &str) -> Option<Default> {
+fn stock(kind: &str) -> Option<Stock> {
     let (subject, text, variables): (&'static str, &'static str, &'static [&'static str]) =
         match kind {
             "ssl.expiring" => (
@@ -316,7 +316,7 @@ See the account: {{ link }}
             ),
             _ => return None,
         };
-    Some(Default {
+    Some(Stock {
         subject,
         text,
         variables,
@@ -325,7 +325,7 @@ See the account: {{ link }}
 
 /// The default template of `kind`.
 pub fn default_template(kind: &str) -> Option<Template> {
-    default(kind).map(|d| Template {
+    stock(kind).map(|d| Template {
         subject: d.subject.to_owned(),
         text: d.text.to_owned(),
         html: String::new(),
@@ -334,7 +334,7 @@ pub fn default_template(kind: &str) -> Option<Template> {
 
 /// The variables a template of `kind` may use.
 pub fn variables(kind: &str) -> &'static [&'static str] {
-    default(kind).map(|d| d.variables).unwrap_or_default()
+    stock(kind).map(|d| d.variables).unwrap_or_default()
 }
 
 /// An example of every variable, for a "send test" and for checking a template as it is
@@ -451,7 +451,7 @@ pub fn render(
 /// against [`example`] using only variables that exist. The refusal names the part and the
 /// problem (an unknown variable, a syntax error with its line).
 pub fn check(kind: &str, template: &Template) -> Result<Rendered, NotifyError> {
-    if default(kind).is_none() {
+    if stock(kind).is_none() {
         return Err(NotifyError::Template(format!("no template for '{kind}'")));
     }
     if template.subject.trim().is_empty() || template.text.trim().is_empty() {
@@ -576,26 +576,7 @@ mod tests {
 
     #[test]
     fn a_template_is_checked_against_the_example_before_it_is_saved() {
-        for kind in [
-            "ssl.expiring",
-            "ssl.expired",
-            "dcv.expiring",
-            "dcv.expired",
-            "ssl.awaiting-approval",
-            "ssl.issued",
-            "ssl.issuance-failed",
-            "ssl.revoked",
-            "ssl.auto-renewed",
-            "domain.delegation-requested",
-            "domain.delegation-approved",
-            "domain.delegation-rejected",
-            "admin.created",
-            "admin.idp-awaiting-approval",
-            "acme.account-created",
-        ] {
-            let t = default_template(kind).unwrap();
-            check(kind, &t).unwrap_or_else(|e| panic!("{kind}: {e}"));
-        }
+        // Every kind's default passing its own check: `ra`'s table of kinds asserts it.
         let typo = Template {
             subject: "{{ comon_name }}".into(),
             text: "x".into(),

@@ -380,6 +380,20 @@ impl Authority {
         Ok(())
     }
 
+    /// The logins of the administrators who created or last changed persons (SCM's
+    /// `createdBy` and `modifiedBy`), by administrator id.
+    pub async fn person_authors(
+        &self,
+    ) -> Result<std::collections::HashMap<castellan_model::AdminId, String>> {
+        Ok(self
+            .store
+            .admins()
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.data.login))
+            .collect())
+    }
+
     /// Removes a person.
     pub async fn delete_person(&self, actor: &Actor, id: PersonId) -> Result<()> {
         let person = self.person(actor, id).await?;

@@ -46,8 +46,8 @@ fn days_until(at: i64, now: i64) -> i64 {
 }
 
 impl Audience {
-    /// The rules of `kinds`, and how many days ahead the furthest of their thresholds looks
-    /// (0 for "expired" rules only); `None` when there are none.
+    /// How many days ahead the furthest threshold of the rules of `kinds` looks (0 for
+    /// "expired" rules only); `None` when there are no such rules.
     fn horizon(&self, kinds: [&str; 2]) -> Option<i64> {
         self.has_rules(&kinds).then(|| {
             self.rules

@@ -208,17 +208,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_kind_has_one_name_and_a_template() {
+    fn every_kind_has_one_name_and_a_template_that_passes_its_check() {
         let mut names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), KINDS.len());
         for k in &KINDS {
-            assert!(
-                castellan_notify::templates::default_template(k.name).is_some(),
-                "{} has no template",
-                k.name
-            );
+            let template = castellan_notify::templates::default_template(k.name)
+                .unwrap_or_else(|| panic!("{} has no template", k.name));
+            // The default passes the check a replacement must pass.
+            castellan_notify::templates::check(k.name, &template)
+                .unwrap_or_else(|e| panic!("{}: {e}", k.name));
         }
     }
 }

@@ -105,7 +105,17 @@ impl Audience {
     /// The requester's address (an administrator's) and the external requester's, once
     /// each.
     fn requesters(&self, requester: Option<AdminId>, external: &str) -> Vec<String> {
-        requester_addresses(requester, external, &self.admins)
+        let mut out: Vec<String> = external
+            .split(',')
+            .map(|e| e.trim().to_owned())
+            .filter(|e| !e.is_empty())
+            .collect();
+        if let Some(admin) = requester.and_then(|id| self.admins.iter().find(|a| a.id == id)) {
+            out.push(admin.data.email.clone());
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The login of an administrator, or "the service" for jobs.
@@ -197,24 +207,4 @@ async fn queue(
         }
     }
     Ok(queued)
-}
-
-/// The requester's address (when an administrator asked) and the external requester's, once
-/// each.
-pub(crate) fn requester_addresses(
-    requester: Option<AdminId>,
-    external: &str,
-    admins: &[AdminRecord],
-) -> Vec<String> {
-    let mut out: Vec<String> = external
-        .split(',')
-        .map(|e| e.trim().to_owned())
-        .filter(|e| !e.is_empty())
-        .collect();
-    if let Some(admin) = requester.and_then(|id| admins.iter().find(|a| a.id == id)) {
-        out.push(admin.data.email.clone());
-    }
-    out.sort();
-    out.dedup();
-    out
 }
