@@ -266,15 +266,7 @@ async fn server_held_keys_download_as_pkcs12_only_with_a_passphrase() {
         "profile 'OV SSL' (min-names): at least 1 name(s) needed, got 0"
     );
 
-    let issued = fx
-        .authority
-        .issue_certificate(IssueCommand {
-            key: KeySource::Generate(KeyType::EcP256),
-            extra_names: vec!["www.camford.ac.uk".into()],
-            ..ov_command(vec![], 90)
-        })
-        .await
-        .unwrap();
+    let issued = with_generated_key(&fx).await;
     let selector = CertificateSelector::Id(issued.id);
     let record = fx.authority.certificate(&selector).await.unwrap();
     assert!(record.certificate.encrypted_private_key.is_some());
@@ -371,6 +363,18 @@ async fn the_service_certificate_is_reused_then_renewed() {
     );
 }
 
+/// An OV certificate for www.camford.ac.uk whose P-256 key Castellan generated and keeps.
+async fn with_generated_key(fx: &Fixture) -> castellan_ra::IssuedCertificate {
+    fx.authority
+        .issue_certificate(IssueCommand {
+            key: KeySource::Generate(KeyType::EcP256),
+            extra_names: vec!["www.camford.ac.uk".into()],
+            ..ov_command(vec![], 90)
+        })
+        .await
+        .unwrap()
+}
+
 /// Whether `needle` occurs in `haystack`.
 fn holds(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
@@ -379,15 +383,7 @@ fn holds(haystack: &[u8], needle: &[u8]) -> bool {
 #[tokio::test]
 async fn no_server_held_private_key_is_in_the_database_file_in_clear() {
     let (fx, db) = sqlite_fixture().await;
-    let issued = fx
-        .authority
-        .issue_certificate(IssueCommand {
-            key: KeySource::Generate(KeyType::EcP256),
-            extra_names: vec!["www.camford.ac.uk".into()],
-            ..ov_command(vec![], 90)
-        })
-        .await
-        .unwrap();
+    let issued = with_generated_key(&fx).await;
     // The key and the certificate, as their owner gets them: out of the PKCS#12, through
     // the openssl CLI.
     let p12 = fx

@@ -4,7 +4,7 @@
 //! templates, checked as they are saved and used for the next mail, HTML part included.
 
 use crate::domains::world;
-use crate::notifications::delivered;
+use crate::notifications::{delivered, recipients};
 use crate::orders::{order, ready};
 use crate::support::*;
 use castellan_model::CertificateType::Ssl;
@@ -20,17 +20,6 @@ fn refusal<T: std::fmt::Debug>(r: castellan_ra::Result<T>) -> String {
         Err(e) => e.to_string(),
         Ok(v) => panic!("expected a refusal, got {v:?}"),
     }
-}
-
-/// The recipients of `mails`, sorted.
-fn recipients(mails: &[String]) -> Vec<String> {
-    let mut to: Vec<String> = mails
-        .iter()
-        .flat_map(|m| m.lines().filter_map(|l| l.strip_prefix("X-Envelope-To: ")))
-        .map(str::to_owned)
-        .collect();
-    to.sort();
-    to
 }
 
 /// The mail sent to `to`.
