@@ -14,6 +14,7 @@ pub mod admins;
 pub mod approval;
 pub mod audit;
 mod authority;
+pub mod client_certificates;
 pub mod clock;
 mod committer;
 pub mod coverage;

@@ -446,13 +446,24 @@ impl Authority {
 
     /// An order the actor may see.
     pub async fn order(&self, actor: &Actor, id: RequestId) -> Result<OrderRecord> {
+        self.order_of(actor, id, &SSL).await
+    }
+
+    /// An order of kind `kind` the actor may see: an order of another certificate type is
+    /// not found, one outside the actor's roles for the type is refused.
+    pub(crate) async fn order_of(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+        kind: &OrderKind,
+    ) -> Result<OrderRecord> {
         let order = self
             .store
             .order(id)
             .await?
-            .filter(|o| self.is_ssl_profile(o.request.request.profile_id))
+            .filter(|o| self.profile_is(o.request.request.profile_id, kind.cert_type))
             .ok_or(RaError::NotFound {
-                what: "SSL certificate",
+                what: kind.noun,
                 key: id.to_string(),
             })?;
         let tree = OrgTree::load(&self.store).await?;
@@ -460,10 +471,11 @@ impl Authority {
             || order
                 .details
                 .org_id
-                .is_some_and(|org| actor.covers(&tree, org, Some(CertificateType::Ssl)));
+                .is_some_and(|org| actor.covers(&tree, org, Some(kind.cert_type)));
         if !visible {
             return Err(RaError::NotAllowed(format!(
-                "SSL certificate {id} is outside your organizations and departments"
+                "{} {id} is outside your organizations and departments",
+                kind.noun
             )));
         }
         Ok(order)
@@ -682,7 +694,41 @@ impl Authority {
     }
 }
 
-fn requested_via(actor: &Actor) -> String {
+/// The kind of order a front door deals in: its certificate type and the words its
+/// refusals and audit records use.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OrderKind {
+    /// The certificate type (and role area).
+    pub(crate) cert_type: CertificateType,
+    /// "SSL certificate", "client certificate".
+    pub(crate) noun: &'static str,
+    /// The same, capitalised for the start of a sentence.
+    pub(crate) noun_cap: &'static str,
+    /// The audit object type: `ssl`, `smime`.
+    pub(crate) object_type: &'static str,
+    /// The audit action of a revocation.
+    pub(crate) revoke_action: &'static str,
+}
+
+/// SSL orders.
+pub(crate) const SSL: OrderKind = OrderKind {
+    cert_type: CertificateType::Ssl,
+    noun: "SSL certificate",
+    noun_cap: "SSL certificate",
+    object_type: "ssl",
+    revoke_action: "ssl.revoke",
+};
+
+/// Client (S/MIME) certificate orders.
+pub(crate) const CLIENT: OrderKind = OrderKind {
+    cert_type: CertificateType::Smime,
+    noun: "client certificate",
+    noun_cap: "Client certificate",
+    object_type: "smime",
+    revoke_action: "smime.revoke",
+};
+
+pub(crate) fn requested_via(actor: &Actor) -> String {
     actor.access_method.as_str().to_owned()
 }
 
@@ -718,6 +764,22 @@ impl Authority {
     ) -> Result<()> {
         let order = self.order(actor, id).await?;
         actor.require(Privilege::SslRevoke, "revoke SSL certificates")?;
+        self.revoke_found(actor, &order, &SSL, reason_code, reason, invalidity_date)
+            .await
+    }
+
+    /// Revokes the certificate of `order`, found and allowed by the caller, as
+    /// [`Authority::revoke_order`] describes.
+    pub(crate) async fn revoke_found(
+        &self,
+        actor: &Actor,
+        order: &OrderRecord,
+        kind: &OrderKind,
+        reason_code: i64,
+        reason: &str,
+        invalidity_date: Option<i64>,
+    ) -> Result<()> {
+        let id = order.request.id;
         let Some((_, reason_name)) = REVOCATION_REASONS.iter().find(|(c, _)| *c == reason_code)
         else {
             return Err(RaError::InvalidInput {
@@ -777,18 +839,20 @@ impl Authority {
             actor,
             now,
             Change {
-                action: "ssl.revoke",
-                object_type: "ssl",
+                action: kind.revoke_action,
+                object_type: kind.object_type,
                 object_id: id.to_string(),
                 org_id: order.details.org_id,
-                description: format!("SSL certificate {id} revoked ({reason_name}): {reason}"),
+                description: format!("{} {id} revoked ({reason_name}): {reason}", kind.noun_cap),
             },
             None,
             None,
         )
         .await?;
-        self.queue_revoked_notice(&mut tx, now, &order, reason_name, reason)
-            .await?;
+        if kind.cert_type == CertificateType::Ssl {
+            self.queue_revoked_notice(&mut tx, now, order, reason_name, reason)
+                .await?;
+        }
         let mut revoked = vec![certificate];
         if reason_code == KEY_COMPROMISE {
             revoked.extend(
@@ -895,9 +959,18 @@ impl Authority {
     /// Whether `profile` is an SSL profile (an order of another type is not an "SSL
     /// certificate" to the SSL front doors, the expiry warnings or the ready notices).
     pub(crate) fn is_ssl_profile(&self, profile: castellan_model::ProfileId) -> bool {
+        self.profile_is(profile, CertificateType::Ssl)
+    }
+
+    /// Whether `profile` is of certificate type `area`.
+    pub(crate) fn profile_is(
+        &self,
+        profile: castellan_model::ProfileId,
+        area: CertificateType,
+    ) -> bool {
         self.profiles
             .by_id(profile)
-            .is_some_and(|p| p.certificate_type == CertificateType::Ssl)
+            .is_some_and(|p| p.certificate_type == area)
     }
 
     /// The organisations and departments whose orders of type `area` the actor may see
@@ -1232,6 +1305,12 @@ impl Authority {
             let Some(order) = self.store.order(id).await? else {
                 continue;
             };
+            if self.profile_is(order.request.request.profile_id, CertificateType::Smime) {
+                if let Err(e) = self.resume_client_order(&order).await {
+                    tracing::warn!(order = id.0, error = %e, "resuming a client certificate failed");
+                }
+                continue;
+            }
             let Some(org_id) = order.details.org_id else {
                 continue;
             };
@@ -1340,7 +1419,7 @@ impl Authority {
 
 impl Authority {
     /// Refuses a profile the organisation (of a department: its organisation) may not use.
-    async fn check_profile_enabled(
+    pub(crate) async fn check_profile_enabled(
         &self,
         org: OrgId,
         profile: &castellan_pki::profile::Profile,
@@ -1370,7 +1449,10 @@ impl Authority {
 
 impl Authority {
     /// The profile an order was taken under; refused when its file was removed since.
-    fn order_profile(&self, request: &NewRequest) -> Result<castellan_pki::profile::Profile> {
+    pub(crate) fn order_profile(
+        &self,
+        request: &NewRequest,
+    ) -> Result<castellan_pki::profile::Profile> {
         self.profiles
             .find(&request.profile_id.0.to_string())
             .cloned()

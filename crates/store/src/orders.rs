@@ -6,7 +6,9 @@ use crate::{
     NewRequest, OrderDetails, OrderFilter, OrderRecord, OrderSort, OrderSummary, Result,
     StatusCount, Store, StoreError, Tx,
 };
-use castellan_model::{AdminId, CertificateId, CertificateStatus, OrgId, ProfileId, RequestId};
+use castellan_model::{
+    AdminId, CertificateId, CertificateStatus, OrgId, PersonId, ProfileId, RequestId,
+};
 use sqlx::Row;
 
 impl Tx {
@@ -19,7 +21,8 @@ impl Tx {
         let id = self.insert_request(request).await?;
         sqlx::query(
             "UPDATE certificate_requests SET org_id = $1, requester_admin_id = $2, \
-             external_requester = $3, comments = $4, custom_fields = $5 WHERE id = $6",
+             external_requester = $3, comments = $4, custom_fields = $5, person_id = $7 \
+             WHERE id = $6",
         )
         .bind(details.org_id.map(|o| o.0))
         .bind(details.requester_admin_id.map(|a| a.0))
@@ -27,6 +30,7 @@ impl Tx {
         .bind(&details.comments)
         .bind(&details.custom_fields)
         .bind(id.0)
+        .bind(details.person_id.map(|p| p.0))
         .execute(self.conn())
         .await?;
         Ok(id)
@@ -247,7 +251,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT org_id, requester_admin_id, external_requester, comments, decided_by, \
              decided_at, decision_message, certificate_id, auto_renew_days, renewed_by_id, \
-             custom_fields FROM certificate_requests WHERE id = $1",
+             custom_fields, person_id FROM certificate_requests WHERE id = $1",
         )
         .bind(id.0)
         .fetch_one(self.pool())
@@ -281,6 +285,7 @@ impl Store {
                     .try_get::<Option<i64>, _>("renewed_by_id")?
                     .map(RequestId),
                 custom_fields: row.try_get("custom_fields")?,
+                person_id: row.try_get::<Option<i64>, _>("person_id")?.map(PersonId),
             },
         }))
     }
@@ -326,6 +331,9 @@ impl Store {
         }
         if let Some(v) = filter.org_id {
             clauses.push(format!("r.org_id = {}", params.push(Bind::Int(v.0))));
+        }
+        if let Some(v) = filter.person_id {
+            clauses.push(format!("r.person_id = {}", params.push(Bind::Int(v.0))));
         }
         if let Some(v) = &filter.serial {
             clauses.push(format!("c.serial = {}", params.push(Bind::Text(v.clone()))));

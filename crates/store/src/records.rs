@@ -2,7 +2,7 @@
 
 use castellan_model::{
     AdminId, AdminType, ApprovalId, CaId, CertificateId, CertificateStatus, CertificateType,
-    Credential, DomainId, Hierarchy, OrgId, Privilege, ProfileId, RequestId,
+    Credential, DomainId, Hierarchy, OrgId, PersonId, Privilege, ProfileId, RequestId,
 };
 
 /// Whether a CA is a root or an issuing (intermediate) CA.
@@ -527,6 +527,8 @@ pub struct OrderDetails {
     pub renewed_by: Option<RequestId>,
     /// Custom field values, as JSON (`[{"name", "value"}]`), or empty.
     pub custom_fields: String,
+    /// The person a client certificate is for.
+    pub person_id: Option<PersonId>,
 }
 
 /// A stored order: the request and its details.
@@ -602,6 +604,8 @@ pub struct OrderFilter {
     pub key_size: Option<i64>,
     /// Part of the issuing CA's subject.
     pub issuer: Option<String>,
+    /// The person a client certificate is for.
+    pub person_id: Option<PersonId>,
     /// Only these profiles (for filters answered by the profiles, such as key usage).
     pub profile_ids: Option<Vec<ProfileId>>,
     /// Issued, not yet renewed, and expiring in `[from, to)` (Unix seconds): what needs

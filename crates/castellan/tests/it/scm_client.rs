@@ -246,7 +246,7 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
     let (status, _, text) = send(
         scm(http.post(format!("{base}/api/domain/v1")), NEW_PASSWORD).json(&serde_json::json!({
             "name": DCV_DOMAIN,
-            "delegations": [{"orgId": org_id, "certTypes": ["SSL"]}],
+            "delegations": [{"orgId": org_id, "certTypes": ["SSL", "SMIME"]}],
         })),
     )
     .await;
@@ -299,7 +299,11 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
             http.put(format!("{base}/api/organization/v1/{org_id}")),
             NEW_PASSWORD,
         )
-        .json(&serde_json::json!({"validationStatus": "Validated"})),
+        // Client certificates carry the organisation identifier (CA/B S/MIME BR 7.1.4.2.2).
+        .json(&serde_json::json!({
+            "validationStatus": "Validated",
+            "organizationIdentifier": "NTRGB-RC000123",
+        })),
     )
     .await;
     assert_eq!(status, 200, "{text}");
@@ -453,6 +457,10 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
         );
     }
 
+    // Client certificates through the python client's SMIME class; the one it leaves issued
+    // chains to the root for S/MIME signing and passes pkilint's S/MIME linter.
+    smime_with_the_python_client(&http, &base, &ws, &python, &server).await;
+
     // ACME accounts through the python client's ACMEAccount (v1 and v2).
     let (python3, base_url) = (python.clone(), base.clone());
     let out = tokio::task::spawn_blocking(move || run_script(&python3, &base_url, "scm_acme.py"))
@@ -493,4 +501,95 @@ async fn the_scm_python_client_manages_organizations_admins_and_reports() {
         "the debug log shows requests:\n{log}"
     );
     server.stop();
+}
+
+/// Runs tests/python/scm_smime.py, then checks the certificate it left issued with
+/// `openssl verify -purpose smimesign` and pkilint's `lint_cabf_smime_cert`.
+async fn smime_with_the_python_client(
+    http: &reqwest::Client,
+    base: &str,
+    ws: &Workspace,
+    python: &Path,
+    server: &Server,
+) {
+    let (csr, _) = castellan_testkit::tools::openssl_csr(ws.dir.path(), "smime1", "/CN=ignored");
+    let (csr2, _) = castellan_testkit::tools::openssl_csr(ws.dir.path(), "smime2", "/CN=ignored");
+    let (python, base_url) = (python.to_owned(), base.to_owned());
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = script_command(&python, &base_url, "scm_smime.py");
+        cmd.env("CASTELLAN_CSR_FILE", csr);
+        cmd.env("CASTELLAN_CSR2_FILE", csr2);
+        cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "tests/python/scm_smime.py failed ({}):\n{}{}\nserver log:\n{}",
+        out.status,
+        stdout(&out),
+        stderr(&out),
+        server.log()
+    );
+    println!("{}", stdout(&out));
+    let kept: i64 = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("SMIME-ID: "))
+        .and_then(|id| id.trim().parse().ok())
+        .expect("the script names the certificate it kept");
+    let collect = |format: &str| {
+        scm(
+            http.get(format!(
+                "{base}/api/smime/v1/collect/{kept}?format={format}"
+            )),
+            NEW_PASSWORD,
+        )
+    };
+    let (status, _, leaf) = send(collect("x509CO")).await;
+    assert_eq!(status, 200, "{leaf}");
+    let (_, _, chain) = send(collect("x509IO")).await;
+    std::fs::write(ws.path("smime.pem"), &leaf).unwrap();
+    let blocks: Vec<&str> = chain
+        .split_inclusive("-----END CERTIFICATE-----")
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .collect();
+    assert_eq!(blocks.len(), 2, "root then issuing CA: {chain}");
+    std::fs::write(ws.path("smime-root.pem"), blocks[0]).unwrap();
+    std::fs::write(ws.path("smime-issuing.pem"), blocks[1]).unwrap();
+    let path = |n: &str| ws.path(n).to_str().unwrap().to_owned();
+    let verified = castellan_testkit::tools::run(castellan_testkit::tools::openssl().args([
+        "verify",
+        "-x509_strict",
+        "-purpose",
+        "smimesign",
+        "-CAfile",
+        &path("smime-root.pem"),
+        "-untrusted",
+        &path("smime-issuing.pem"),
+        &path("smime.pem"),
+    ]));
+    assert!(verified.trim_end().ends_with(": OK"), "{verified}");
+    castellan_testkit::tools::run(castellan_testkit::tools::openssl().args([
+        "x509",
+        "-in",
+        &path("smime.pem"),
+        "-outform",
+        "DER",
+        "-out",
+        &path("smime.der"),
+    ]));
+    let der = std::fs::read(ws.path("smime.der")).unwrap();
+    let findings =
+        castellan_testkit::tools::pkilint(ws.dir.path(), "lint_cabf_smime_cert", &["-d"], &der);
+    let documented = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/profiles.md"),
+    )
+    .unwrap();
+    for (severity, code) in &findings {
+        assert!(
+            documented.contains(&format!("`{code}`")),
+            "pkilint {severity} {code} is not among the accepted findings in docs/profiles.md"
+        );
+    }
 }

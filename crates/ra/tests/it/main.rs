@@ -31,6 +31,7 @@ macro_rules! on_both {
 mod acme_accounts;
 mod acme_challenges;
 mod authority;
+mod client_certificates;
 mod coverage;
 mod dcv;
 mod domains;

@@ -116,6 +116,31 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/smime/v2/types", get(smime::types))
         .route("/smime/v1/customFields", get(smime::custom_fields))
         .route("/smime/v2/customFields", get(smime::custom_fields))
+        .route("/smime/v1", get(smime::list).head(smime::count))
+        .route("/smime/v2", get(smime::list).head(smime::count))
+        .route("/smime/v1/enroll", post(smime::enroll))
+        .route("/smime/v2/enroll", post(smime::enroll))
+        .route("/smime/v1/collect/{id}", get(smime::collect))
+        .route("/smime/v2/collect/{id}", get(smime::collect))
+        .route("/smime/v1/{id}", get(smime::get))
+        .route("/smime/v2/{id}", get(smime::get))
+        .route(
+            "/smime/v2/byPersonEmail/{email}",
+            get(smime::by_person_email),
+        )
+        .route("/smime/v2/byPersonId/{person}", get(smime::by_person_id))
+        .route("/smime/v2/renew/order/{id}", post(smime::renew_by_order))
+        .route(
+            "/smime/v2/renew/serial/{serial}",
+            post(smime::renew_by_serial),
+        )
+        .route("/smime/v2/replace/order/{id}", post(smime::replace))
+        .route("/smime/v1/revoke", post(smime::revoke_by_email))
+        .route("/smime/v1/revoke/order/{id}", post(smime::revoke_order))
+        .route(
+            "/smime/v1/revoke/serial/{serial}",
+            post(smime::revoke_serial),
+        )
         .route("/report/v1/{*name}", post(reports::report))
         .route(
             "/notification/v1",

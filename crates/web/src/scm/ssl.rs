@@ -108,7 +108,7 @@ pub(crate) struct CustomFieldValue {
 }
 
 /// SCM's codes for order refusals (spec §0.4).
-fn order_error(e: castellan_ra::RaError) -> ScmError {
+pub(crate) fn order_error(e: castellan_ra::RaError) -> ScmError {
     use castellan_pki::PkiError;
     use castellan_ra::RaError;
     let code = match &e {
@@ -185,7 +185,7 @@ pub(crate) async fn enroll(
     ))
 }
 
-fn day(unix: i64) -> String {
+pub(crate) fn day(unix: i64) -> String {
     match time::OffsetDateTime::from_unix_timestamp(unix) {
         Ok(t) => format!("{:02}/{:02}/{:04}", u8::from(t.month()), t.day(), t.year()),
         Err(_) => String::new(),
@@ -297,7 +297,17 @@ pub(crate) async fn get(
     Ok(Json(v))
 }
 
-fn colon_hex(hex: &str) -> String {
+/// A serial as the list filters compare it: lower-case hex, no colons or leading zeros.
+pub(crate) fn serial_filter(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c != ':')
+        .collect::<String>()
+        .to_ascii_lowercase()
+        .trim_start_matches('0')
+        .to_owned()
+}
+
+pub(crate) fn colon_hex(hex: &str) -> String {
     hex.as_bytes()
         .chunks(2)
         .map(|c| String::from_utf8_lossy(c).to_ascii_uppercase())
@@ -408,6 +418,11 @@ async fn collect(
         .authority
         .download(&CertificateSelector::Id(certificate), format, None)
         .await?;
+    Ok(attachment(download))
+}
+
+/// A download as SCM's collect answers it: octet-stream, with the file's name.
+pub(crate) fn attachment(download: castellan_ra::Download) -> Response {
     let mut response = download.bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -419,7 +434,7 @@ async fn collect(
     {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(response)
+    response
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -568,14 +583,7 @@ fn order_filter(
         },
         profile_id: int("sslTypeId")?.map(castellan_model::ProfileId),
         org_id: int("orgId")?.map(OrgId),
-        serial: get("serialNumber").map(|s| {
-            s.chars()
-                .filter(|c| *c != ':')
-                .collect::<String>()
-                .to_ascii_lowercase()
-                .trim_start_matches('0')
-                .to_owned()
-        }),
+        serial: get("serialNumber").map(|s| serial_filter(&s)),
         requester: get("requester"),
         external_requester: get("externalRequester"),
         requested_via: get("requestedVia"),
@@ -591,11 +599,12 @@ fn order_filter(
         )?,
         expiring: None,
         name_contains: None,
+        person_id: None,
         sort: castellan_store::OrderSort::IdAsc,
     })
 }
 
-fn paging(q: &HashMap<String, String>) -> ScmResult<(i64, i64)> {
+pub(crate) fn paging(q: &HashMap<String, String>) -> ScmResult<(i64, i64)> {
     let number = |k: &str, default: i64| -> ScmResult<i64> {
         match q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()) {
             None => Ok(default),
@@ -949,7 +958,7 @@ pub(crate) async fn update(
     Ok(StatusCode::OK)
 }
 
-fn profile_json(state: &AppState, id: castellan_model::ProfileId) -> Value {
+pub(crate) fn profile_json(state: &AppState, id: castellan_model::ProfileId) -> Value {
     match state.authority.profiles().iter().find(|p| p.id == id) {
         Some(p) => json!({"id": id.0, "name": p.name, "description": p.description,
                           "terms": p.terms, "useSecondaryOrgName": p.use_secondary_org_name}),
