@@ -304,7 +304,7 @@ impl Authority {
     }
 
     /// A client certificate profile by name or id; an SSL profile is refused by name.
-    fn client_profile(&self, key: &str) -> Result<Profile> {
+    pub(crate) fn client_profile(&self, key: &str) -> Result<Profile> {
         let profile = self.profile(key)?;
         if profile.certificate_type != CertificateType::Smime {
             return Err(RaError::InvalidInput {
@@ -390,7 +390,7 @@ impl Authority {
 
     /// Every mailbox's domain must be delegated to `org` for S/MIME and its control
     /// validated, as a server name's domain is for SSL.
-    async fn check_mailboxes(&self, org: OrgId, emails: &[String]) -> Result<()> {
+    pub(crate) async fn check_mailboxes(&self, org: OrgId, emails: &[String]) -> Result<()> {
         let mut domains: Vec<String> = Vec::new();
         for email in emails {
             let Some((_, domain)) = email.rsplit_once('@') else {

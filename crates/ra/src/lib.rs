@@ -23,6 +23,7 @@ pub mod dcv;
 pub mod domains;
 mod download;
 mod error;
+pub mod invitations;
 mod issuance;
 pub mod notifications;
 pub mod orders;

@@ -20,6 +20,7 @@ mod cas;
 mod certificates;
 mod domains;
 mod error;
+mod invitations;
 mod issued;
 mod notifications;
 mod orders;
@@ -34,6 +35,7 @@ mod tokens;
 
 pub use acme::*;
 pub use error::{Result, StoreError};
+pub use invitations::{InvitationRecord, NewInvitation};
 pub use notifications::{ExpiringCertificate, NewRule, RuleRecord, TemplateRecord};
 pub use persons::{PersonData, PersonRecord};
 pub use records::*;

@@ -181,7 +181,7 @@ impl Audience {
 /// Queues `text` to each of `recipients` inside `tx`, each under the idempotency key
 /// `<event>:<recipient>`, so that the same event never mails the same person twice.
 /// Returns how many were queued now.
-async fn queue(
+pub(crate) async fn queue(
     tx: &mut castellan_store::Tx,
     event: &str,
     mut recipients: Vec<String>,

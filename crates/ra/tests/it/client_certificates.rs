@@ -73,7 +73,7 @@ async fn admin(
 
 /// The domains world with Camford validated for client certificates, camford.ac.uk
 /// delegated to it for S/MIME and validated, and a client certificate RAO.
-async fn ready(a: &Authority, now: i64) -> (crate::domains::World, Actor) {
+pub(crate) async fn ready(a: &Authority, now: i64) -> (crate::domains::World, Actor) {
     let w = world(a).await;
     a.update_organization(
         &w.mrao,
