@@ -669,6 +669,74 @@ journeys.persons = async function persons(j, env) {
   await j.sees('No persons yet.');
 };
 
+// Guide 8.2.1 "Send Invitation": the RAO invites a person from their page; the person follows
+// the link in the mail (read from the real SMTP server's folder), is refused a short
+// passphrase, then creates a key and downloads the PKCS#12; the RAO sees the certificate on
+// the person's page and revokes it (guide 8.3).
+journeys.invitation = async function invitation(j, env) {
+  const p = j.page;
+  await signIn(j, env, env.CASTELLAN_RAO_PASSWORD);
+  await p.goto(`${env.CASTELLAN_PORTAL}/client`);
+  await p.getByLabel('First name').fill('Grace');
+  await p.getByLabel('Last name').fill('Hopper');
+  await p.getByLabel('E-mail', { exact: true }).fill('grace.hopper@camford.ac.uk');
+  await p.getByLabel('Organization or department').selectOption({ label: env.CASTELLAN_ORG_NAME });
+  await p.getByRole('button', { name: 'Add person' }).click();
+  await j.sees('Person grace.hopper@camford.ac.uk added.');
+  await j.sees('No client certificates yet.');
+  await p.getByLabel('Certificate type').selectOption({ label: 'Personal Certificate' });
+  await p.getByLabel('Term (days)').selectOption('365');
+  await p.getByRole('button', { name: 'Send Invitation' }).click();
+  await j.sees('Invitation sent to grace.hopper@camford.ac.uk');
+  const person = new URL(p.url()).pathname;
+  await signOut(j, env);
+
+  // The mail, as the SMTP server received it (quoted-printable soft breaks joined).
+  let link = null;
+  for (let i = 0; i < 100 && !link; i += 1) {
+    for (const name of fs.readdirSync(env.CASTELLAN_MAIL_DIR).filter((n) => n.endsWith('.eml'))) {
+      const mail = fs.readFileSync(path.join(env.CASTELLAN_MAIL_DIR, name), 'utf8').replace(/=\r?\n/g, '');
+      const found = mail.match(/https?:\/\/\S*?(\/customer\/[^/\s]+\/invitation\/[A-Za-z0-9_-]+)/);
+      if (found && mail.includes('grace.hopper@camford.ac.uk')) link = found[1];
+    }
+    if (!link) await p.waitForTimeout(100);
+  }
+  equal(link !== null, true, 'the invitation mail arrived with its link');
+  await p.goto(new URL(link, env.CASTELLAN_PORTAL).href);
+  await j.sees('you are invited to create your Personal Certificate for grace.hopper@camford.ac.uk');
+  await j.shot('invitation');
+  await p.getByLabel('Key type').selectOption({ label: 'RSA 2048 bits (best supported, e.g. by Outlook)' });
+  await p.getByLabel(/^Passphrase/).fill('short');
+  await p.getByLabel('The passphrase again').fill('short');
+  await p.locator('#passphrase').evaluate((e) => e.removeAttribute('minlength'));
+  j.expectStatus(400, '/invitation/');
+  await p.getByRole('button', { name: 'Create and download' }).click();
+  await j.sees('choose a passphrase of at least 8 characters: it protects your private key');
+  await p.getByLabel(/^Passphrase/).fill(env.CASTELLAN_P12_PASSPHRASE);
+  await p.getByLabel('The passphrase again').fill(env.CASTELLAN_P12_PASSPHRASE);
+  j.expectDownload('/invitation/');
+  const [download] = await Promise.all([
+    p.waitForEvent('download'),
+    p.getByRole('button', { name: 'Create and download' }).click(),
+  ]);
+  equal(download.suggestedFilename(), 'Grace_Hopper.p12', 'the PKCS#12 is named after the person');
+  await download.saveAs(path.join(env.CASTELLAN_DOWNLOADS, 'grace.p12'));
+  // The link works once.
+  j.expectStatus(404, '/invitation/');
+  await p.goto(new URL(link, env.CASTELLAN_PORTAL).href);
+  await j.sees('it is unknown, already used or expired; ask your administrator to send a new invitation');
+
+  await signIn(j, env, env.CASTELLAN_RAO_PASSWORD);
+  await p.goto(new URL(person, env.CASTELLAN_PORTAL).href);
+  await j.sees('Personal Certificate', 'table');
+  await j.sees('Issued', 'table');
+  await j.shot('person-certificates');
+  await p.getByLabel('Reason').fill('left the university');
+  await p.getByRole('button', { name: 'Revoke' }).click();
+  await j.sees('revoked.');
+  await j.sees('Revoked', 'table');
+};
+
 // Every main screen at phone width (390 px): nothing is cut off, the page never scrolls
 // sideways (wide tables scroll within their own box).
 journeys.phone = async function phone(j, env) {
@@ -726,7 +794,7 @@ journeys.lockout = async function lockout(j, env) {
 const ordered = {};
 const order = [
   'first-login', 'departments', 'domains', 'ssl', 'acme', 'operator', 'audit', 'admins',
-  'manage-admin', 'notifications', 'persons', 'phone', 'lockout',
+  'manage-admin', 'notifications', 'persons', 'invitation', 'phone', 'lockout',
 ];
 for (const name of order) {
   ordered[name] = journeys[name];

@@ -74,6 +74,8 @@ pub struct ClientRow {
     pub comments: String,
     /// The person.
     pub person_id: Option<PersonId>,
+    /// The profile.
+    pub profile_id: Option<castellan_model::ProfileId>,
 }
 
 /// The subject details a person gives a certificate: the common name as set for the person,
@@ -463,6 +465,7 @@ impl Authority {
                 .map(|o| o.details.comments.clone())
                 .unwrap_or_default(),
             person_id: order.as_ref().and_then(|o| o.details.person_id),
+            profile_id: order.as_ref().map(|o| o.request.request.profile_id),
             subject: certificate.map(|c| c.certificate.subject),
             summary,
         })

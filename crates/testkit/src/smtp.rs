@@ -71,6 +71,11 @@ impl SmtpSink {
         SmtpSink { child, port, dir }
     }
 
+    /// The folder the received messages land in (`*.eml`), for tools outside Rust.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// The messages received so far, oldest first.
     pub fn messages(&self) -> Vec<String> {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.path())

@@ -18,6 +18,8 @@ const RAO_INITIAL: &str = "an initial password for the rao";
 const RAO_PASSWORD: &str = "the rao's own portal password";
 const SECOND: &str = "rao-second";
 const SECOND_PASSWORD: &str = "the second rao's password";
+/// The passphrase the invited person protects their PKCS#12 with.
+const P12_PASSPHRASE: &str = "grace's own passphrase";
 
 fn portal_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/portal")
@@ -58,10 +60,17 @@ async fn the_guides_journeys_work_in_a_real_browser() {
     let dns_servers = dns.addr().to_string();
     // The browser journeys publish DCV records through its control socket.
     let dns_control = castellan_testkit::dns::TestDns::serve_control(dns.clone()).await;
+    // Invitations are mailed to a real SMTP server on loopback; the journey reads its folder.
+    let sink = castellan_testkit::smtp::SmtpSink::start();
+    let smtp_port = sink.port.to_string();
     let server = Server::start(
         &ws.path("data"),
         &["--listen", "127.0.0.1:0"],
         &[
+            ("CASTELLAN_SMTP__HOST", "127.0.0.1"),
+            ("CASTELLAN_SMTP__PORT", &smtp_port),
+            ("CASTELLAN_SMTP__SECURITY", "none"),
+            ("CASTELLAN_SMTP__FROM", "Castellan <certs@camford.ac.uk>"),
             ("CASTELLAN_DNS_SERVERS", &dns_servers),
             ("CASTELLAN_VALIDATION__DCV_ZONE", DCV_ZONE),
             (
@@ -97,7 +106,10 @@ async fn the_guides_journeys_work_in_a_real_browser() {
             http.put(format!("{base}/api/organization/v1/{org_id}")),
             NEW_PASSWORD,
         )
-        .json(&serde_json::json!({"validationStatus": "Validated"})),
+        .json(&serde_json::json!({
+            "validationStatus": "Validated",
+            "organizationIdentifier": "NTRGB-RC000123",
+        })),
     )
     .await;
     assert_eq!(status, 200, "{text}");
@@ -106,7 +118,7 @@ async fn the_guides_journeys_work_in_a_real_browser() {
             scm(http.post(format!("{base}/api/domain/v1")), NEW_PASSWORD).json(
                 &serde_json::json!({
                     "name": name,
-                    "delegations": [{"orgId": org_id, "certTypes": ["SSL"]}],
+                    "delegations": [{"orgId": org_id, "certTypes": ["SSL", "SMIME"]}],
                 }),
             ),
         )
@@ -136,6 +148,7 @@ async fn the_guides_journeys_work_in_a_real_browser() {
                 "addDepartments", "editDepartments", "allowManageDomains", "allowCreate",
                 "sslRequest", "sslApprove",
                 "autoApproveCertificates", "sslRevoke", "sslRenew", "sslReplace",
+                "clientCertRequest", "clientCertRevoke",
             ],
         })),
     )
@@ -170,6 +183,7 @@ async fn the_guides_journeys_work_in_a_real_browser() {
     std::fs::create_dir_all(&downloads).unwrap();
     let portal = format!("{base}/customer/{CUSTOMER_URI}");
     let downloads_dir = downloads.clone();
+    let mail_dir = sink.dir().to_owned();
     let out = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg(portal_dir().join("journeys.cjs"))
@@ -187,6 +201,8 @@ async fn the_guides_journeys_work_in_a_real_browser() {
             .env("CASTELLAN_MRAO_LOGIN", crate::scm_client::LOGIN)
             .env("CASTELLAN_MRAO_PASSWORD", NEW_PASSWORD)
             .env("CASTELLAN_DOWNLOADS", downloads_dir)
+            .env("CASTELLAN_MAIL_DIR", mail_dir)
+            .env("CASTELLAN_P12_PASSPHRASE", P12_PASSPHRASE)
             .env("CASTELLAN_DNS_CONTROL", dns_control.to_string())
             .env("CASTELLAN_SECOND_LOGIN", SECOND)
             .env("CASTELLAN_SECOND_PASSWORD", SECOND_PASSWORD)
@@ -287,9 +303,80 @@ async fn the_guides_journeys_work_in_a_real_browser() {
     .await;
     let order: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(order["status"], "Revoked", "{text}");
-    // Nothing secret reached the log: no password, no session cookie.
+    // The PKCS#12 the invited person downloaded opens with their passphrase, and its key and
+    // certificate sign a message that verifies against Castellan's root for S/MIME signing.
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .current_dir(&downloads)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+    };
+    let pass = format!("pass:{P12_PASSPHRASE}");
+    openssl(&[
+        "pkcs12",
+        "-in",
+        "grace.p12",
+        "-passin",
+        &pass,
+        "-nodes",
+        "-out",
+        "grace.pem",
+    ]);
+    openssl(&[
+        "pkcs12",
+        "-in",
+        "grace.p12",
+        "-passin",
+        &pass,
+        "-nokeys",
+        "-cacerts",
+        "-out",
+        "grace-cas.pem",
+    ]);
+    std::fs::write(downloads.join("roots.pem"), &roots).unwrap();
+    std::fs::write(downloads.join("message.txt"), "From Grace.\n").unwrap();
+    openssl(&[
+        "cms",
+        "-sign",
+        "-in",
+        "message.txt",
+        "-signer",
+        "grace.pem",
+        "-certfile",
+        "grace-cas.pem",
+        "-out",
+        "signed.eml",
+    ]);
+    openssl(&[
+        "cms",
+        "-verify",
+        "-purpose",
+        "smimesign",
+        "-in",
+        "signed.eml",
+        "-CAfile",
+        "roots.pem",
+        "-out",
+        "verified.txt",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(downloads.join("verified.txt"))
+            .unwrap()
+            .replace("\r\n", "\n"),
+        "From Grace.\n"
+    );
+    // Nothing secret reached the log: no password, no session cookie, no passphrase, no
+    // invitation link.
     let log = server.log();
-    for secret in [RAO_INITIAL, RAO_PASSWORD, "castellan_session="] {
+    for secret in [
+        RAO_INITIAL,
+        RAO_PASSWORD,
+        "castellan_session=",
+        P12_PASSPHRASE,
+        "/invitation/",
+    ] {
         assert!(!log.contains(secret), "the log holds '{secret}'");
     }
 }

@@ -12,6 +12,7 @@ mod audit;
 mod csrf;
 mod dashboard;
 mod domains;
+mod invitation;
 mod login;
 mod mail_templates;
 mod notifications;
@@ -81,6 +82,12 @@ pub(crate) fn routes() -> Router<AppState> {
             get(persons::person).post(persons::update),
         )
         .route(&at("/client/{id}/delete"), post(persons::delete))
+        .route(&at("/client/{id}/invite"), post(persons::invite))
+        .route(&at("/client/{id}/revoke/{order}"), post(persons::revoke))
+        .route(
+            &at("/invitation/{token}"),
+            get(invitation::show).post(invitation::accept),
+        )
         .route(&at("/domains"), get(domains::list))
         .route(
             &at("/domains/new"),

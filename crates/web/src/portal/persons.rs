@@ -182,6 +182,50 @@ struct PersonPage {
     types: [&'static str; 2],
     form: PersonForm,
     error: Option<String>,
+    certificates: Vec<CertificateRow>,
+    profiles: Vec<(i64, String)>,
+    terms: Vec<u32>,
+}
+
+/// A row of a person's certificates.
+struct CertificateRow {
+    id: i64,
+    profile: String,
+    status: String,
+    serial: String,
+    expires: String,
+    revocable: bool,
+}
+
+/// A person's client certificates, oldest first.
+async fn certificate_rows(
+    portal: &Portal,
+    person: PersonId,
+) -> Result<Vec<CertificateRow>, Response> {
+    let filter = castellan_store::OrderFilter {
+        person_id: Some(person),
+        ..castellan_store::OrderFilter::default()
+    };
+    let (rows, _) = portal
+        .authority()
+        .client_certificate_rows(&portal.actor, filter, 0, 10_000)
+        .await
+        .map_err(|e| page::ra_error_page(&e))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| CertificateRow {
+            id: r.summary.id.0,
+            profile: r
+                .profile_id
+                .and_then(|p| portal.authority().profiles().iter().find(|x| x.id == p))
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            status: r.summary.status.to_string(),
+            serial: r.summary.serial.clone().unwrap_or_default(),
+            expires: page::day(r.summary.not_after),
+            revocable: r.summary.status == castellan_model::CertificateStatus::Issued,
+        })
+        .collect())
 }
 
 async fn person_page(
@@ -198,7 +242,29 @@ async fn person_page(
         Ok(p) => p,
         Err(response) => return response,
     };
+    let certificates = match certificate_rows(portal, person.id).await {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    let client_profiles: Vec<&castellan_pki::profile::Profile> = portal
+        .authority()
+        .profiles()
+        .iter()
+        .filter(|p| p.certificate_type == castellan_model::CertificateType::Smime)
+        .collect();
+    let mut terms: Vec<u32> = client_profiles
+        .iter()
+        .flat_map(|p| p.terms.iter().copied())
+        .collect();
+    terms.sort_unstable();
+    terms.dedup();
     let body = page::render(&PersonPage {
+        certificates,
+        profiles: client_profiles
+            .iter()
+            .map(|p| (p.id.0, p.name.clone()))
+            .collect(),
+        terms,
         chrome: portal.chrome(Nav::Ssl, &person.data.email),
         id,
         places,
@@ -248,5 +314,85 @@ pub(crate) async fn delete(portal: Portal, Path((_, id)): Path<(String, i64)>) -
     {
         Ok(()) => portal.redirect_with("/client", &format!("Person {id} deleted.")),
         Err(e) => page::ra_error_page(&e),
+    }
+}
+
+/// The Send Invitation form (guide 8.2.1: "choose the correct certificate type and period").
+#[derive(Deserialize, Default)]
+pub(crate) struct InviteForm {
+    #[serde(default)]
+    profile: String,
+    #[serde(default)]
+    term: String,
+}
+
+/// `POST /customer/<uri>/client/<id>/invite`: mails the person a one-time link.
+pub(crate) async fn invite(
+    portal: Portal,
+    Path((_, id)): Path<(String, i64)>,
+    Form(form): Form<InviteForm>,
+) -> Response {
+    let Ok(term_days) = form.term.trim().parse::<u32>() else {
+        let message = format!("Term: '{}' is not a number of days.", form.term);
+        return person_page(&portal, id, None, Some((StatusCode::BAD_REQUEST, message))).await;
+    };
+    let spec = castellan_ra::invitations::InvitationSpec {
+        person: PersonId(id),
+        profile: form.profile,
+        term_days,
+    };
+    match portal
+        .authority()
+        .send_invitation(&portal.actor, spec)
+        .await
+    {
+        Ok(sent) => portal.redirect_with(
+            &format!("/client/{id}"),
+            &format!(
+                "Invitation sent to {}; the link works once, until {} (UTC).",
+                sent.email,
+                page::when(Some(sent.expires_at))
+            ),
+        ),
+        Err(e) => {
+            let error = (page::ra_status(&e), page::ra_message(&e));
+            person_page(&portal, id, None, Some(error)).await
+        }
+    }
+}
+
+/// The revoke form on a person's page (guide 8.3).
+#[derive(Deserialize, Default)]
+pub(crate) struct RevokeForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    reason_code: Option<i64>,
+}
+
+/// `POST /customer/<uri>/client/<id>/revoke/<order>`.
+pub(crate) async fn revoke(
+    portal: Portal,
+    Path((_, id, order)): Path<(String, i64, i64)>,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    match portal
+        .authority()
+        .revoke_client_certificate(
+            &portal.actor,
+            castellan_model::RequestId(order),
+            form.reason_code.unwrap_or(0),
+            &form.reason,
+        )
+        .await
+    {
+        Ok(()) => portal.redirect_with(
+            &format!("/client/{id}"),
+            &format!("Client certificate {order} revoked."),
+        ),
+        Err(e) => {
+            let error = (page::ra_status(&e), page::ra_message(&e));
+            person_page(&portal, id, None, Some(error)).await
+        }
     }
 }

@@ -69,6 +69,11 @@ pub(crate) fn customer_of(parts: &Parts, state: &AppState) -> Result<String, Res
         .strip_prefix("/customer/")
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_default();
+    customer_named(state, given)
+}
+
+/// This service's spelling of customer URI `given`, or the page saying it is unknown.
+pub(crate) fn customer_named(state: &AppState, given: &str) -> Result<String, Response> {
     let ours = state.authority.customer_uri();
     if given.eq_ignore_ascii_case(ours) {
         Ok(ours.to_owned())
