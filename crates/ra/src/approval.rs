@@ -20,6 +20,10 @@ pub const APPROVE_IDP_ADMIN: &str = "admin.approve-idp";
 /// records the second pair of eyes; the order is then approved and issued by `ra::orders`.
 pub const APPROVE_EV_ORDER: &str = "ssl.approve-ev";
 
+/// The recovery of an escrowed key waits for a second administrator with `keyRecovery`
+/// (guide 8.2); what follows is `ra::escrow`'s.
+pub const APPROVE_KEY_RECOVERY: &str = "smime.key-recovery";
+
 /// A sentence for people about what a pending approval waits for.
 pub fn describe(approval: &NewApproval) -> String {
     match approval.action.as_str() {
@@ -29,6 +33,10 @@ pub fn describe(approval: &NewApproval) -> String {
         ),
         APPROVE_EV_ORDER => format!(
             "EV SSL certificate {} awaits approval by a second administrator",
+            approval.object_id
+        ),
+        APPROVE_KEY_RECOVERY => format!(
+            "Key recovery {} awaits approval by a second administrator with keyRecovery",
             approval.object_id
         ),
         other => format!(
@@ -149,6 +157,10 @@ async fn apply(tx: &mut Tx, approval: &ApprovalRecord, now: i64) -> Result<Strin
             "EV order {} approved by a second administrator",
             approval.approval.object_id
         )),
+        APPROVE_KEY_RECOVERY => Ok(format!(
+            "key recovery {} approved by a second administrator",
+            approval.approval.object_id
+        )),
         other => Err(RaError::Internal(format!(
             "no effect is defined for approvals of '{other}'"
         ))),
@@ -238,6 +250,10 @@ impl Authority {
             .await?
             .ok_or_else(|| RaError::Internal("decided approval vanished".into()))?;
         tx.commit().await?;
+        if approval.approval.action == APPROVE_KEY_RECOVERY {
+            self.recovery_decided(approval.approval.object_id, approve)
+                .await?;
+        }
         Ok(decided)
     }
 

@@ -65,21 +65,40 @@ impl Authority {
                 reason: "the certificate has been revoked and cannot be downloaded".into(),
             });
         }
-        let issuers = self.chain_of(cert.issuer_ca_id)?;
-        let chain = Chain {
-            leaf: &cert.der,
-            issuers: &issuers,
-        };
         let key = if format.needs_private_key() {
             match &cert.encrypted_private_key {
                 Some(sealed) => {
                     let serial = Serial::from_hex(&cert.serial)?;
                     Some(self.kek.open(sealed, &certificate_key_purpose(&serial))?)
                 }
+                None if self.store.escrowed_key(record.id).await?.is_some() => {
+                    return Err(RaError::Conflict(format!(
+                        "the private key of certificate {} is in escrow: it is handed out \
+                         only through a key recovery that a second administrator approves",
+                        cert.serial
+                    )));
+                }
                 None => None,
             }
         } else {
             None
+        };
+        self.package(cert, format, key.as_ref().map(|k| k.as_slice()), passphrase)
+    }
+
+    /// `cert` in `format`, with `key` (PKCS#8) for the PKCS#12 formats, which need a
+    /// passphrase.
+    pub(crate) fn package(
+        &self,
+        cert: &castellan_store::NewCertificate,
+        format: DownloadFormat,
+        key: Option<&[u8]>,
+        passphrase: Option<&str>,
+    ) -> Result<Download> {
+        let issuers = self.chain_of(cert.issuer_ca_id)?;
+        let chain = Chain {
+            leaf: &cert.der,
+            issuers: &issuers,
         };
         if format.needs_private_key() && key.is_some() && passphrase.is_none_or(str::is_empty) {
             return Err(RaError::InvalidInput {
@@ -96,7 +115,7 @@ impl Authority {
         let bytes = download(
             format,
             chain,
-            key.as_ref().map(|pkcs8| KeyExport {
+            key.map(|pkcs8| KeyExport {
                 pkcs8,
                 passphrase: passphrase.unwrap_or_default(),
                 friendly_name: &friendly,

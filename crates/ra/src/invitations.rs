@@ -321,13 +321,18 @@ impl Authority {
         let mut tx = self.store.begin().await?;
         tx.complete_client_invitation(record.id, outcome.id).await?;
         tx.commit().await?;
-        let download = self
-            .download(
-                &crate::CertificateSelector::Id(outcome.certificate.id),
-                format,
-                passphrase,
-            )
-            .await?;
+        // A generated key is in escrow now; this is the one moment it is handed over.
+        let record = self
+            .store
+            .certificate_by_id(outcome.certificate.id)
+            .await?
+            .ok_or_else(|| RaError::Internal("the issued certificate vanished".into()))?;
+        let key = outcome
+            .certificate
+            .escrowed_key
+            .as_ref()
+            .map(|k| k.0.as_slice());
+        let download = self.package(&record.certificate, format, key, passphrase)?;
         Ok((outcome.id, download))
     }
 }

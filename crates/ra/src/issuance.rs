@@ -73,6 +73,19 @@ pub struct IssuedCertificate {
     pub leaf: IssuedLeaf,
     /// The issuing CA's certificate, then the root's.
     pub chain: Vec<Vec<u8>>,
+    /// A key Castellan generated and put in escrow (a client certificate ordered for a
+    /// person): the only moment it is at hand, to hand it over once (PKCS#12).
+    pub escrowed_key: Option<ServerKey>,
+}
+
+/// A private key (PKCS#8) in memory; never printed.
+#[derive(Clone)]
+pub struct ServerKey(pub(crate) Zeroizing<Vec<u8>>);
+
+impl std::fmt::Debug for ServerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerKey(..)")
+    }
 }
 
 /// The key and names of a request after the checks that need no CA.
@@ -200,6 +213,14 @@ impl Authority {
             not_before: now,
         };
         let requested_names: Vec<String> = checked.names.all().map(str::to_owned).collect();
+        // A client key Castellan made for a person's order goes into escrow (sealed to the
+        // escrow key), not under the KEK: only a key recovery gives it out again.
+        let escrow_key = match (&checked.private_key, existing) {
+            (Some(_), Some(_)) if profile.certificate_type == CertificateType::Smime => {
+                Some(self.current_escrow_key().await?)
+            }
+            _ => None,
+        };
         for attempt in 1..=SERIAL_ATTEMPTS {
             let serial = Serial::random(self.rng.as_ref())?;
             let crl_shard = self.crl_shard_for(&serial);
@@ -209,13 +230,28 @@ impl Authority {
                 &serial,
                 &self.crl_url(&issuer.slug, crl_shard),
             )?;
-            let encrypted_private_key = match &checked.private_key {
-                Some(pkcs8) => Some(self.kek.seal(
-                    pkcs8,
-                    &certificate_key_purpose(&serial),
-                    self.rng.as_ref(),
-                )?),
-                None => None,
+            let (encrypted_private_key, escrowed) = match (&checked.private_key, &escrow_key) {
+                (Some(pkcs8), None) => (
+                    Some(self.kek.seal(
+                        pkcs8,
+                        &certificate_key_purpose(&serial),
+                        self.rng.as_ref(),
+                    )?),
+                    None,
+                ),
+                (Some(pkcs8), Some(key)) => (
+                    None,
+                    Some((
+                        key.id,
+                        castellan_pki::escrow::seal(
+                            &key.public_key,
+                            pkcs8,
+                            &certificate_key_purpose(&serial),
+                            self.rng.as_ref(),
+                        )?,
+                    )),
+                ),
+                (None, _) => (None, None),
             };
             let certificate = NewCertificate {
                 request_id: None,
@@ -263,7 +299,7 @@ impl Authority {
                         .await?
                 }
                 Some(request_id) => {
-                    self.store_for_request(request_id, certificate, now.unix_timestamp())
+                    self.store_for_request(request_id, certificate, escrowed, now.unix_timestamp())
                         .await?
                 }
             };
@@ -282,6 +318,10 @@ impl Authority {
                         profile: profile.name.clone(),
                         leaf,
                         chain: issuer.chain.clone(),
+                        escrowed_key: escrow_key
+                            .as_ref()
+                            .and(checked.private_key.clone())
+                            .map(ServerKey),
                     });
                 }
                 None => {
@@ -326,18 +366,22 @@ impl Authority {
         .into())
     }
 
-    /// Stores a certificate for an approved request and marks the request Issued, in one
-    /// transaction; `None` when the serial is already taken (nothing is stored then).
+    /// Stores a certificate for an approved request (with its escrowed key, if any) and
+    /// marks the request Issued, in one transaction; `None` when the serial is already taken (nothing is stored then).
     async fn store_for_request(
         &self,
         request_id: RequestId,
         mut certificate: NewCertificate,
+        escrowed: Option<(i64, Vec<u8>)>,
         now: i64,
     ) -> Result<Option<(RequestId, CertificateId)>> {
         certificate.request_id = Some(request_id);
         let mut tx = self.store.begin().await?;
         match tx.insert_certificate(&certificate).await {
             Ok(id) => {
+                if let Some((escrow_key, sealed)) = &escrowed {
+                    tx.escrow_key_of(id, *escrow_key, sealed, now).await?;
+                }
                 tx.attach_certificate(request_id, id, now).await?;
                 tx.commit().await?;
                 Ok(Some((request_id, id)))

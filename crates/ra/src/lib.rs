@@ -23,6 +23,7 @@ pub mod dcv;
 pub mod domains;
 mod download;
 mod error;
+pub mod escrow;
 pub mod invitations;
 mod issuance;
 pub mod notifications;
@@ -43,7 +44,7 @@ pub use actor::Actor;
 pub use authority::{Authority, AuthorityOptions, CaSummary};
 pub use download::{CertificateSelector, Download};
 pub use error::{RaError, Result};
-pub use issuance::{IssueCommand, IssuedCertificate, KeySource};
+pub use issuance::{IssueCommand, IssuedCertificate, KeySource, ServerKey};
 pub use service_tls::ServiceTls;
 
 /// What a front door calls itself in request records (SCM's `requestedVia`).

@@ -20,6 +20,7 @@ mod cas;
 mod certificates;
 mod domains;
 mod error;
+mod escrow;
 mod invitations;
 mod issued;
 mod notifications;
@@ -35,6 +36,7 @@ mod tokens;
 
 pub use acme::*;
 pub use error::{Result, StoreError};
+pub use escrow::{EscrowKeyRecord, RecoveryRecord};
 pub use invitations::{InvitationRecord, NewInvitation};
 pub use notifications::{ExpiringCertificate, NewRule, RuleRecord, TemplateRecord};
 pub use persons::{PersonData, PersonRecord};

@@ -148,7 +148,7 @@ async fn the_guides_journeys_work_in_a_real_browser() {
                 "addDepartments", "editDepartments", "allowManageDomains", "allowCreate",
                 "sslRequest", "sslApprove",
                 "autoApproveCertificates", "sslRevoke", "sslRenew", "sslReplace",
-                "clientCertRequest", "clientCertRevoke",
+                "clientCertRequest", "clientCertRevoke", "clientCertManage",
             ],
         })),
     )
@@ -367,8 +367,9 @@ async fn the_guides_journeys_work_in_a_real_browser() {
             .replace("\r\n", "\n"),
         "From Grace.\n"
     );
+    recover_graces_key(&http, &base, &sink, &downloads).await;
     // Nothing secret reached the log: no password, no session cookie, no passphrase, no
-    // invitation link.
+    // invitation or recovery link.
     let log = server.log();
     for secret in [
         RAO_INITIAL,
@@ -376,7 +377,151 @@ async fn the_guides_journeys_work_in_a_real_browser() {
         "castellan_session=",
         P12_PASSPHRASE,
         "/invitation/",
+        "/recovery/",
     ] {
         assert!(!log.contains(secret), "the log holds '{secret}'");
     }
+}
+
+/// Guide 8.2's key recovery over the API, for the key Grace's invitation made: the RAO asks,
+/// cannot approve it themselves, the operator approves; the recipient's link (from the mail
+/// the server sent) opens the recovery page, and the PKCS#12 it gives holds the same key as
+/// the one Grace downloaded.
+async fn recover_graces_key(
+    http: &reqwest::Client,
+    base: &str,
+    sink: &castellan_testkit::smtp::SmtpSink,
+    downloads: &Path,
+) {
+    let rao = |request: reqwest::RequestBuilder| {
+        request
+            .header("login", RAO)
+            .header("password", RAO_PASSWORD)
+            .header("customerUri", CUSTOMER_URI)
+    };
+    let (status, _, text) = send(scm(
+        http.get(format!(
+            "{base}/api/smime/v2/byPersonEmail/grace.hopper@camford.ac.uk"
+        )),
+        NEW_PASSWORD,
+    ))
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let order = rows[0]["orderNumber"]
+        .as_i64()
+        .expect("Grace's certificate");
+    let (status, location, text) = send(
+        rao(http.post(format!("{base}/api/escrow/v1/recovery"))).json(&serde_json::json!({
+            "backendCertId": order,
+            "recipient": "grace.backup@camford.ac.uk",
+            "reason": "laptop stolen; her old mail must stay readable",
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let location = location.expect("Location names the recovery");
+    let id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
+    let (status, _, text) = send(rao(
+        http.post(format!("{base}/api/escrow/v1/recovery/{id}/approve"))
+    ))
+    .await;
+    assert_eq!(status, 403, "the requester cannot approve: {text}");
+    assert!(
+        text.contains("by a different administrator with keyRecovery"),
+        "{text}"
+    );
+    let (status, _, text) = send(scm(
+        http.post(format!("{base}/api/escrow/v1/recovery/{id}/approve")),
+        NEW_PASSWORD,
+    ))
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let view: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(view["status"], "READY", "{text}");
+
+    // The outbox worker sends it within its round; other mail came before it.
+    let started = std::time::Instant::now();
+    let mail = loop {
+        let found = sink
+            .messages()
+            .iter()
+            .map(|m| m.replace("=\r\n", ""))
+            .find(|m| m.contains("/recovery/"));
+        match found {
+            Some(m) => break m,
+            None if started.elapsed() < std::time::Duration::from_secs(30) => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            None => panic!("the recovery mail did not arrive in 30 s"),
+        }
+    };
+    assert!(mail.contains("grace.backup@camford.ac.uk"), "{mail}");
+    let at = mail.find("/customer/").unwrap();
+    let path: String = mail[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "/-_".contains(*c))
+        .collect();
+    let page = http.get(format!("{base}{path}")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Your recovered key"));
+    let form = |again: &str| {
+        let encode = |v: &str| -> String {
+            v.bytes()
+                .map(|b| match b {
+                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => {
+                        (b as char).to_string()
+                    }
+                    b' ' => "+".to_owned(),
+                    other => format!("%{other:02X}"),
+                })
+                .collect()
+        };
+        http.post(format!("{base}{path}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "passphrase={}&passphrase_again={}",
+                encode("grace's recovery passphrase"),
+                encode(again)
+            ))
+    };
+    let refused = form("something else").send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let response = form("grace's recovery passphrase").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/x-pkcs12",
+        "a PKCS#12"
+    );
+    std::fs::write(
+        downloads.join("recovered.p12"),
+        response.bytes().await.unwrap(),
+    )
+    .unwrap();
+    let again = form("grace's recovery passphrase").send().await.unwrap();
+    assert_eq!(again.status(), 404, "the link works once");
+    let public_key = |file: &str, pass: &str| {
+        let pem = Command::new("openssl")
+            .current_dir(downloads)
+            .args(["pkcs12", "-in", file, "-nodes", "-nocerts", "-passin"])
+            .arg(format!("pass:{pass}"))
+            .output()
+            .unwrap();
+        assert!(pem.status.success(), "{}", stderr(&pem));
+        let key = downloads.join(format!("{file}.key"));
+        std::fs::write(&key, &pem.stdout).unwrap();
+        let public = Command::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(public.status.success(), "{}", stderr(&public));
+        stdout(&public)
+    };
+    assert_eq!(
+        public_key("recovered.p12", "grace's recovery passphrase"),
+        public_key("grace.p12", P12_PASSPHRASE),
+        "the recovered key is the one Grace downloaded"
+    );
 }

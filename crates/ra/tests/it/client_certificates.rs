@@ -15,7 +15,6 @@ use castellan_ra::organizations::OrganizationPatch;
 use castellan_ra::persons::PersonSpec;
 use castellan_ra::{Actor, Authority, CertificateSelector};
 use castellan_store::OrderFilter;
-use castellan_testkit::tools;
 use zeroize::Zeroizing;
 
 fn refusal<T: std::fmt::Debug>(r: castellan_ra::Result<T>) -> String {
@@ -104,7 +103,11 @@ pub(crate) async fn ready(a: &Authority, now: i64) -> (crate::domains::World, Ac
             role: AdminRole::RaoSmime,
             scope: w.camford,
         },
-        vec![Privilege::ClientCertRequest, Privilege::ClientCertRevoke],
+        vec![
+            Privilege::ClientCertRequest,
+            Privilege::ClientCertRevoke,
+            Privilege::ClientCertManage,
+        ],
     )
     .await;
     (w, rao)
@@ -155,24 +158,26 @@ on_both!(
             .await
             .unwrap();
         assert_eq!(second.person_id, first.person_id);
-        // A key Castellan generated is kept for the PKCS#12 alone, encrypted.
-        let p12 = a
-            .download(
-                &CertificateSelector::Id(second.certificate.id),
-                DownloadFormat::Pkcs12,
-                Some("a passphrase"),
-            )
-            .await
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ada.p12");
-        std::fs::write(&path, &p12.bytes).unwrap();
-        let out = tools::run(
-            tools::openssl()
-                .args(["pkcs12", "-nodes", "-passin", "pass:a passphrase", "-in"])
-                .arg(&path),
+        // A key Castellan generated is handed over once, then kept in escrow only.
+        assert!(second.certificate.escrowed_key.is_some());
+        assert!(
+            a.store()
+                .escrowed_key(second.certificate.id)
+                .await
+                .unwrap()
+                .is_some()
         );
-        assert!(out.contains("BEGIN PRIVATE KEY"), "{out}");
+        assert!(
+            refusal(
+                a.download(
+                    &CertificateSelector::Id(second.certificate.id),
+                    DownloadFormat::Pkcs12,
+                    Some("a passphrase"),
+                )
+                .await
+            )
+            .contains("is in escrow")
+        );
 
         // Lists: the client list has both, the SSL list neither; by e-mail, both.
         let (rows, total) = a

@@ -35,6 +35,7 @@ mod client_certificates;
 mod coverage;
 mod dcv;
 mod domains;
+mod escrow;
 mod invitations;
 mod notification_events;
 mod notifications;

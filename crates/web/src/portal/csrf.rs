@@ -59,10 +59,11 @@ pub(crate) async fn guard(request: Request, next: Next) -> Response {
              forms from its own pages.",
         );
     }
-    // The login form has no session yet; an invitation's page is opened from a mail link
-    // by someone who never signs in, and the one-time token in its address is the
-    // credential a forger would need.
-    if request.uri().path().ends_with("/login") || request.uri().path().contains("/invitation/") {
+    // The login form has no session yet; an invitation's or a key recovery's page is opened
+    // from a mail link by someone who never signs in, and the one-time token in its address
+    // is the credential a forger would need.
+    let path = request.uri().path();
+    if path.ends_with("/login") || path.contains("/invitation/") || path.contains("/recovery/") {
         return next.run(request).await;
     }
     let session = cookie(request.headers(), SESSION_COOKIE).map(str::to_owned);

@@ -147,28 +147,31 @@ pub(crate) async fn accept(
         .accept_invitation(&token, key, &peer.ip().to_string())
         .await
     {
-        Ok((_, download)) => {
-            let mut response = download.bytes.into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(if download.format.needs_private_key() {
-                    "application/x-pkcs12"
-                } else {
-                    "application/x-pem-file"
-                }),
-            );
-            if let Ok(v) =
-                HeaderValue::from_str(&format!("attachment; filename=\"{}\"", download.file_name))
-            {
-                headers.insert(header::CONTENT_DISPOSITION, v);
-            }
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
+        Ok((_, download)) => file(download),
         Err(e) => {
             let error = (page::ra_status(&e), page::ra_message(&e));
             render(&state, &customer, &token, form, Some(error)).await
         }
     }
+}
+
+/// A file handed to the person: the PKCS#12 (or PEM) as an attachment, never cached.
+pub(crate) fn file(download: castellan_ra::Download) -> Response {
+    let mut response = download.bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(if download.format.needs_private_key() {
+            "application/x-pkcs12"
+        } else {
+            "application/x-pem-file"
+        }),
+    );
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("attachment; filename=\"{}\"", download.file_name))
+    {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }

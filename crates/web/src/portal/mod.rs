@@ -19,6 +19,7 @@ mod notifications;
 mod organizations;
 mod page;
 mod persons;
+mod recovery;
 mod scope;
 mod session;
 mod ssl;
@@ -87,6 +88,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             &at("/invitation/{token}"),
             get(invitation::show).post(invitation::accept),
+        )
+        .route(
+            &at("/recovery/{token}"),
+            get(recovery::show).post(recovery::accept),
         )
         .route(&at("/domains"), get(domains::list))
         .route(

@@ -9,6 +9,7 @@ mod body;
 mod dcv;
 mod domains;
 mod error;
+mod escrow;
 mod notifications;
 mod oauth;
 mod organizations;
@@ -136,6 +137,12 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/smime/v2/replace/order/{id}", post(smime::replace))
         .route("/smime/v1/revoke", post(smime::revoke_by_email))
+        .route("/escrow/v1/recovery", post(escrow::request))
+        .route("/escrow/v1/recovery/{id}", get(escrow::get))
+        .route("/escrow/v1/recovery/{id}/approve", post(escrow::approve))
+        .route("/escrow/v1/recovery/{id}/reject", post(escrow::reject))
+        .route("/escrow/v1/recovery/{id}/share", post(escrow::share))
+        .route("/escrow/v1/split", post(escrow::split))
         .route("/smime/v1/revoke/order/{id}", post(smime::revoke_order))
         .route(
             "/smime/v1/revoke/serial/{serial}",
