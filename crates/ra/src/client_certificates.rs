@@ -421,17 +421,12 @@ impl Authority {
     pub async fn client_certificates(
         &self,
         actor: &Actor,
-        mut filter: OrderFilter,
+        filter: OrderFilter,
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<OrderSummary>, i64)> {
-        filter.scope = self.order_scope(actor, CertificateType::Smime).await?;
-        let client = self.profile_ids_of(CertificateType::Smime);
-        filter.profile_ids = Some(match filter.profile_ids.take() {
-            Some(asked) => asked.into_iter().filter(|p| client.contains(p)).collect(),
-            None => client,
-        });
-        Ok(self.store.order_page(&filter, offset, limit).await?)
+        self.orders_of(actor, filter, CertificateType::Smime, offset, limit)
+            .await
     }
 
     /// [`Authority::client_certificates`] with what a list row shows beyond the summary:
@@ -567,33 +562,17 @@ impl Authority {
     ) -> Result<ClientOutcome> {
         let order = self.client_certificate(actor, id).await?;
         let request = &order.request.request;
-        let org_id = order
-            .details
-            .org_id
-            .ok_or_else(|| not_ordered(id, "renewed"))?;
-        let person_id = order
-            .details
-            .person_id
-            .ok_or_else(|| not_ordered(id, "renewed"))?;
-        let person = self.person(actor, person_id).await?;
         let key = match &request.csr_der {
             Some(csr) => ClientKey::Csr(csr.clone()),
             None => ClientKey::Generate(self.issued_key_type(&order).await?),
         };
         let outcome = self
-            .enroll_client_certificate(
+            .reorder(
                 actor,
-                ClientOrder {
-                    org_id,
-                    profile: request.profile_id.0.to_string(),
-                    term_days: u32::try_from(request.term_days).unwrap_or(0),
-                    person: PersonSpec {
-                        email: Some(person.data.email),
-                        ..PersonSpec::default()
-                    },
-                    key,
-                    comments: format!("Renewal of client certificate {id}"),
-                },
+                &order,
+                "renewed",
+                key,
+                format!("Renewal of client certificate {id}"),
             )
             .await?;
         let mut tx = self.store.begin().await?;
@@ -627,29 +606,13 @@ impl Authority {
                 request.status
             )));
         }
-        let org_id = order
-            .details
-            .org_id
-            .ok_or_else(|| not_ordered(id, "replaced"))?;
-        let person_id = order
-            .details
-            .person_id
-            .ok_or_else(|| not_ordered(id, "replaced"))?;
-        let person = self.person(actor, person_id).await?;
         let outcome = self
-            .enroll_client_certificate(
+            .reorder(
                 actor,
-                ClientOrder {
-                    org_id,
-                    profile: request.profile_id.0.to_string(),
-                    term_days: u32::try_from(request.term_days).unwrap_or(0),
-                    person: PersonSpec {
-                        email: Some(person.data.email),
-                        ..PersonSpec::default()
-                    },
-                    key: ClientKey::Csr(csr),
-                    comments: format!("Replacement of client certificate {id}: {}", reason.trim()),
-                },
+                &order,
+                "replaced",
+                ClientKey::Csr(csr),
+                format!("Replacement of client certificate {id}: {}", reason.trim()),
             )
             .await?;
         if revoke {
@@ -661,6 +624,41 @@ impl Authority {
             self.revoke_client_certificate(actor, id, 4, &why).await?;
         }
         Ok(outcome)
+    }
+
+    /// A new order for the person, organisation, profile and term of `order`, with `key`:
+    /// what renewal and replacement have in common (`verb` names which, in refusals).
+    async fn reorder(
+        &self,
+        actor: &Actor,
+        order: &OrderRecord,
+        verb: &str,
+        key: ClientKey,
+        comments: String,
+    ) -> Result<ClientOutcome> {
+        let id = order.request.id;
+        let request = &order.request.request;
+        let org_id = order.details.org_id.ok_or_else(|| not_ordered(id, verb))?;
+        let person_id = order
+            .details
+            .person_id
+            .ok_or_else(|| not_ordered(id, verb))?;
+        let person = self.person(actor, person_id).await?;
+        self.enroll_client_certificate(
+            actor,
+            ClientOrder {
+                org_id,
+                profile: request.profile_id.0.to_string(),
+                term_days: u32::try_from(request.term_days).unwrap_or(0),
+                person: PersonSpec {
+                    email: Some(person.data.email),
+                    ..PersonSpec::default()
+                },
+                key,
+                comments,
+            },
+        )
+        .await
     }
 
     /// The key type of an order's certificate (to generate a renewal's key alike).

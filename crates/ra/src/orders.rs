@@ -933,16 +933,29 @@ impl Authority {
     pub async fn orders(
         &self,
         actor: &Actor,
-        mut filter: OrderFilter,
+        filter: OrderFilter,
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<OrderSummary>, i64)> {
-        filter.scope = self.order_scope(actor, CertificateType::Ssl).await?;
-        // Only SSL orders: client certificates live in the same table.
-        let ssl = self.profile_ids_of(CertificateType::Ssl);
+        self.orders_of(actor, filter, CertificateType::Ssl, offset, limit)
+            .await
+    }
+
+    /// A page of the orders of certificate type `area` the actor may see: SSL and client
+    /// certificate orders share a table, and each front door lists its own.
+    pub(crate) async fn orders_of(
+        &self,
+        actor: &Actor,
+        mut filter: OrderFilter,
+        area: CertificateType,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<OrderSummary>, i64)> {
+        filter.scope = self.order_scope(actor, area).await?;
+        let of_area = self.profile_ids_of(area);
         filter.profile_ids = Some(match filter.profile_ids.take() {
-            Some(asked) => asked.into_iter().filter(|p| ssl.contains(p)).collect(),
-            None => ssl,
+            Some(asked) => asked.into_iter().filter(|p| of_area.contains(p)).collect(),
+            None => of_area,
         });
         Ok(self.store.order_page(&filter, offset, limit).await?)
     }

@@ -46,7 +46,7 @@ fn client_csr() -> ClientKey {
     ClientKey::Csr(csr(KeyType::EcP256, "ignored", &[]))
 }
 
-async fn admin(
+pub(crate) async fn admin(
     a: &Authority,
     mrao: &Actor,
     login: &str,
@@ -484,5 +484,58 @@ on_both!(
             "you need the privilege clientCertRequest to issue client certificates; ask an \
              administrator who holds it"
         );
+    }
+);
+
+on_both!(
+    igtf_subjects_use_the_secondary_name_and_never_change_on_renewal,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let (w, rao) = ready(a, fx.clock.now().unix_timestamp()).await;
+        // Grid certificate subjects are user names elsewhere: the organisation's secondary
+        // name, exactly as configured (guide 8.2.3).
+        a.update_organization(
+            &w.mrao,
+            w.camford,
+            OrganizationPatch {
+                secondary_name: Some("Univ. of Camford".into()),
+                ..OrganizationPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+        let igtf = a
+            .enroll_client_certificate(
+                &rao,
+                ClientOrder {
+                    profile: "IGTF-MICS-Personal".into(),
+                    ..ada(w.camford, client_csr())
+                },
+            )
+            .await
+            .unwrap();
+        let subject = castellan_pki::inspect::inspect(&igtf.certificate.leaf.der)
+            .unwrap()
+            .subject;
+        assert!(subject.contains("O=Univ. of Camford"), "{subject}");
+        assert!(!subject.contains("University of Camford"), "{subject}");
+        // The Personal Certificate keeps the organisation's name.
+        let personal = a
+            .enroll_client_certificate(&rao, ada(w.camford, client_csr()))
+            .await
+            .unwrap();
+        let personal_subject = castellan_pki::inspect::inspect(&personal.certificate.leaf.der)
+            .unwrap()
+            .subject;
+        assert!(
+            personal_subject.contains("O=University of Camford"),
+            "{personal_subject}"
+        );
+        // Renewed, the grid subject is the same, every attribute in the same order.
+        let renewed = a.renew_client_certificate(&rao, igtf.id).await.unwrap();
+        let again = castellan_pki::inspect::inspect(&renewed.certificate.leaf.der)
+            .unwrap()
+            .subject;
+        assert_eq!(again, subject);
     }
 );

@@ -6,8 +6,7 @@
 use crate::client_certificates::ready;
 use crate::notifications::{delivered, recipients};
 use crate::support::*;
-use castellan_model::{AccessMethod, AdminRole, Credential, DownloadFormat, KeyType, Privilege};
-use castellan_ra::admins::NewAdministrator;
+use castellan_model::{AdminRole, Credential, DownloadFormat, KeyType, Privilege};
 use castellan_ra::client_certificates::{ClientKey, ClientOrder};
 use castellan_ra::clock::Clock;
 use castellan_ra::escrow::status;
@@ -24,6 +23,7 @@ fn refusal<T: std::fmt::Debug>(r: castellan_ra::Result<T>) -> String {
     }
 }
 
+/// An RAO_SMIME of `org` with `privileges`.
 async fn admin(
     a: &Authority,
     mrao: &Actor,
@@ -31,24 +31,11 @@ async fn admin(
     org: castellan_model::OrgId,
     privileges: Vec<Privilege>,
 ) -> Actor {
-    a.create_admin(
-        mrao,
-        NewAdministrator {
-            login: login.into(),
-            email: format!("{login}@camford.ac.uk"),
-            password: Some(Zeroizing::new("a long enough password".into())),
-            credentials: vec![Credential {
-                role: AdminRole::RaoSmime,
-                scope: org,
-            }],
-            privileges,
-            ..NewAdministrator::default()
-        },
-    )
-    .await
-    .unwrap();
-    let record = a.store().admin_by_login(login).await.unwrap().unwrap();
-    Actor::admin(&record, AccessMethod::RestApi, "192.0.2.8")
+    let credential = Credential {
+        role: AdminRole::RaoSmime,
+        scope: org,
+    };
+    crate::client_certificates::admin(a, mrao, login, credential, privileges).await
 }
 
 fn order(org: castellan_model::OrgId, key: ClientKey) -> ClientOrder {

@@ -5,15 +5,15 @@
 use super::auth::ScmActor;
 use super::body::{Lenient, LooseInt};
 use super::error::{ScmError, ScmResult};
-use super::ssl::{attachment, colon_hex, day, order_error, paging, profile_json, serial_filter};
+use super::ssl::{
+    attachment, collect_format, colon_hex, day, order_error, paging, profile_json, serial_filter,
+};
 use crate::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use castellan_model::{
-    CertificateStatus, CertificateType, DownloadFormat, OrgId, PersonId, RequestId,
-};
+use castellan_model::{CertificateStatus, CertificateType, OrgId, PersonId, RequestId};
 use castellan_ra::CertificateSelector;
 use castellan_ra::client_certificates::{ClientKey, ClientOrder, ClientOutcome, ClientRow};
 use castellan_ra::persons::PersonSpec;
@@ -159,14 +159,7 @@ pub(crate) async fn collect(
     Path(id): Path<i64>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ScmResult<Response> {
-    let name = q.get("format").map(String::as_str).unwrap_or("base64");
-    let format = DownloadFormat::from_scm_name(name)
-        .filter(|f| !f.needs_private_key())
-        .ok_or_else(|| ScmError {
-            status: StatusCode::BAD_REQUEST,
-            code: -126,
-            description: format!("Unknown or unsupported certificate format requested: {name}"),
-        })?;
+    let format = collect_format(q.get("format").map(String::as_str).unwrap_or("base64"))?;
     let order = state
         .authority
         .client_certificate(&actor, RequestId(id))

@@ -378,13 +378,7 @@ async fn collect(
     id: i64,
     format: &str,
 ) -> ScmResult<Response> {
-    let format = DownloadFormat::from_scm_name(format)
-        .filter(|f| !f.needs_private_key())
-        .ok_or_else(|| ScmError {
-            status: StatusCode::BAD_REQUEST,
-            code: -126,
-            description: format!("Unknown or unsupported certificate format requested: {format}"),
-        })?;
+    let format = collect_format(format)?;
     let order = state
         .authority
         .order(&actor, RequestId(id))
@@ -419,6 +413,18 @@ async fn collect(
         .download(&CertificateSelector::Id(certificate), format, None)
         .await?;
     Ok(attachment(download))
+}
+
+/// A collect's format by its SCM name; the PKCS#12 formats are never collected (a key made
+/// by Castellan is handed over once, or recovered).
+pub(crate) fn collect_format(name: &str) -> ScmResult<DownloadFormat> {
+    DownloadFormat::from_scm_name(name)
+        .filter(|f| !f.needs_private_key())
+        .ok_or_else(|| ScmError {
+            status: StatusCode::BAD_REQUEST,
+            code: -126,
+            description: format!("Unknown or unsupported certificate format requested: {name}"),
+        })
 }
 
 /// A download as SCM's collect answers it: octet-stream, with the file's name.
