@@ -125,6 +125,37 @@ Order a new one: {{ link }}
 ",
                 EXPIRY,
             ),
+            "smime.expiring" => (
+                "Client certificate for {{ common_name }} expires in {{ days_left }} day{{ '' if days_left == 1 else 's' }}",
+                "\
+The client certificate of {{ common_name }} ({{ names | join(', ') }}) of {{ organization }} \
+expires on {{ expires }} UTC, in {{ days_left }} day{{ '' if days_left == 1 else 's' }}. After \
+that it can no longer sign mail; mail encrypted to it can still be read with its key.
+
+Serial: {{ serial }}
+Order:  {{ order_id }}
+
+Ask your certificate administrators for a new one (they can renew it or send you an \
+invitation): {{ link }}
+
+You receive this because a notification rule of {{ organization }} sends warnings \
+{{ threshold }} days before expiry. A certificate that has been renewed is not warned about.
+",
+                EXPIRY,
+            ),
+            "smime.expired" => (
+                "Client certificate for {{ common_name }} has expired",
+                "\
+The client certificate of {{ common_name }} ({{ names | join(', ') }}) of {{ organization }} \
+expired on {{ expires }} UTC and was not renewed.
+
+Serial: {{ serial }}
+Order:  {{ order_id }}
+
+Ask for a new one: {{ link }}
+",
+                EXPIRY,
+            ),
             "dcv.expiring" => (
                 "DCV of {{ domain }} expires in {{ days_left }} day{{ '' if days_left == 1 else 's' }}",
                 "\

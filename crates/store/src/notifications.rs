@@ -1,7 +1,7 @@
 //! Notification rules, and the certificates a scan for expiry warnings looks at.
 
 use crate::{Result, Store, Tx};
-use castellan_model::{AdminId, CertificateId, OrgId, ProfileId, RequestId};
+use castellan_model::{AdminId, CertificateId, OrgId, PersonId, ProfileId, RequestId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -62,6 +62,8 @@ pub struct ExpiringCertificate {
     pub external_requester: String,
     /// The profile it was issued under.
     pub profile_id: ProfileId,
+    /// A client certificate's person: their id and e-mail.
+    pub person: Option<(PersonId, String)>,
 }
 
 fn read_certificate(row: &AnyRow) -> Result<ExpiringCertificate> {
@@ -79,6 +81,13 @@ fn read_certificate(row: &AnyRow) -> Result<ExpiringCertificate> {
             .map(AdminId),
         external_requester: row.try_get("external_requester")?,
         profile_id: ProfileId(row.try_get("profile_id")?),
+        person: match (
+            row.try_get::<Option<i64>, _>("person_id")?,
+            row.try_get::<Option<String>, _>("person_email")?,
+        ) {
+            (Some(id), Some(email)) => Some((PersonId(id), email)),
+            _ => None,
+        },
     })
 }
 
@@ -288,8 +297,10 @@ impl Store {
         params
             .bind_all(sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT r.id, r.certificate_id, r.org_id, r.common_name, r.requested_names, \
-                 r.requester_admin_id, r.external_requester, r.profile_id, c.serial, c.not_after \
+                 r.requester_admin_id, r.external_requester, r.profile_id, c.serial, \
+                 c.not_after, r.person_id, p.email AS person_email \
                  FROM certificate_requests r JOIN certificates c ON c.id = r.certificate_id \
+                 LEFT JOIN persons p ON p.id = r.person_id \
                  WHERE r.status = 'Issued' AND c.issued_at >= {since_p} \
                  AND r.requested_via IN ({}) ORDER BY c.issued_at, r.id",
                 doors_p.join(", ")
@@ -312,8 +323,10 @@ impl Store {
     ) -> Result<Vec<ExpiringCertificate>> {
         sqlx::query(
             "SELECT r.id, r.certificate_id, r.org_id, r.common_name, r.requested_names, \
-             r.requester_admin_id, r.external_requester, r.profile_id, c.serial, c.not_after \
+             r.requester_admin_id, r.external_requester, r.profile_id, c.serial, c.not_after, \
+             r.person_id, p.email AS person_email \
              FROM certificate_requests r JOIN certificates c ON c.id = r.certificate_id \
+             LEFT JOIN persons p ON p.id = r.person_id \
              WHERE r.status IN ('Issued', 'Expired') AND r.renewed_by_id IS NULL \
              AND c.not_after > $1 AND c.not_after <= $2 \
              AND NOT EXISTS (SELECT 1 FROM certificate_requests n \

@@ -2,7 +2,9 @@
 //! every rule, what has reached one of its thresholds, told once per threshold and
 //! recipient (a second scan the same day, or on another node, queues nothing new).
 
-use super::kinds::{DCV_EXPIRED, DCV_EXPIRING, SSL_EXPIRED, SSL_EXPIRING};
+use super::kinds::{
+    DCV_EXPIRED, DCV_EXPIRING, SMIME_EXPIRED, SMIME_EXPIRING, SSL_EXPIRED, SSL_EXPIRING,
+};
 use super::{Audience, covers, queue, shown_name};
 use crate::{Authority, Result};
 use castellan_model::OrgId;
@@ -33,8 +35,10 @@ pub fn scan_due(last: Option<i64>, now: i64, minute: i64) -> bool {
 fn due(rule: &NewRule, days_left: i64) -> Option<(&'static str, i64)> {
     match (rule.kind.as_str(), days_left > 0) {
         (SSL_EXPIRING, true) => threshold(&rule.days, days_left).map(|t| (SSL_EXPIRING, t)),
+        (SMIME_EXPIRING, true) => threshold(&rule.days, days_left).map(|t| (SMIME_EXPIRING, t)),
         (DCV_EXPIRING, true) => threshold(&rule.days, days_left).map(|t| (DCV_EXPIRING, t)),
         (SSL_EXPIRED, false) => Some((SSL_EXPIRED, 0)),
+        (SMIME_EXPIRED, false) => Some((SMIME_EXPIRED, 0)),
         (DCV_EXPIRED, false) => Some((DCV_EXPIRED, 0)),
         _ => None,
     }
@@ -48,8 +52,8 @@ fn days_until(at: i64, now: i64) -> i64 {
 impl Audience {
     /// How many days ahead the furthest threshold of the rules of `kinds` looks (0 for
     /// "expired" rules only); `None` when there are no such rules.
-    fn horizon(&self, kinds: [&str; 2]) -> Option<i64> {
-        self.has_rules(&kinds).then(|| {
+    fn horizon(&self, kinds: &[&str]) -> Option<i64> {
+        self.has_rules(kinds).then(|| {
             self.rules
                 .iter()
                 .filter(|r| kinds.contains(&r.rule.kind.as_str()))
@@ -68,7 +72,9 @@ impl Authority {
     /// queued now (those queued by an earlier run are not queued again).
     pub async fn send_expiry_warnings(&self) -> Result<usize> {
         let audience = self.audience().await?;
-        let Some(horizon) = audience.horizon([SSL_EXPIRING, SSL_EXPIRED]) else {
+        let Some(horizon) =
+            audience.horizon(&[SSL_EXPIRING, SSL_EXPIRED, SMIME_EXPIRING, SMIME_EXPIRED])
+        else {
             return Ok(0);
         };
         let now = self.now();
@@ -78,23 +84,31 @@ impl Authority {
             .await?;
         let mut queued = 0;
         let mut tx = self.store.begin().await?;
-        for cert in expiring
-            .iter()
-            .filter(|c| self.is_ssl_profile(c.profile_id))
-        {
+        for cert in &expiring {
             let Some(org) = cert.org_id else { continue };
+            // Each certificate type has its own kinds; a client certificate's "external
+            // requester" is the person it is for.
+            let (kinds, external) = if self.is_ssl_profile(cert.profile_id) {
+                ([SSL_EXPIRING, SSL_EXPIRED], cert.external_requester.clone())
+            } else if self.profile_is(cert.profile_id, castellan_model::CertificateType::Smime) {
+                (
+                    [SMIME_EXPIRING, SMIME_EXPIRED],
+                    cert.person
+                        .as_ref()
+                        .map(|(_, email)| email.clone())
+                        .unwrap_or_default(),
+                )
+            } else {
+                continue;
+            };
             let days_left = days_until(cert.not_after, now);
-            for kind in [SSL_EXPIRING, SSL_EXPIRED] {
+            for kind in kinds {
                 for rule in audience.rules_for(kind, org) {
                     let Some((kind, threshold)) = due(rule, days_left) else {
                         continue;
                     };
-                    let recipients = audience.told_by(
-                        rule,
-                        org,
-                        cert.requester_admin_id,
-                        &cert.external_requester,
-                    );
+                    let recipients =
+                        audience.told_by(rule, org, cert.requester_admin_id, &external);
                     let text = audience.render(
                         kind,
                         &self.expiry_context(cert, &audience, org, days_left, threshold),
@@ -119,7 +133,7 @@ impl Authority {
     /// validation, threshold and recipient (a new validation starts a new series).
     pub async fn send_dcv_warnings(&self) -> Result<usize> {
         let audience = self.audience().await?;
-        let Some(horizon) = audience.horizon([DCV_EXPIRING, DCV_EXPIRED]) else {
+        let Some(horizon) = audience.horizon(&[DCV_EXPIRING, DCV_EXPIRED]) else {
             return Ok(0);
         };
         let now = self.now();
@@ -221,7 +235,10 @@ impl Authority {
             "days_left": days_left,
             "threshold": threshold,
             "order_id": cert.request_id.0,
-            "link": self.portal_url(&format!("/ssl/{}", cert.request_id.0)),
+            "link": match &cert.person {
+                Some((person, _)) => self.portal_url(&format!("/client/{}", person.0)),
+                None => self.portal_url(&format!("/ssl/{}", cert.request_id.0)),
+            },
             "organization": audience.name_of(org),
         })
     }

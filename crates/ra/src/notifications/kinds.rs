@@ -8,6 +8,10 @@ use castellan_model::CertificateType;
 pub const SSL_EXPIRING: &str = "ssl.expiring";
 /// An SSL certificate that was not renewed has expired.
 pub const SSL_EXPIRED: &str = "ssl.expired";
+/// A client certificate reaches one of a rule's thresholds before it expires.
+pub const SMIME_EXPIRING: &str = "smime.expiring";
+/// A client certificate that was not renewed has expired.
+pub const SMIME_EXPIRED: &str = "smime.expired";
 /// A domain's validation (DCV) reaches one of a rule's thresholds (the guide: "set up
 /// notifications that will be sent out when a DCV is expiring").
 pub const DCV_EXPIRING: &str = "dcv.expiring";
@@ -58,9 +62,10 @@ pub struct Kind {
 }
 
 const SSL: Option<CertificateType> = Some(CertificateType::Ssl);
+const SMIME: Option<CertificateType> = Some(CertificateType::Smime);
 
 /// Every kind, in the order the portal offers them.
-pub const KINDS: [Kind; 15] = [
+pub const KINDS: [Kind; 17] = [
     Kind {
         name: SSL_EXPIRING,
         label: "SSL certificate expiring",
@@ -77,6 +82,24 @@ pub const KINDS: [Kind; 15] = [
         requester: true,
         external_requester: true,
         area: SSL,
+        defaults: "nobody",
+    },
+    Kind {
+        name: SMIME_EXPIRING,
+        label: "Client certificate expiring",
+        thresholds: true,
+        requester: true,
+        external_requester: true,
+        area: SMIME,
+        defaults: "nobody",
+    },
+    Kind {
+        name: SMIME_EXPIRED,
+        label: "Client certificate expired",
+        thresholds: false,
+        requester: true,
+        external_requester: true,
+        area: SMIME,
         defaults: "nobody",
     },
     Kind {

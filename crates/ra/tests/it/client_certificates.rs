@@ -539,3 +539,69 @@ on_both!(
         assert_eq!(again, subject);
     }
 );
+
+on_both!(
+    client_certificate_expiry_warnings_go_to_the_person,
+    |fx: Fixture| async move {
+        use castellan_ra::notifications::{RuleSpec, SMIME_EXPIRING, SSL_EXPIRING};
+        let a = &fx.authority;
+        let now = fx.clock.now().unix_timestamp();
+        let (w, rao) = ready(a, now).await;
+        a.enroll_client_certificate(&rao, ada(w.camford, client_csr()))
+            .await
+            .unwrap();
+        // An S/MIME rule telling the certificate's person; an SSL rule that must stay quiet.
+        let smime_rule = RuleSpec {
+            kind: SMIME_EXPIRING.into(),
+            org_id: w.camford,
+            external_requester: true,
+            days: vec![30],
+            ..RuleSpec::default()
+        };
+        a.create_notification_rule(&rao, smime_rule.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            refusal(
+                a.create_notification_rule(
+                    &rao,
+                    RuleSpec {
+                        kind: SSL_EXPIRING.into(),
+                        ..smime_rule
+                    }
+                )
+                .await
+            ),
+            "you have no SSL role over organization 'University of Camford' (id 1); \
+             notification rules are set by its administrators"
+        );
+        a.create_notification_rule(
+            &w.mrao,
+            RuleSpec {
+                kind: SSL_EXPIRING.into(),
+                org_id: w.camford,
+                addresses: vec!["ssl-team@camford.ac.uk".into()],
+                days: vec![30],
+                ..RuleSpec::default()
+            },
+        )
+        .await
+        .unwrap();
+        // 340 days on, 25 are left: the person is warned once, the SSL team not at all.
+        fx.clock.set(fx.clock.now() + time::Duration::days(340));
+        let later = fx.clock.now().unix_timestamp();
+        assert_eq!(a.send_expiry_warnings().await.unwrap(), 1);
+        let mails = crate::notifications::delivered(a, later, 1).await;
+        assert_eq!(
+            crate::notifications::recipients(&mails),
+            ["Ada.Lovelace@camford.ac.uk"]
+        );
+        assert!(
+            mails[0]
+                .contains("Subject: Client certificate for Ada King Lovelace expires in 25 days"),
+            "{}",
+            mails[0]
+        );
+        assert_eq!(a.send_expiry_warnings().await.unwrap(), 0, "once");
+    }
+);

@@ -83,7 +83,8 @@ on_both!(
                 .await
             ),
             "invalid kind: 'ssl.sometimes' is not a notification; the kinds are ssl.expiring, \
-             ssl.expired, dcv.expiring, dcv.expired, ssl.awaiting-approval, ssl.issued, \
+             ssl.expired, smime.expiring, smime.expired, dcv.expiring, dcv.expired, \
+             ssl.awaiting-approval, ssl.issued, \
              ssl.issuance-failed, ssl.revoked, ssl.auto-renewed, domain.delegation-requested, \
              domain.delegation-approved, domain.delegation-rejected, admin.created, \
              admin.idp-awaiting-approval, acme.account-created"
