@@ -19,6 +19,7 @@ pub mod lint;
 pub mod names;
 pub mod ocsp;
 pub mod oids;
+pub mod org_identifier;
 pub mod profile;
 pub mod rand;
 pub mod serial;

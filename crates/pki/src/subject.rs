@@ -82,6 +82,17 @@ pub fn build_subject(
     let mut values = Vec::new();
     for attr in &profile.subject {
         match value_of(profile, *attr, inputs) {
+            Some(value) if *attr == SubjectAttribute::OrganizationIdentifier => {
+                crate::org_identifier::check(&value).map_err(|detail| PkiError::ProfileRule {
+                    profile: profile.name.clone(),
+                    rule: "organization-identifier",
+                    detail: format!(
+                        "the organization identifier {detail}; the operator (MRAO) corrects it \
+                         under Organizations"
+                    ),
+                })?;
+                values.push((*attr, value));
+            }
             Some(value) => values.push((*attr, value)),
             None if profile.subject_required.contains(attr) => {
                 let field =

@@ -140,6 +140,14 @@ fn check(data: &OrganizationData) -> Result<()> {
             ),
         });
     }
+    if !data.organization_identifier.is_empty()
+        && let Err(reason) = castellan_pki::org_identifier::check(&data.organization_identifier)
+    {
+        return Err(RaError::InvalidInput {
+            field: "organizationIdentifier",
+            reason,
+        });
+    }
     for email in data.contact_emails.split(',').map(str::trim) {
         if !email.is_empty() && !crate::admins::plausible_email(email) {
             return Err(RaError::InvalidInput {

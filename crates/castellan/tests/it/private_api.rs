@@ -27,7 +27,7 @@ async fn a_client_certificate_signs_in_on_the_private_api() {
     let (csr, key) = openssl_csr(ws.dir.path(), "admin", "/CN=Admin");
     std::fs::write(
         ws.path("org.toml"),
-        "name = \"University of Camford\"\ncountry = \"GB\"\norganization_identifier = \"LEIXG-213800ABCDEFGHIJ1234\"\n",
+        "name = \"University of Camford\"\ncountry = \"GB\"\norganization_identifier = \"LEIXG-5493001KJTIIGC8Y1R12\"\n",
     )
     .unwrap();
     std::fs::write(

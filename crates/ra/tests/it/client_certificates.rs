@@ -361,6 +361,25 @@ on_both!(
             ),
             "{message}"
         );
+        // A mistyped LEI is refused when the operator enters it, naming the check digits.
+        assert_eq!(
+            refusal(
+                a.update_organization(
+                    &w.mrao,
+                    w.camford,
+                    OrganizationPatch {
+                        organization_identifier: Some("LEIXG-213800ABCDEFGHIJ1234".into()),
+                        ..OrganizationPatch::default()
+                    },
+                )
+                .await
+            ),
+            "invalid organizationIdentifier: 'LEIXG-213800ABCDEFGHIJ1234' has \
+             '213800ABCDEFGHIJ1234', which is not an LEI: 20 letters and digits whose last two \
+             are ISO 17442 check digits; give the scheme, the country, '-' and the reference, \
+             for example NTRGB-RC000123 (a national trade register number), VATGB-123456789 or \
+             LEIXG-5493001KJTIIGC8Y1R12"
+        );
         // A term the profile does not offer.
         let message = refusal(
             a.enroll_client_certificate(

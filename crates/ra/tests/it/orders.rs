@@ -966,7 +966,7 @@ on_both!(
             &w.mrao,
             w.camford,
             OrganizationPatch {
-                organization_identifier: Some("LEIXG-213800ABCDEFGHIJ1234".into()),
+                organization_identifier: Some("LEIXG-5493001KJTIIGC8Y1R12".into()),
                 ..OrganizationPatch::default()
             },
         )
