@@ -179,27 +179,15 @@ impl Authority {
             )
             .await?;
         let mut moved = 0;
-        if let Some(old) = old
-            && let Some(old_private) = self.whole_escrow_private(&old)?
-        {
-            for (certificate, sealed) in self.store.escrowed_under(old.id).await? {
-                let record = self
-                    .store
-                    .certificate_by_id(certificate)
-                    .await?
-                    .ok_or_else(|| {
-                        RaError::Internal(format!("certificate {certificate} vanished"))
-                    })?;
-                let purpose = crate::issuance::certificate_key_purpose(
-                    &castellan_pki::serial::Serial::from_hex(&record.certificate.serial)?,
-                );
-                let key = castellan_pki::escrow::open(&old_private, &sealed, &purpose)?;
-                let resealed =
-                    castellan_pki::escrow::seal(&public, &key, &purpose, self.rng.as_ref())?;
-                tx.escrow_key_of(certificate, id, &resealed, now).await?;
-                moved += 1;
-            }
-            tx.forget_escrow_private(old.id).await?;
+        let old_private = match &old {
+            Some(old) => self.whole_escrow_private(old)?.map(|p| (old.id, p)),
+            None => None,
+        };
+        if let Some((old_id, private)) = &old_private {
+            moved += self
+                .reseal(&mut tx, *old_id, private, id, &public, now)
+                .await?;
+            tx.forget_escrow_private(*old_id).await?;
         }
         audit::record(
             &mut tx,
@@ -220,10 +208,58 @@ impl Authority {
         )
         .await?;
         tx.commit().await?;
+        // An issuance that read the old escrow key just before the split may store its key
+        // under it just after: while the old private half is still in memory, such
+        // stragglers are moved too (signing takes milliseconds; this waits a few seconds).
+        if let Some((old_id, private)) = &old_private {
+            for _ in 0..3 {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                let mut tx = self.store.begin().await?;
+                let late = self
+                    .reseal(&mut tx, *old_id, private, id, &public, self.now())
+                    .await?;
+                tx.commit().await?;
+                if late > 0 {
+                    tracing::info!(
+                        late,
+                        "escrowed keys stored during the split moved to the new escrow key"
+                    );
+                }
+            }
+        }
         Ok(shares
             .iter()
             .map(|s| share_text(id, s, custodians, threshold))
             .collect())
+    }
+
+    /// Seals every key escrowed under escrow key `from` (whose private half is `private`)
+    /// again to escrow key `to`, in `tx`; returns how many.
+    async fn reseal(
+        &self,
+        tx: &mut castellan_store::Tx,
+        from: i64,
+        private: &[u8],
+        to: i64,
+        public: &[u8],
+        now: i64,
+    ) -> Result<usize> {
+        let mut moved = 0;
+        for (certificate, sealed) in self.store.escrowed_under(from).await? {
+            let record = self
+                .store
+                .certificate_by_id(certificate)
+                .await?
+                .ok_or_else(|| RaError::Internal(format!("certificate {certificate} vanished")))?;
+            let purpose = crate::issuance::certificate_key_purpose(
+                &castellan_pki::serial::Serial::from_hex(&record.certificate.serial)?,
+            );
+            let key = castellan_pki::escrow::open(private, &sealed, &purpose)?;
+            let resealed = castellan_pki::escrow::seal(public, &key, &purpose, self.rng.as_ref())?;
+            tx.escrow_key_of(certificate, to, &resealed, now).await?;
+            moved += 1;
+        }
+        Ok(moved)
     }
 
     /// Asks for the escrowed key of client certificate order `order` to be recovered for
