@@ -345,6 +345,28 @@ See the account: {{ link }}
                     "link",
                 ],
             ),
+            "smime.recovery-awaiting-approval" => (
+                "Key recovery {{ recovery_id }} awaits your approval",
+                "\
+{{ requester }} asks to recover the private key of the client certificate {{ serial }} of \
+{{ organization }} for {{ recipient }}:
+
+  {{ reason }}
+
+A different administrator with the keyRecovery privilege must approve or reject it. Check who \
+is asking and why before you approve: whoever receives the key can read the person's \
+encrypted mail. Approve or reject it with POST {{ link }}/approve (or /reject).
+",
+                &[
+                    "recovery_id",
+                    "requester",
+                    "serial",
+                    "recipient",
+                    "reason",
+                    "organization",
+                    "link",
+                ],
+            ),
             _ => return None,
         };
     Some(Stock {
@@ -403,6 +425,8 @@ pub fn example() -> serde_json::Value {
         "account": "web servers",
         "server": "OV ACME server",
         "key_id": "Gq0lWqW7c8xXwXj4AbCdEf",
+        "recovery_id": 1,
+        "recipient": "j.bloggs@example.ac.uk",
     })
 }
 

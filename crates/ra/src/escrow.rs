@@ -308,6 +308,14 @@ impl Authority {
         let id = tx
             .insert_recovery(certificate, org, requested_by, recipient, reason, now)
             .await?;
+        let serial = self
+            .store
+            .certificate_by_id(certificate)
+            .await?
+            .map(|c| c.certificate.serial)
+            .unwrap_or_default();
+        self.queue_recovery_awaiting(&mut tx, now, id, org, actor, &serial, recipient, reason)
+            .await?;
         crate::approval::request(
             &mut tx,
             actor,

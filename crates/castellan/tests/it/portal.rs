@@ -447,7 +447,7 @@ async fn recover_graces_key(
             .messages()
             .iter()
             .map(|m| m.replace("=\r\n", ""))
-            .find(|m| m.contains("/recovery/"));
+            .find(|m| m.contains("/customer/") && m.contains("/recovery/"));
         match found {
             Some(m) => break m,
             None if started.elapsed() < std::time::Duration::from_secs(30) => {

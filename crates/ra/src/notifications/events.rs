@@ -5,8 +5,8 @@
 
 use super::kinds::{
     ACME_ACCOUNT_CREATED, ADMIN_CREATED, ADMIN_IDP_AWAITING, DELEGATION_APPROVED,
-    DELEGATION_REJECTED, DELEGATION_REQUESTED, SSL_AUTO_RENEWED, SSL_AWAITING_APPROVAL,
-    SSL_ISSUANCE_FAILED, SSL_ISSUED, SSL_REVOKED,
+    DELEGATION_REJECTED, DELEGATION_REQUESTED, SMIME_RECOVERY_AWAITING, SSL_AUTO_RENEWED,
+    SSL_AWAITING_APPROVAL, SSL_ISSUANCE_FAILED, SSL_ISSUED, SSL_REVOKED,
 };
 use super::{Audience, queue, shown_name};
 use crate::actor::Actor;
@@ -156,6 +156,47 @@ impl Authority {
                 "second": profile.second_approval_required,
             }),
             ..Event::new(SSL_AWAITING_APPROVAL, id.0, Some(org))
+        };
+        self.queue_event(tx, now, &audience, event).await
+    }
+
+    /// Queues, in the transaction that stores key recovery `id`, the mail telling the
+    /// administrators who may approve it (a different administrator with `keyRecovery` over
+    /// `org`). The mail names the certificate and the recipient, never a key or a link to one.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn queue_recovery_awaiting(
+        &self,
+        tx: &mut Tx,
+        now: i64,
+        id: i64,
+        org: OrgId,
+        requester: &Actor,
+        serial: &str,
+        recipient: &str,
+        reason: &str,
+    ) -> Result<usize> {
+        let audience = self.audience().await?;
+        let approvers = audience.administrators(|a| {
+            a.admin_id != requester.admin_id
+                && a.has(Privilege::KeyRecovery)
+                && a.covers(&audience.tree, org, Some(CertificateType::Smime))
+        });
+        let event = Event {
+            requester: requester.admin_id,
+            defaults: approvers,
+            context: serde_json::json!({
+                "recovery_id": id,
+                "requester": requester.login,
+                "serial": serial,
+                "recipient": recipient,
+                "reason": reason,
+                "organization": audience.name_of(org),
+                "link": format!(
+                    "{}/api/escrow/v1/recovery/{id}",
+                    self.validation.settings.base_url.trim_end_matches('/')
+                ),
+            }),
+            ..Event::new(SMIME_RECOVERY_AWAITING, id, Some(org))
         };
         self.queue_event(tx, now, &audience, event).await
     }

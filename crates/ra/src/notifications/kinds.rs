@@ -12,6 +12,8 @@ pub const SSL_EXPIRED: &str = "ssl.expired";
 pub const SMIME_EXPIRING: &str = "smime.expiring";
 /// A client certificate that was not renewed has expired.
 pub const SMIME_EXPIRED: &str = "smime.expired";
+/// The recovery of an escrowed key waits for a second administrator's approval.
+pub const SMIME_RECOVERY_AWAITING: &str = "smime.recovery-awaiting-approval";
 /// A domain's validation (DCV) reaches one of a rule's thresholds (the guide: "set up
 /// notifications that will be sent out when a DCV is expiring").
 pub const DCV_EXPIRING: &str = "dcv.expiring";
@@ -65,7 +67,7 @@ const SSL: Option<CertificateType> = Some(CertificateType::Ssl);
 const SMIME: Option<CertificateType> = Some(CertificateType::Smime);
 
 /// Every kind, in the order the portal offers them.
-pub const KINDS: [Kind; 17] = [
+pub const KINDS: [Kind; 18] = [
     Kind {
         name: SSL_EXPIRING,
         label: "SSL certificate expiring",
@@ -218,6 +220,16 @@ pub const KINDS: [Kind; 17] = [
         external_requester: false,
         area: None,
         defaults: "nobody",
+    },
+    Kind {
+        name: SMIME_RECOVERY_AWAITING,
+        label: "Key recovery awaiting approval",
+        thresholds: false,
+        requester: true,
+        external_requester: false,
+        area: SMIME,
+        defaults: "the administrators with keyRecovery who may approve it (not the requester, \
+                   not the operators)",
     },
 ];
 

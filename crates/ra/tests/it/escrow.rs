@@ -191,8 +191,23 @@ on_both!(
             a.key_recovery(&rao, first).await.unwrap().status,
             status::PENDING_APPROVAL
         );
+        // Those who may approve it are told; the requester and the bystander are not, and
+        // no link goes anywhere before approval.
+        let told = delivered(a, now, 2).await;
+        assert_eq!(
+            recipients(&told),
+            ["custodian@camford.ac.uk", "recoverer@camford.ac.uk"]
+        );
         assert!(
-            delivered(a, now, 0).await.is_empty(),
+            told[0].contains(&format!(
+                "Subject: Key recovery {first} awaits your approval"
+            )),
+            "{}",
+            told[0]
+        );
+        assert!(
+            told.iter()
+                .all(|m| m.contains("ada.backup@camford.ac.uk") && !m.contains("/customer/")),
             "no link before approval"
         );
         // The requester cannot approve it; nor can an administrator without keyRecovery.
@@ -249,6 +264,11 @@ on_both!(
             .request_key_recovery(&rao, made.id, "ada.backup@camford.ac.uk", "again")
             .await
             .unwrap();
+        assert_eq!(
+            delivered(a, now, 2).await.len(),
+            2,
+            "the approvers are told"
+        );
         let pending = approval_of(a, &recoverer, rejected).await;
         a.decide_approval(&recoverer, pending, false, "not verified")
             .await
@@ -288,6 +308,11 @@ on_both!(
             .request_key_recovery(&rao, made.id, "ada@camford.ac.uk", "new laptop")
             .await
             .unwrap();
+        assert_eq!(
+            delivered(a, now, 2).await.len(),
+            2,
+            "the approvers are told"
+        );
         assert_eq!(
             refusal(
                 a.submit_recovery_share(&recoverer, second, &shares[0])
@@ -363,6 +388,11 @@ on_both!(
             .request_key_recovery(&rao, made.id, "ada@camford.ac.uk", "once more")
             .await
             .unwrap();
+        assert_eq!(
+            delivered(a, now, 2).await.len(),
+            2,
+            "the approvers are told"
+        );
         let pending = approval_of(a, &recoverer, third).await;
         a.decide_approval(&recoverer, pending, true, "")
             .await
