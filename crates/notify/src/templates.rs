@@ -255,6 +255,26 @@ Browsers and other relying parties now refuse it. If it is still in use, replace
                     "organization",
                 ],
             ),
+            "smime.revoked" => (
+                "Client certificate for {{ common_name }} revoked",
+                "\
+The client certificate of {{ common_name }} ({{ names | join(', ') }}, order {{ order_id }}) of \
+{{ organization }} was revoked on {{ revoked }} UTC: {{ reason }} ({{ details }}).
+
+Mail signed with it after that time is no longer trusted. Ask your certificate administrators \
+for a new one if you still need it: {{ link }}
+",
+                &[
+                    "common_name",
+                    "names",
+                    "order_id",
+                    "reason",
+                    "details",
+                    "revoked",
+                    "link",
+                    "organization",
+                ],
+            ),
             "ssl.auto-renewed" => (
                 "Certificate renewed: {{ names | join(', ') }}",
                 "\

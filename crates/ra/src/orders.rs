@@ -852,6 +852,9 @@ impl Authority {
         if kind.cert_type == CertificateType::Ssl {
             self.queue_revoked_notice(&mut tx, now, order, reason_name, reason)
                 .await?;
+        } else {
+            self.queue_client_revoked(&mut tx, now, order, reason_name, reason)
+                .await?;
         }
         let mut revoked = vec![certificate];
         if reason_code == KEY_COMPROMISE {

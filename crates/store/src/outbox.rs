@@ -30,9 +30,10 @@ impl Tx {
 
 impl Store {
     /// Claims up to `limit` e-mails that are due, leasing them until `lease_until` so no
-    /// other worker takes them meanwhile. The lease condition is repeated in the outer
-    /// `WHERE` so that on PostgreSQL a second claimer re-checks it after waiting for the
-    /// row lock and skips rows the first one took.
+    /// other worker takes them meanwhile. The whole condition (due, and not leased) is
+    /// repeated in the outer `WHERE` so that on PostgreSQL a second claimer re-checks it
+    /// after waiting for the row lock: it skips rows the first one took, and rows the first
+    /// one already tried and put back for a later retry (lease cleared, retry time moved on).
     pub async fn claim_emails(
         &self,
         now: i64,
@@ -44,7 +45,8 @@ impl Store {
             "UPDATE email_outbox SET lease_until = $1 WHERE id IN (SELECT id FROM email_outbox \
              WHERE status = 'PENDING' AND next_attempt_at <= $2 \
              AND (lease_until IS NULL OR lease_until <= $2) ORDER BY id LIMIT $3) \
-             AND status = 'PENDING' AND (lease_until IS NULL OR lease_until <= $2) \
+             AND status = 'PENDING' AND next_attempt_at <= $2 \
+             AND (lease_until IS NULL OR lease_until <= $2) \
              RETURNING {COLUMNS}"
         )))
         .bind(lease_until)

@@ -51,7 +51,7 @@ async fn notification_rules_and_templates_over_the_api() {
     let (status, _, text) = send(scm(http.get(api("/types")), NEW_PASSWORD)).await;
     assert_eq!(status, 200, "{text}");
     let types = parsed(&text);
-    assert_eq!(types.as_array().unwrap().len(), 18, "{text}");
+    assert_eq!(types.as_array().unwrap().len(), 19, "{text}");
     assert_eq!(types[0]["type"], "ssl.expiring");
     assert_eq!(types[0]["days"], true);
     let issued = types

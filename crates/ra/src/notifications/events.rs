@@ -5,8 +5,8 @@
 
 use super::kinds::{
     ACME_ACCOUNT_CREATED, ADMIN_CREATED, ADMIN_IDP_AWAITING, DELEGATION_APPROVED,
-    DELEGATION_REJECTED, DELEGATION_REQUESTED, SMIME_RECOVERY_AWAITING, SSL_AUTO_RENEWED,
-    SSL_AWAITING_APPROVAL, SSL_ISSUANCE_FAILED, SSL_ISSUED, SSL_REVOKED,
+    DELEGATION_REJECTED, DELEGATION_REQUESTED, SMIME_RECOVERY_AWAITING, SMIME_REVOKED,
+    SSL_AUTO_RENEWED, SSL_AWAITING_APPROVAL, SSL_ISSUANCE_FAILED, SSL_ISSUED, SSL_REVOKED,
 };
 use super::{Audience, queue, shown_name};
 use crate::actor::Actor;
@@ -222,6 +222,47 @@ impl Authority {
                 "revoked": crate::clock::utc_minute(now),
             }),
         );
+        self.queue_event(tx, now, &audience, event).await
+    }
+
+    /// Queues, inside the revocation's transaction, the mail telling the requester of client
+    /// certificate order `order` and the person it is for that it was revoked, and why.
+    pub(crate) async fn queue_client_revoked(
+        &self,
+        tx: &mut Tx,
+        now: i64,
+        order: &OrderRecord,
+        reason_name: &str,
+        reason: &str,
+    ) -> Result<usize> {
+        let audience = self.audience().await?;
+        let person = match order.details.person_id {
+            Some(id) => self.store.person(id).await?,
+            None => None,
+        };
+        let email = person
+            .as_ref()
+            .map(|p| p.data.email.clone())
+            .unwrap_or_default();
+        let mut event = self.order_event(
+            &audience,
+            SMIME_REVOKED,
+            order,
+            serde_json::json!({
+                "reason": reason_name,
+                "details": reason,
+                "revoked": crate::clock::utc_minute(now),
+            }),
+        );
+        // The person is the client certificate's "external requester".
+        event.defaults = audience.requesters(order.details.requester_admin_id, &email);
+        event.external = email;
+        if let (Some(person), Some(context)) = (&person, event.context.as_object_mut()) {
+            context.insert(
+                "link".into(),
+                self.portal_url(&format!("/client/{}", person.id.0)).into(),
+            );
+        }
         self.queue_event(tx, now, &audience, event).await
     }
 

@@ -12,6 +12,8 @@ pub const SSL_EXPIRED: &str = "ssl.expired";
 pub const SMIME_EXPIRING: &str = "smime.expiring";
 /// A client certificate that was not renewed has expired.
 pub const SMIME_EXPIRED: &str = "smime.expired";
+/// A client certificate was revoked.
+pub const SMIME_REVOKED: &str = "smime.revoked";
 /// The recovery of an escrowed key waits for a second administrator's approval.
 pub const SMIME_RECOVERY_AWAITING: &str = "smime.recovery-awaiting-approval";
 /// A domain's validation (DCV) reaches one of a rule's thresholds (the guide: "set up
@@ -67,7 +69,7 @@ const SSL: Option<CertificateType> = Some(CertificateType::Ssl);
 const SMIME: Option<CertificateType> = Some(CertificateType::Smime);
 
 /// Every kind, in the order the portal offers them.
-pub const KINDS: [Kind; 18] = [
+pub const KINDS: [Kind; 19] = [
     Kind {
         name: SSL_EXPIRING,
         label: "SSL certificate expiring",
@@ -220,6 +222,15 @@ pub const KINDS: [Kind; 18] = [
         external_requester: false,
         area: None,
         defaults: "nobody",
+    },
+    Kind {
+        name: SMIME_REVOKED,
+        label: "Client certificate revoked",
+        thresholds: false,
+        requester: true,
+        external_requester: true,
+        area: SMIME,
+        defaults: "the requester and the person it is for",
     },
     Kind {
         name: SMIME_RECOVERY_AWAITING,

@@ -624,3 +624,39 @@ on_both!(
         assert_eq!(a.send_expiry_warnings().await.unwrap(), 0, "once");
     }
 );
+
+on_both!(
+    a_revoked_client_certificate_is_told_to_its_person_and_requester,
+    |fx: Fixture| async move {
+        let a = &fx.authority;
+        let now = fx.clock.now().unix_timestamp();
+        let (w, rao) = ready(a, now).await;
+        let issued = a
+            .enroll_client_certificate(&rao, ada(w.camford, client_csr()))
+            .await
+            .unwrap();
+        // Whatever the set-up queued goes first.
+        let sink = castellan_testkit::smtp::SmtpSink::start();
+        castellan_notify::deliver_due(a.store(), &sink_mailer(sink.port), now)
+            .await
+            .unwrap();
+        a.revoke_client_certificate(&rao, issued.id, 3, "left the department")
+            .await
+            .unwrap();
+        let mails = crate::notifications::delivered(a, now, 2).await;
+        assert_eq!(
+            crate::notifications::recipients(&mails),
+            ["Ada.Lovelace@camford.ac.uk", "smime-rao@camford.ac.uk"]
+        );
+        assert!(
+            mails[0].contains("Subject: Client certificate for Ada King Lovelace revoked"),
+            "{}",
+            mails[0]
+        );
+        assert!(
+            mails[0].contains("affiliationChanged (left the department)"),
+            "{}",
+            mails[0]
+        );
+    }
+);

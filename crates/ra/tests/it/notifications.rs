@@ -87,7 +87,7 @@ on_both!(
              ssl.awaiting-approval, ssl.issued, \
              ssl.issuance-failed, ssl.revoked, ssl.auto-renewed, domain.delegation-requested, \
              domain.delegation-approved, domain.delegation-rejected, admin.created, \
-             admin.idp-awaiting-approval, acme.account-created, \
+             admin.idp-awaiting-approval, acme.account-created, smime.revoked, \
              smime.recovery-awaiting-approval"
         );
         assert_eq!(
