@@ -111,7 +111,7 @@ pub async fn open_store(config: &Config, dir: &Path, create: bool) -> Result<Sto
             _ => SqliteSync::Full,
         };
         let path = dir.join(DATABASE_FILE);
-        Ok(Store::open_sqlite(&path, create, sync).await.map_err(|e| {
+        let store = Store::open_sqlite(&path, create, sync).await.map_err(|e| {
             if !create && !path.exists() {
                 anyhow::anyhow!(
                     "the database {} is missing: the data directory holds a configuration but no \
@@ -121,10 +121,37 @@ pub async fn open_store(config: &Config, dir: &Path, create: bool) -> Result<Sto
             } else {
                 anyhow::anyhow!(e)
             }
-        })?)
+        })?;
+        keep_private(&path);
+        Ok(store)
     } else {
         Ok(Store::open(&config.database_url).await?)
     }
+}
+
+/// Makes the SQLite database and its write-ahead files readable by their owner alone (the
+/// data directory is already 0700; this also covers a database copied in with looser
+/// modes). SQLite gives new `-wal` and `-shm` files the database file's mode. A failure (a
+/// read-only mount, another owner) is logged, not fatal.
+fn keep_private(database: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = database.as_os_str().to_owned();
+            name.push(suffix);
+            let file = std::path::PathBuf::from(name);
+            if !file.exists() {
+                continue;
+            }
+            if let Err(e) = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            {
+                tracing::warn!(file = %file.display(), error = %e, "cannot make the database file private");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = database;
 }
 
 /// Loads the certificate profiles from the configured folder.

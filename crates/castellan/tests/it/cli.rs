@@ -21,6 +21,12 @@ fn init_creates_the_data_directory_and_refuses_a_second_time() {
         assert!(data.join(file).exists(), "{file} missing");
     }
     assert_eq!(mode(&data.join("kek")), 0o600);
+    assert_eq!(mode(&data), 0o700, "the data directory is private");
+    for db in ["castellan.db", "castellan.db-wal", "castellan.db-shm"] {
+        if data.join(db).exists() {
+            assert_eq!(mode(&data.join(db)), 0o600, "{db} is private");
+        }
+    }
     assert_eq!(mode(&data.join("castellan.toml")), 0o600);
     let config = std::fs::read_to_string(data.join("castellan.toml")).unwrap();
     assert!(config.contains("customer_uri = \"camford\""), "{config}");
