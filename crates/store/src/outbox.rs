@@ -60,12 +60,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Records a successful delivery.
+    /// Records a successful delivery, and erases the message's body: it may carry a one-time
+    /// link (an invitation, a key recovery, an e-mail DCV), and nothing reads it once sent
+    /// (the delivery log shows recipient, subject and status).
     pub async fn mark_email_sent(&self, id: i64, now: i64) -> Result<()> {
         let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE email_outbox SET status = 'SENT', sent_at = $1, attempts = attempts + 1, \
-             lease_until = NULL, last_error = '' WHERE id = $2",
+             lease_until = NULL, last_error = '', body_text = '', body_html = '' WHERE id = $2",
         )
         .bind(now)
         .bind(id)

@@ -91,6 +91,12 @@ async fn outbox_survives_a_mail_server_outage(store: Store) {
     for e in store.emails(10).await.unwrap() {
         assert_eq!(e.status, "SENT");
         assert_eq!(e.sent_at, Some(now + 61));
+        assert_eq!(
+            (e.email.body_text.as_str(), e.email.body_html.as_str()),
+            ("", ""),
+            "a sent message's body is erased"
+        );
+        assert!(!e.email.subject.is_empty(), "the subject stays for the log");
     }
 }
 

@@ -191,6 +191,14 @@ on_both!(
         );
         let token = token_in(&mails[0]);
         assert_eq!(token.len(), 43, "32 random bytes, base64url: {token}");
+        // Once sent, the outbox keeps no copy of the link.
+        assert!(
+            a.store().emails(100).await.unwrap().iter().all(|e| !e
+                .email
+                .body_text
+                .contains(&token)
+                && !e.email.body_html.contains(&token))
+        );
 
         let view = a.invitation(&token).await.unwrap();
         assert_eq!(view.email, "grace@camford.ac.uk");
