@@ -67,6 +67,9 @@ async fn the_guides_journeys_work_in_a_real_browser() {
         &ws.path("data"),
         &["--listen", "127.0.0.1:0"],
         &[
+            // The most talkative log, to show that even it carries no secret (no one-time
+            // link of an invitation or a key recovery).
+            ("RUST_LOG", "debug"),
             ("CASTELLAN_SMTP__HOST", "127.0.0.1"),
             ("CASTELLAN_SMTP__PORT", &smtp_port),
             ("CASTELLAN_SMTP__SECURITY", "none"),
@@ -379,7 +382,14 @@ async fn the_guides_journeys_work_in_a_real_browser() {
         "/invitation/",
         "/recovery/",
     ] {
-        assert!(!log.contains(secret), "the log holds '{secret}'");
+        assert!(
+            !log.contains(secret),
+            "the log holds '{secret}':\n{}",
+            log.lines()
+                .filter(|l| l.contains(secret))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
 }
 
