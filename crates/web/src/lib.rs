@@ -68,6 +68,29 @@ fn logged_path(path: &str) -> String {
     path.to_owned()
 }
 
+/// A file handed over (a certificate, a PKCS#12): an attachment with its name, never
+/// cached. Every download of the portal, the SCM API and the invitation and recovery pages
+/// answers through it.
+pub(crate) fn attachment(
+    download: castellan_ra::Download,
+    content_type: &'static str,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse as _;
+    let mut response = download.bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        download.file_name.replace(['"', '\\', '\r', '\n'], "_")
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// The client's IP address, for the audit log and lockout records.
 pub(crate) fn client_address(parts: &axum::http::request::Parts) -> String {
     parts

@@ -10,13 +10,18 @@ use crate::AppState;
 use askama::Template;
 use axum::Form;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use castellan_model::KeyType;
 use castellan_ra::invitations::{InvitationKey, InvitationView, MIN_PASSPHRASE};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use zeroize::Zeroizing;
+
+/// The refusal of a form whose passphrase and its repetition differ (here and on the key
+/// recovery page).
+pub(crate) const PASSPHRASES_DIFFER: &str =
+    "The two passphrases differ; type the same passphrase twice.";
 
 #[derive(Template)]
 #[template(path = "portal/invitation.html")]
@@ -115,7 +120,7 @@ pub(crate) async fn accept(
         InvitationKey::Csr(form.csr.clone().into_bytes())
     } else {
         if form.passphrase.as_str() != form.passphrase_again.as_str() {
-            let message = "The two passphrases differ; type the same passphrase twice.".into();
+            let message = PASSPHRASES_DIFFER.to_owned();
             return render(
                 &state,
                 &customer,
@@ -155,23 +160,12 @@ pub(crate) async fn accept(
     }
 }
 
-/// A file handed to the person: the PKCS#12 (or PEM) as an attachment, never cached.
+/// A file handed to the person: the PKCS#12, or the PEM chain for a CSR.
 pub(crate) fn file(download: castellan_ra::Download) -> Response {
-    let mut response = download.bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(if download.format.needs_private_key() {
-            "application/x-pkcs12"
-        } else {
-            "application/x-pem-file"
-        }),
-    );
-    if let Ok(v) =
-        HeaderValue::from_str(&format!("attachment; filename=\"{}\"", download.file_name))
-    {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    let content_type = if download.format.needs_private_key() {
+        "application/x-pkcs12"
+    } else {
+        "application/x-pem-file"
+    };
+    crate::attachment(download, content_type)
 }

@@ -75,7 +75,7 @@ pub(crate) async fn accept(
     };
     let legacy = form.legacy.is_some();
     if form.passphrase.as_str() != form.passphrase_again.as_str() {
-        let message = "The two passphrases differ; type the same passphrase twice.".to_owned();
+        let message = super::invitation::PASSPHRASES_DIFFER.to_owned();
         return render(
             &customer,
             &token,

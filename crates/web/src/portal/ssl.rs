@@ -9,8 +9,8 @@ use super::session::Portal;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, Query};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use castellan_model::{CertificateStatus, CertificateType, DownloadFormat, OrgId, RequestId};
 use castellan_ra::CertificateSelector;
 use castellan_ra::orders::SslOrder;
@@ -503,25 +503,14 @@ pub(crate) async fn download(
         .download(&CertificateSelector::Id(certificate), format, None)
         .await
     {
-        Ok(file) => {
-            let mut response = file.bytes.into_response();
-            let content_type = if format.is_binary() {
+        Ok(file) => crate::attachment(
+            file,
+            if format.is_binary() {
                 "application/octet-stream"
             } else {
                 "application/x-pem-file"
-            };
-            let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            let disposition = format!(
-                "attachment; filename=\"{}\"",
-                file.file_name.replace(['"', '\\', '\r', '\n'], "_")
-            );
-            if let Ok(v) = HeaderValue::from_str(&disposition) {
-                headers.insert(header::CONTENT_DISPOSITION, v);
-            }
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
+            },
+        ),
         Err(e) => page::ra_error_page(&e),
     }
 }

@@ -6,7 +6,8 @@ use super::auth::ScmActor;
 use super::body::{Lenient, LooseInt};
 use super::error::{ScmError, ScmResult};
 use super::ssl::{
-    attachment, collect_format, colon_hex, day, order_error, paging, profile_json, serial_filter,
+    attachment, collect_format, colon_hex, day, order_error, paging, profile_json, revoke_error,
+    serial_filter,
 };
 use crate::AppState;
 use axum::Json;
@@ -489,22 +490,6 @@ pub(crate) struct RevokeBody {
     email: Option<String>,
     reason: Option<String>,
     reason_code: Option<LooseInt>,
-}
-
-/// A revocation's refusal in SCM's codes: already revoked -159, not issued -102.
-fn revoke_error(e: castellan_ra::RaError) -> ScmError {
-    match e {
-        castellan_ra::RaError::Conflict(message) => ScmError {
-            status: StatusCode::BAD_REQUEST,
-            code: if message.contains("already") {
-                -159
-            } else {
-                -102
-            },
-            description: message,
-        },
-        other => order_error(other),
-    }
 }
 
 /// `POST /smime/v1/revoke/order/{backendCertId}`.

@@ -7,8 +7,8 @@ use super::error::{ScmError, ScmResult};
 use crate::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use castellan_model::{
     CertificateStatus, CertificateType, DownloadFormat, KeyType, OrgId, RequestId,
 };
@@ -429,18 +429,7 @@ pub(crate) fn collect_format(name: &str) -> ScmResult<DownloadFormat> {
 
 /// A download as SCM's collect answers it: octet-stream, with the file's name.
 pub(crate) fn attachment(download: castellan_ra::Download) -> Response {
-    let mut response = download.bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream;charset=UTF-8"),
-    );
-    if let Ok(v) =
-        HeaderValue::from_str(&format!("attachment; filename=\"{}\"", download.file_name))
-    {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    response
+    crate::attachment(download, "application/octet-stream;charset=UTF-8")
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -499,9 +488,14 @@ async fn revoke_order(
             invalidity_date,
         )
         .await;
-    match result {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(castellan_ra::RaError::Conflict(message)) => Err(ScmError {
+    result.map_err(revoke_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A revocation's refusal in SCM's codes: already revoked -159, not issued -102.
+pub(crate) fn revoke_error(e: castellan_ra::RaError) -> ScmError {
+    match e {
+        castellan_ra::RaError::Conflict(message) => ScmError {
             status: StatusCode::BAD_REQUEST,
             code: if message.contains("already") {
                 -159
@@ -509,8 +503,8 @@ async fn revoke_order(
                 -102
             },
             description: message,
-        }),
-        Err(e) => Err(order_error(e)),
+        },
+        other => order_error(other),
     }
 }
 
