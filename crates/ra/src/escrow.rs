@@ -485,11 +485,7 @@ impl Authority {
             });
         }
         let purpose = purpose_of_recovery(id);
-        let mut handed: Vec<HandedIn> = match &recovery.shares_sealed {
-            Some(sealed) => serde_json::from_slice(&self.kek.open(sealed, &purpose)?)
-                .map_err(|e| RaError::Internal(format!("the kept shares are unreadable: {e}")))?,
-            None => Vec::new(),
-        };
+        let mut handed = self.handed_in(&recovery)?;
         if handed.iter().any(|h| h.by == me.0) {
             return Err(RaError::Conflict(
                 "you have handed in a share for this recovery already; each custodian hands in \
@@ -535,7 +531,7 @@ impl Authority {
                     .map_err(|e| RaError::Internal(format!("the shares cannot be kept: {e}")))?,
             );
             let sealed = self.kek.seal(&json, &purpose, self.rng.as_ref())?;
-            tx.recovery_shares(id, &sealed, now).await?;
+            tx.recovery_shares(id, Some(&sealed), now).await?;
             tx.commit().await?;
             return Ok(RecoveryView {
                 id,
@@ -564,7 +560,7 @@ impl Authority {
         if together.as_deref() != Some(escrow_key.public_key.as_slice()) {
             // A wrong share spoils the set: start again with fresh hands.
             let mut tx = self.store.begin().await?;
-            tx.recovery_shares(id, &[], now).await?;
+            tx.recovery_shares(id, None, now).await?;
             tx.commit().await?;
             return Err(RaError::Conflict(
                 "the shares handed in do not give the escrow key back: one of them is wrong or \
@@ -581,6 +577,18 @@ impl Authority {
         })
     }
 
+    /// The shares handed in so far for `recovery` (kept sealed under the KEK between
+    /// requests).
+    fn handed_in(&self, recovery: &RecoveryRecord) -> Result<Vec<HandedIn>> {
+        match &recovery.shares_sealed {
+            Some(sealed) => {
+                serde_json::from_slice(&self.kek.open(sealed, &purpose_of_recovery(recovery.id))?)
+                    .map_err(|e| RaError::Internal(format!("the kept shares are unreadable: {e}")))
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// Where recovery `id` stands (S/MIME role over its certificate).
     pub async fn key_recovery(&self, actor: &Actor, id: i64) -> Result<RecoveryView> {
         let recovery = self.recovery_record(id).await?;
@@ -592,14 +600,7 @@ impl Authority {
             });
         }
         let (escrow_key, _) = self.escrowed(&recovery).await?;
-        let handed = match &recovery.shares_sealed {
-            Some(sealed) if !sealed.is_empty() => serde_json::from_slice::<Vec<HandedIn>>(
-                &self.kek.open(sealed, &purpose_of_recovery(id))?,
-            )
-            .map(|v| v.len())
-            .unwrap_or(0),
-            _ => 0,
-        };
+        let handed = self.handed_in(&recovery)?.len();
         Ok(RecoveryView {
             id,
             status: recovery.status,
@@ -631,15 +632,7 @@ impl Authority {
         if recovery.status != status::READY || recovery.expires_at.is_none_or(|at| at < now) {
             return Err(dead());
         }
-        if passphrase.chars().count() < crate::invitations::MIN_PASSPHRASE {
-            return Err(RaError::InvalidInput {
-                field: "passphrase",
-                reason: format!(
-                    "choose a passphrase of at least {} characters: it protects the private key",
-                    crate::invitations::MIN_PASSPHRASE
-                ),
-            });
-        }
+        crate::invitations::check_passphrase(passphrase, "the")?;
         let sealed = recovery.recovered_sealed.as_deref().ok_or_else(dead)?;
         let key = self.kek.open(sealed, &purpose_of_recovery(recovery.id))?;
         let record = self

@@ -30,6 +30,21 @@ pub const INVITATION_DAYS: i64 = 7;
 /// The shortest passphrase a PKCS#12 is protected with.
 pub const MIN_PASSPHRASE: usize = 8;
 
+/// Refuses a PKCS#12 passphrase shorter than [`MIN_PASSPHRASE`]; `whose` key it protects
+/// ("your", "the") completes the refusal.
+pub(crate) fn check_passphrase(passphrase: &str, whose: &str) -> Result<()> {
+    if passphrase.chars().count() < MIN_PASSPHRASE {
+        return Err(RaError::InvalidInput {
+            field: "passphrase",
+            reason: format!(
+                "choose a passphrase of at least {MIN_PASSPHRASE} characters: it protects \
+                 {whose} private key"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// What an administrator invites a person to.
 #[derive(Clone, Debug)]
 pub struct InvitationSpec {
@@ -247,16 +262,8 @@ impl Authority {
         address: &str,
     ) -> Result<(RequestId, Download)> {
         let record = self.live_invitation(token).await?;
-        if let InvitationKey::Generate { passphrase, .. } = &key
-            && passphrase.chars().count() < MIN_PASSPHRASE
-        {
-            return Err(RaError::InvalidInput {
-                field: "passphrase",
-                reason: format!(
-                    "choose a passphrase of at least {MIN_PASSPHRASE} characters: it protects \
-                     your private key"
-                ),
-            });
+        if let InvitationKey::Generate { passphrase, .. } = &key {
+            check_passphrase(passphrase, "your")?;
         }
         let i = &record.invitation;
         let inviter = self.store.admin(i.invited_by).await?.ok_or_else(|| {

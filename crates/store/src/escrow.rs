@@ -194,10 +194,15 @@ impl Tx {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Keeps the shares handed in so far (sealed under the KEK).
-    pub async fn recovery_shares(&mut self, id: i64, sealed: &[u8], now: i64) -> Result<()> {
+    /// Keeps the shares handed in so far (sealed under the KEK), or forgets them (`None`).
+    pub async fn recovery_shares(
+        &mut self,
+        id: i64,
+        sealed: Option<&[u8]>,
+        now: i64,
+    ) -> Result<()> {
         sqlx::query("UPDATE key_recoveries SET shares_sealed = $1, updated_at = $2 WHERE id = $3")
-            .bind(sealed.to_vec())
+            .bind(sealed.map(<[u8]>::to_vec))
             .bind(now)
             .bind(id)
             .execute(self.conn())

@@ -412,6 +412,17 @@ on_both!(
              altered; they were discarded, so the custodians must hand theirs in again"
         );
         assert_eq!(a.key_recovery(&rao, third).await.unwrap().shares, (0, 2));
+        // The custodians start again, and their right shares open it.
+        let again = a
+            .submit_recovery_share(&recoverer, third, &shares[0])
+            .await
+            .unwrap();
+        assert_eq!(again.shares, (1, 2));
+        let done = a
+            .submit_recovery_share(&custodian, third, &shares[1])
+            .await
+            .unwrap();
+        assert_eq!(done.status, status::READY);
 
         // The audit log tells the story without a share or a key in it.
         let audit: Vec<String> = a
