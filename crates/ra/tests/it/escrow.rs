@@ -56,11 +56,7 @@ fn order(org: castellan_model::OrgId, key: ClientKey) -> ClientOrder {
 
 /// The token of the recovery link in a delivered mail.
 fn token_in(mail: &str) -> String {
-    let at = mail.find("/recovery/").expect("the mail has the link") + "/recovery/".len();
-    mail[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
+    crate::invitations::token_after(mail, "/recovery/")
 }
 
 /// The public key (SPKI, PEM) of the private key in `p12`, and of the certificate in it.
@@ -485,11 +481,7 @@ async fn the_escrow_tables_hold_no_private_key_in_clear() {
         .await
         .unwrap();
         let mail = &delivered(a, fx.clock.now().unix_timestamp(), 1).await[0];
-        let at = mail.find("/invitation/").unwrap() + "/invitation/".len();
-        let token: String = mail[at..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-            .collect();
+        let token = crate::invitations::token_after(mail, "/invitation/");
         a.accept_invitation(
             &token,
             castellan_ra::invitations::InvitationKey::Generate {

@@ -26,7 +26,12 @@ const DEAD: &str = "no invitation for this link: it is unknown, already used or 
 
 /// The token of the invitation link in a delivered mail.
 fn token_in(mail: &str) -> String {
-    let at = mail.find("/invitation/").expect("the mail has the link") + "/invitation/".len();
+    token_after(mail, "/invitation/")
+}
+
+/// The token that follows `page` (`/invitation/`, `/recovery/`) in a link of a mail.
+pub(crate) fn token_after(mail: &str, page: &str) -> String {
+    let at = mail.find(page).expect("the mail has the link") + page.len();
     mail[at..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
