@@ -131,17 +131,4 @@ impl Store {
         .map(read)
         .transpose()
     }
-
-    /// A person's invitations, newest first.
-    pub async fn client_invitations_of(&self, person: PersonId) -> Result<Vec<InvitationRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM client_invitations WHERE person_id = $1 ORDER BY id DESC"
-        )))
-        .bind(person.0)
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(read)
-        .collect()
-    }
 }
