@@ -722,13 +722,13 @@ impl Authority {
                 ),
             )
         })?;
-        let record = self
+        let (issuer, der) = self
             .store
-            .certificate_by_id(certificate)
+            .certificate_der(certificate)
             .await?
             .ok_or_else(|| problem("malformed", "the certificate is gone"))?;
-        let chain = self.chain_of(record.certificate.issuer_ca_id)?;
-        let mut pem = castellan_pki::encode::pem_encode("CERTIFICATE", &record.certificate.der);
+        let chain = self.chain_of(issuer)?;
+        let mut pem = castellan_pki::encode::pem_encode("CERTIFICATE", &der);
         for ca in chain.iter().take(chain.len().saturating_sub(1)) {
             pem.push_str(&castellan_pki::encode::pem_encode("CERTIFICATE", ca));
         }

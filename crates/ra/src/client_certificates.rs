@@ -110,9 +110,8 @@ impl Authority {
         let tree = OrgTree::load(&self.store).await?;
         self.require_client_scope(actor, &tree, order.org_id)?;
         actor.require(Privilege::ClientCertRequest, "issue client certificates")?;
-        self.check_profile_enabled(order.org_id, &profile).await?;
         let organization = self
-            .issuing_organization(order.org_id, CertificateType::Smime)
+            .ordering_organization(&tree, order.org_id, &profile)
             .await?;
         profile.check_term(order.term_days)?;
         // What can be refused without the person is refused before a new person is added.

@@ -193,10 +193,6 @@ impl Authority {
         checked: CheckedRequest,
         existing: Option<RequestId>,
     ) -> Result<IssuedCertificate> {
-        if existing.is_some() {
-            // Approved orders wait; their key may have been reported compromised since.
-            self.refuse_blocked_key(&checked.public_key).await?;
-        }
         let hierarchy = profile.hierarchy_for(checked.public_key.key_type);
         let issuer = self
             .issuers
@@ -419,6 +415,27 @@ pub(crate) fn certificate_key_purpose(serial: &Serial) -> String {
 }
 
 impl Authority {
+    /// What a new order for organisation or department `id` under `profile` needs of its
+    /// organisation, read once: the profile must be enabled for it (`check_profile_enabled`'s
+    /// refusal), then its subject details as `issuing_organization` gives them.
+    pub(crate) async fn ordering_organization(
+        &self,
+        tree: &crate::scope::OrgTree,
+        id: OrgId,
+        profile: &castellan_pki::profile::Profile,
+    ) -> Result<OrganizationDetails> {
+        let org = self
+            .store
+            .organization(tree.organization_of(id))
+            .await?
+            .ok_or(RaError::NotFound {
+                what: "organization or department",
+                key: id.to_string(),
+            })?;
+        self.refuse_disabled_profile(&org, profile)?;
+        organization_details(&org, profile.certificate_type)
+    }
+
     /// The subject details of organisation or department `id` for a certificate of type
     /// `kind`, refusing while the organisation is Pending or not enabled for the type.
     pub async fn issuing_organization(
@@ -445,43 +462,52 @@ impl Authority {
                 })?,
             None => record,
         };
-        let d = &org.data;
-        if !d.validated {
-            return Err(RaError::NotAllowed(format!(
-                "organization '{}' is Pending validation: nothing can be issued for it until \
-                 the operator (MRAO) validates it",
-                d.name
-            )));
-        }
-        if !d.cert_types.contains(&kind) {
-            return Err(RaError::NotAllowed(format!(
-                "organization '{}' is not enabled for {kind} certificates; the operator (MRAO) \
-                 can enable them",
-                d.name
-            )));
-        }
-        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        let street: Vec<&str> = [&d.address1, &d.address2, &d.address3]
-            .into_iter()
-            .map(String::as_str)
-            .filter(|l| !l.is_empty())
-            .collect();
-        Ok(OrganizationDetails {
-            name: d.name.clone(),
-            secondary_name: some(&d.secondary_name),
-            street: (!street.is_empty()).then(|| street.join(", ")),
-            locality: some(&d.city),
-            state: some(&d.state_or_province),
-            postal_code: some(&d.postal_code),
-            country: d.country.clone(),
-            organization_identifier: some(&d.organization_identifier),
-            ev: (!d.ev.business_category.is_empty()).then(|| castellan_model::EvDetails {
-                business_category: d.ev.business_category.clone(),
-                jurisdiction_country: d.ev.jurisdiction_country.clone(),
-                jurisdiction_state: some(&d.ev.jurisdiction_state),
-                jurisdiction_locality: some(&d.ev.jurisdiction_locality),
-                registration_number: d.ev.registration_number.clone(),
-            }),
-        })
+        organization_details(&org, kind)
     }
+}
+
+/// The subject details of organisation `org` (never a department) for a certificate of
+/// type `kind`, refusing while it is Pending or not enabled for the type.
+fn organization_details(
+    org: &castellan_store::OrganizationRecord,
+    kind: CertificateType,
+) -> Result<OrganizationDetails> {
+    let d = &org.data;
+    if !d.validated {
+        return Err(RaError::NotAllowed(format!(
+            "organization '{}' is Pending validation: nothing can be issued for it until \
+             the operator (MRAO) validates it",
+            d.name
+        )));
+    }
+    if !d.cert_types.contains(&kind) {
+        return Err(RaError::NotAllowed(format!(
+            "organization '{}' is not enabled for {kind} certificates; the operator (MRAO) \
+             can enable them",
+            d.name
+        )));
+    }
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    let street: Vec<&str> = [&d.address1, &d.address2, &d.address3]
+        .into_iter()
+        .map(String::as_str)
+        .filter(|l| !l.is_empty())
+        .collect();
+    Ok(OrganizationDetails {
+        name: d.name.clone(),
+        secondary_name: some(&d.secondary_name),
+        street: (!street.is_empty()).then(|| street.join(", ")),
+        locality: some(&d.city),
+        state: some(&d.state_or_province),
+        postal_code: some(&d.postal_code),
+        country: d.country.clone(),
+        organization_identifier: some(&d.organization_identifier),
+        ev: (!d.ev.business_category.is_empty()).then(|| castellan_model::EvDetails {
+            business_category: d.ev.business_category.clone(),
+            jurisdiction_country: d.ev.jurisdiction_country.clone(),
+            jurisdiction_state: some(&d.ev.jurisdiction_state),
+            jurisdiction_locality: some(&d.ev.jurisdiction_locality),
+            registration_number: d.ev.registration_number.clone(),
+        }),
+    })
 }

@@ -255,9 +255,8 @@ impl Authority {
             )));
         }
         actor.require(Privilege::SslRequest, "order SSL certificates")?;
-        self.check_profile_enabled(order.org_id, &profile).await?;
         let organization = self
-            .issuing_organization(order.org_id, CertificateType::Ssl)
+            .ordering_organization(&tree, order.org_id, &profile)
             .await?;
         check_custom_fields(&self.ssl_custom_fields, &order.custom_fields)?;
         let info = csr::parse(&order.csr)?;
@@ -309,22 +308,23 @@ impl Authority {
             self.rng.as_ref(),
             self.clock.now().unix_timestamp_nanos() / 1_000_000,
         )?;
+        let request = NewRequest {
+            renew_id: renew.clone(),
+            profile_id: profile.id,
+            status: CertificateStatus::Requested,
+            requested_via: cmd.requested_via.clone(),
+            requester: actor.login.clone(),
+            term_days: i64::from(order.term_days),
+            common_name: checked.names.common_name.clone(),
+            requested_names: names.clone(),
+            csr_der: checked.csr_der.clone(),
+            key_generated: false,
+            created_at: now,
+        };
         let mut tx = self.store.begin().await?;
         let id = tx
             .insert_order(
-                &NewRequest {
-                    renew_id: renew.clone(),
-                    profile_id: profile.id,
-                    status: CertificateStatus::Requested,
-                    requested_via: cmd.requested_via.clone(),
-                    requester: actor.login.clone(),
-                    term_days: i64::from(order.term_days),
-                    common_name: checked.names.common_name.clone(),
-                    requested_names: names.clone(),
-                    csr_der: checked.csr_der.clone(),
-                    key_generated: false,
-                    created_at: now,
-                },
+                &request,
                 &OrderDetails {
                     org_id: Some(order.org_id),
                     requester_admin_id: actor.admin_id,
@@ -404,11 +404,9 @@ impl Authority {
         }
         tx.commit().await?;
         if approve_now {
-            let stored = self.store.order(id).await?.ok_or_else(|| {
-                RaError::Internal(format!("SSL certificate {id} vanished after it was stored"))
-            })?;
+            // Issued from what was just stored and checked: nothing is read back.
             let certificate_id = match self
-                .issue_approved(id, order.org_id, &stored, Some(context))
+                .issue_approved(id, order.org_id, &request, Some((context, &organization)))
                 .await
             {
                 Ok(certificate) => certificate,
@@ -426,9 +424,7 @@ impl Authority {
             });
         }
         if approves_at_once(actor, &profile) {
-            let certificate_id = self
-                .approve_and_issue(actor, id, true, Some(context))
-                .await?;
+            let certificate_id = self.approve_and_issue(actor, id, true).await?;
             return Ok(OrderOutcome {
                 id,
                 renew_id: renew,
@@ -491,7 +487,7 @@ impl Authority {
         actor: &Actor,
         id: RequestId,
     ) -> Result<Option<CertificateId>> {
-        self.approve_and_issue(actor, id, false, None).await
+        self.approve_and_issue(actor, id, false).await
     }
 
     /// Approves and issues; `context` is the name context the request was checked in just
@@ -502,7 +498,6 @@ impl Authority {
         actor: &Actor,
         id: RequestId,
         auto: bool,
-        context: Option<&crate::domains::NameContext>,
     ) -> Result<Option<CertificateId>> {
         let order = self.order(actor, id).await?;
         if !auto {
@@ -550,7 +545,9 @@ impl Authority {
             return Ok(None);
         }
         tx.commit().await?;
-        let issued = self.issue_approved(id, org_id, &order, context).await;
+        let issued = self
+            .issue_approved(id, org_id, &order.request.request, None)
+            .await;
         match issued {
             Ok(certificate) => Ok(Some(certificate)),
             Err(e) if e.is_refusal() => {
@@ -589,28 +586,34 @@ impl Authority {
         &self,
         id: RequestId,
         org_id: OrgId,
-        order: &OrderRecord,
-        context: Option<&crate::domains::NameContext>,
+        request: &NewRequest,
+        at_once: Option<(
+            &crate::domains::NameContext,
+            &castellan_model::OrganizationDetails,
+        )>,
     ) -> Result<CertificateId> {
-        // Everything is checked again at issuance: the domain, its DCV and CAA may have
-        // changed since the request.
-        let request = &order.request.request;
         let profile = self.order_profile(request)?;
-        let organization = self
-            .issuing_organization(org_id, CertificateType::Ssl)
-            .await?;
-        // An order approved at once was checked by its caller a moment ago, in `context`;
-        // one approved later is checked again, in the context of the front door it came by.
-        if context.is_none() {
-            let context = self.name_context_of(id).await?;
-            self.check_names_in(
-                org_id,
-                CertificateType::Ssl,
-                &request.requested_names,
-                &context,
-            )
-            .await?;
-        }
+        // An order approved at once was checked by its caller a moment ago, in this request
+        // (`at_once`: its front door's context and the organisation it read). One approved
+        // later is checked again in full, in the context of the front door it came by: the
+        // organisation, the domain, its DCV and CAA, and the key may have changed since.
+        let organization = match at_once {
+            Some((_, organization)) => organization.clone(),
+            None => {
+                let organization = self
+                    .issuing_organization(org_id, CertificateType::Ssl)
+                    .await?;
+                let context = self.name_context_of(id).await?;
+                self.check_names_in(
+                    org_id,
+                    CertificateType::Ssl,
+                    &request.requested_names,
+                    &context,
+                )
+                .await?;
+                organization
+            }
+        };
         let csr_der = request.csr_der.clone().unwrap_or_default();
         let cmd = IssueCommand {
             profile: profile.name.clone(),
@@ -626,6 +629,10 @@ impl Authority {
         // The names were settled (profile rules applied) when the order was taken; the key
         // is read again from the stored CSR.
         let info = csr::parse(&csr_der)?;
+        if at_once.is_none() {
+            // Approved orders wait; their key may have been reported compromised since.
+            self.refuse_blocked_key(&info.public_key).await?;
+        }
         let checked = crate::issuance::CheckedRequest {
             public_key: info.public_key,
             names: castellan_pki::names::CertificateNames {
@@ -1211,7 +1218,7 @@ impl Authority {
         }
         tx.commit().await?;
         if approves_at_once(actor, &profile) {
-            self.approve_and_issue(actor, id, true, None).await?;
+            self.approve_and_issue(actor, id, true).await?;
             return Ok(CertificateStatus::Issued);
         }
         Ok(CertificateStatus::Requested)
@@ -1330,7 +1337,10 @@ impl Authority {
             let Some(org_id) = order.details.org_id else {
                 continue;
             };
-            match self.issue_approved(id, org_id, &order, None).await {
+            match self
+                .issue_approved(id, org_id, &order.request.request, None)
+                .await
+            {
                 Ok(certificate) => issued.push(certificate),
                 Err(e) if e.is_refusal() => self.mark_invalid(id, &job, &e).await?,
                 Err(e) => tracing::warn!(order = id.0, error = %e, "resuming an approval failed"),
@@ -1444,6 +1454,15 @@ impl Authority {
         let Some(record) = self.store.organization(tree.organization_of(org)).await? else {
             return Ok(());
         };
+        self.refuse_disabled_profile(&record, profile)
+    }
+
+    /// Refuses a profile organisation `record` may not use.
+    pub(crate) fn refuse_disabled_profile(
+        &self,
+        record: &castellan_store::OrganizationRecord,
+        profile: &castellan_pki::profile::Profile,
+    ) -> Result<()> {
         let enabled = &record.data.enabled_profiles;
         if enabled.is_empty() || enabled.contains(&profile.id.0) {
             return Ok(());

@@ -98,6 +98,17 @@ impl Store {
         }
     }
 
+    /// The issuing CA and DER of a certificate, without the rest of its record: what a
+    /// download of the chain needs (one statement, where the record takes two).
+    pub async fn certificate_der(&self, id: CertificateId) -> Result<Option<(CaId, Vec<u8>)>> {
+        sqlx::query("SELECT issuer_ca_id, der FROM certificates WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await?
+            .map(|row| Ok((CaId(row.try_get("issuer_ca_id")?), row.try_get("der")?)))
+            .transpose()
+    }
+
     /// Certificates matching `filter`, newest first, and how many match in all.
     pub async fn search_certificates(
         &self,
@@ -194,26 +205,8 @@ impl Store {
 impl Tx {
     /// Stores a request.
     pub async fn insert_request(&mut self, request: &NewRequest) -> Result<RequestId> {
-        let row = sqlx::query(
-            "INSERT INTO certificate_requests (renew_id, profile_id, status, requested_via, \
-             requester, term_days, common_name, requested_names, csr_der, key_generated, \
-             created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
-        )
-        .bind(&request.renew_id)
-        .bind(request.profile_id.0)
-        .bind(request.status.as_str())
-        .bind(&request.requested_via)
-        .bind(&request.requester)
-        .bind(request.term_days)
-        .bind(request.common_name.clone())
-        .bind(request.requested_names.join("\n"))
-        .bind(request.csr_der.clone())
-        .bind(i64::from(request.key_generated))
-        .bind(request.created_at)
-        .fetch_one(self.conn())
-        .await?;
-        Ok(RequestId(row.try_get("id")?))
+        self.insert_order(request, &crate::OrderDetails::default())
+            .await
     }
 
     /// Removes a request that never got its certificate (a serial collision in a batch).

@@ -91,6 +91,9 @@ impl std::fmt::Debug for Store {
 pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
     kind: DatabaseKind,
+    /// The audit chain's head as this transaction's appends left it (sequence number and
+    /// hash of the last row), written back once at commit (`audit.rs`).
+    audit_head: Option<(i64, String)>,
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
@@ -141,7 +144,12 @@ impl Store {
         sqlx::any::install_default_drivers();
         let target = redact_url(url);
         let options = match kind {
-            DatabaseKind::Sqlite => AnyPoolOptions::new().max_connections(4),
+            // A file on this machine cannot drop a connection the way a network can: no
+            // ping before every use (each statement is a hand-off to the connection's
+            // thread, and the ping was one more per request).
+            DatabaseKind::Sqlite => AnyPoolOptions::new()
+                .max_connections(4)
+                .test_before_acquire(false),
             DatabaseKind::Postgres => AnyPoolOptions::new().max_connections(16),
         };
         let synchronous = match sync {
@@ -226,6 +234,7 @@ impl Store {
         Ok(Tx {
             inner,
             kind: self.kind,
+            audit_head: None,
             _writer: guard,
         })
     }
@@ -285,7 +294,8 @@ impl Store {
 
 impl Tx {
     /// Commits.
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        self.write_audit_head().await?;
         self.inner.commit().await?;
         Ok(())
     }

@@ -18,21 +18,35 @@ impl Tx {
         request: &NewRequest,
         details: &OrderDetails,
     ) -> Result<RequestId> {
-        let id = self.insert_request(request).await?;
-        sqlx::query(
-            "UPDATE certificate_requests SET org_id = $1, requester_admin_id = $2, \
-             external_requester = $3, comments = $4, custom_fields = $5, person_id = $7 \
-             WHERE id = $6",
+        // One statement: the request with its order details.
+        let row = sqlx::query(
+            "INSERT INTO certificate_requests (renew_id, profile_id, status, requested_via, \
+             requester, term_days, common_name, requested_names, csr_der, key_generated, \
+             created_at, updated_at, org_id, requester_admin_id, external_requester, comments, \
+             custom_fields, person_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, \
+             $17) RETURNING id",
         )
+        .bind(&request.renew_id)
+        .bind(request.profile_id.0)
+        .bind(request.status.as_str())
+        .bind(&request.requested_via)
+        .bind(&request.requester)
+        .bind(request.term_days)
+        .bind(request.common_name.clone())
+        .bind(request.requested_names.join("\n"))
+        .bind(request.csr_der.clone())
+        .bind(i64::from(request.key_generated))
+        .bind(request.created_at)
         .bind(details.org_id.map(|o| o.0))
         .bind(details.requester_admin_id.map(|a| a.0))
         .bind(&details.external_requester)
         .bind(&details.comments)
         .bind(&details.custom_fields)
-        .bind(id.0)
         .bind(details.person_id.map(|p| p.0))
-        .execute(self.conn())
+        .fetch_one(self.conn())
         .await?;
+        let id = RequestId(row.try_get("id")?);
         Ok(id)
     }
 
