@@ -46,6 +46,7 @@ impl Authority {
                 self.base_url(),
                 registration.id
             ),
+            order_id: None,
         }
     }
 

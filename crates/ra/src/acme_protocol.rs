@@ -659,7 +659,10 @@ impl Authority {
         let profile = self.profile(&order.profile)?.clone();
         let term_days = profile.terms.iter().copied().min().unwrap_or(90);
         let actor = acme_actor();
-        let context = self.name_context_for_order(registration, &account);
+        let mut context = self.name_context_for_order(registration, &account);
+        if let Some(acme) = &mut context.acme {
+            acme.order_id = Some(order.id);
+        }
         let result = self
             .request_certificate_in(
                 &actor,
@@ -680,14 +683,16 @@ impl Authority {
             )
             .await;
         match result {
-            Ok(outcome) => {
+            // Issued at once: the order was marked valid with its certificate.
+            Ok(outcome) if outcome.certificate_id.is_some() => {
                 order.request_id = Some(outcome.id);
                 order.certificate_id = outcome.certificate_id;
-                order.status = if outcome.certificate_id.is_some() {
-                    "valid".into()
-                } else {
-                    "processing".into()
-                };
+                order.status = "valid".into();
+                return Ok(order);
+            }
+            Ok(outcome) => {
+                order.request_id = Some(outcome.id);
+                order.status = "processing".into();
             }
             Err(e @ (RaError::Store(_) | RaError::Internal(_))) => return Err(e),
             Err(e) => {

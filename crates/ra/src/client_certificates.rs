@@ -216,7 +216,10 @@ impl Authority {
         )
         .await?;
         tx.commit().await?;
-        let certificate = match self.sign_and_store(&profile, &cmd, checked, Some(id)).await {
+        let certificate = match self
+            .sign_and_store(&profile, &cmd, checked, Some(id), None)
+            .await
+        {
             Ok(c) => c,
             Err(e) if e.is_refusal() => {
                 self.mark_client_invalid(id, actor, &e).await?;
@@ -273,7 +276,8 @@ impl Authority {
             };
             let checked = self.check_request(&profile, &cmd).await?;
             self.check_mailboxes(org_id, &checked.names.emails).await?;
-            self.sign_and_store(&profile, &cmd, checked, Some(id)).await
+            self.sign_and_store(&profile, &cmd, checked, Some(id), None)
+                .await
         }
         .await;
         match result {

@@ -777,6 +777,9 @@ pub(crate) struct AcmeContext {
     pub(crate) account_id: castellan_model::AcmeAccountId,
     /// The ACME account URL the client registered (CAA `accounturi`, RFC 8657).
     pub(crate) account_uri: String,
+    /// The ACME order being finalized, if any: an order approved at once marks it `valid`
+    /// in the transaction that stores its certificate (one commit fewer per order).
+    pub(crate) order_id: Option<i64>,
 }
 
 /// One name that passed the name rules.

@@ -181,17 +181,21 @@ impl Authority {
             );
         }
         let checked = self.check_request(&profile, &cmd).await?;
-        self.sign_and_store(&profile, &cmd, checked, None).await
+        self.sign_and_store(&profile, &cmd, checked, None, None)
+            .await
     }
 
     /// Signs and stores: with a new request row (`existing` none), or for a request already
-    /// stored and approved, which is then marked Issued in the same transaction.
+    /// stored and approved, which is then marked Issued in the same transaction, as is the
+    /// ACME order `acme_order` being finalized, if any. The caller has checked the key
+    /// against the blocked keys.
     pub(crate) async fn sign_and_store(
         &self,
         profile: &Profile,
         cmd: &IssueCommand,
         checked: CheckedRequest,
         existing: Option<RequestId>,
+        acme_order: Option<i64>,
     ) -> Result<IssuedCertificate> {
         let hierarchy = profile.hierarchy_for(checked.public_key.key_type);
         let issuer = self
@@ -295,8 +299,14 @@ impl Authority {
                         .await?
                 }
                 Some(request_id) => {
-                    self.store_for_request(request_id, certificate, escrowed, now.unix_timestamp())
-                        .await?
+                    self.store_for_request(
+                        request_id,
+                        certificate,
+                        escrowed,
+                        acme_order,
+                        now.unix_timestamp(),
+                    )
+                    .await?
                 }
             };
             match stored {
@@ -369,6 +379,7 @@ impl Authority {
         request_id: RequestId,
         mut certificate: NewCertificate,
         escrowed: Option<(i64, Vec<u8>)>,
+        acme_order: Option<i64>,
         now: i64,
     ) -> Result<Option<(RequestId, CertificateId)>> {
         certificate.request_id = Some(request_id);
@@ -379,6 +390,9 @@ impl Authority {
                     tx.escrow_key_of(id, *escrow_key, sealed, now).await?;
                 }
                 tx.attach_certificate(request_id, id, now).await?;
+                if let Some(order) = acme_order {
+                    tx.acme_order_issued(order, request_id, id).await?;
+                }
                 tx.commit().await?;
                 Ok(Some((request_id, id)))
             }

@@ -645,7 +645,13 @@ impl Authority {
             private_key: None,
         };
         let issued = self
-            .sign_and_store(&profile, &cmd, checked, Some(id))
+            .sign_and_store(
+                &profile,
+                &cmd,
+                checked,
+                Some(id),
+                at_once.and_then(|(context, _)| context.acme.as_ref()?.order_id),
+            )
             .await?;
         Ok(issued.id)
     }

@@ -468,6 +468,28 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// Marks ACME order `id` valid with the request and certificate it led to (in the
+    /// transaction that stores the certificate).
+    pub async fn acme_order_issued(
+        &mut self,
+        id: i64,
+        request: castellan_model::RequestId,
+        certificate: castellan_model::CertificateId,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE acme_orders SET status = 'valid', request_id = $1, certificate_id = $2, \
+             error = '' WHERE id = $3",
+        )
+        .bind(request.0)
+        .bind(certificate.0)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+}
+
 impl Store {
     /// The ACME order that produced certificate `id`, if one did.
     pub async fn acme_order_by_certificate(
