@@ -32,7 +32,8 @@ pub struct Config {
     pub pki_listen: String,
     /// PostgreSQL URL; empty for the embedded SQLite database in the data directory.
     pub database_url: String,
-    /// `full` (default) or `normal`: how often SQLite forces commits to disk.
+    /// `full` (default: every commit on disk before it is answered, by the store's group
+    /// commit) or `normal` (SQLite syncs at checkpoints only).
     pub sqlite_synchronous: String,
     /// The key-encryption key file, relative to the data directory. `CASTELLAN_KEK` (base64)
     /// takes precedence.

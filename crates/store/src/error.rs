@@ -31,6 +31,15 @@ pub enum StoreError {
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
 
+    /// A committed transaction could not be made durable (the fsync of SQLite's WAL failed).
+    #[error("the database could not make a commit durable ({path}): {reason}")]
+    Durability {
+        /// The file that was being synced.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

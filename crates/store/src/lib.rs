@@ -21,6 +21,7 @@ mod certificates;
 mod domains;
 mod error;
 mod escrow;
+mod group_sync;
 mod invitations;
 mod issued;
 mod notifications;
@@ -45,6 +46,7 @@ pub use revocation::*;
 pub use sessions::SessionRecord;
 
 use castellan_model::DatabaseKind;
+use group_sync::GroupSync;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Executor};
@@ -61,10 +63,12 @@ pub(crate) const SQLITE_CACHE_SIZE: &str = "PRAGMA cache_size = -65536";
 /// SQLite's memory-mapped I/O per connection (256 MiB).
 pub(crate) const SQLITE_MMAP_SIZE: &str = "PRAGMA mmap_size = 268435456";
 
-/// How durable an SQLite commit is (`PRAGMA synchronous`).
+/// How durable an SQLite commit is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SqliteSync {
-    /// fsync on every commit: nothing committed is lost even on power loss (default).
+    /// Every commit is on disk (its WAL frames fsynced) before it is answered: nothing
+    /// committed is lost even on power loss (default). Commits that arrive while the WAL is
+    /// being synced share the next fsync (group commit, `group_sync.rs`).
     #[default]
     Full,
     /// fsync at checkpoints only: commits survive a process crash, the last ones may not
@@ -78,6 +82,8 @@ pub struct Store {
     pool: AnyPool,
     kind: DatabaseKind,
     writer: Option<Arc<Mutex<()>>>,
+    /// SQLite with `SqliteSync::Full`: the group commit every `Tx::commit` waits on.
+    sync: Option<Arc<GroupSync>>,
     target: String,
 }
 
@@ -94,7 +100,8 @@ pub struct Tx {
     /// The audit chain's head as this transaction's appends left it (sequence number and
     /// hash of the last row), written back once at commit (`audit.rs`).
     audit_head: Option<(i64, String)>,
-    _writer: Option<OwnedMutexGuard<()>>,
+    sync: Option<Arc<GroupSync>>,
+    writer: Option<OwnedMutexGuard<()>>,
 }
 
 /// Removes the password from a database URL for messages and logs.
@@ -122,7 +129,9 @@ impl Store {
         }
         let mode = if create { "rwc" } else { "rw" };
         let url = format!("sqlite://{}?mode={mode}", path.display());
-        Store::connect(&url, DatabaseKind::Sqlite, sync).await
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        Store::connect(&url, DatabaseKind::Sqlite, sync, Some(wal.into())).await
     }
 
     /// Opens a database by URL: `postgres://…` or `sqlite://…`.
@@ -137,10 +146,18 @@ impl Store {
                 reason: "the URL must start with postgres:// or sqlite://".into(),
             });
         };
-        Store::connect(url, kind, SqliteSync::Full).await
+        Store::connect(url, kind, SqliteSync::Full, None).await
     }
 
-    async fn connect(url: &str, kind: DatabaseKind, sync: SqliteSync) -> Result<Store> {
+    /// Connects; `wal` is the path of an SQLite database's WAL file, where this store makes
+    /// `SqliteSync::Full` commits durable itself (group commit) instead of SQLite's fsync
+    /// per commit.
+    async fn connect(
+        url: &str,
+        kind: DatabaseKind,
+        sync: SqliteSync,
+        wal: Option<std::path::PathBuf>,
+    ) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let target = redact_url(url);
         let options = match kind {
@@ -152,9 +169,17 @@ impl Store {
                 .test_before_acquire(false),
             DatabaseKind::Postgres => AnyPoolOptions::new().max_connections(16),
         };
-        let synchronous = match sync {
-            SqliteSync::Full => "FULL",
-            SqliteSync::Normal => "NORMAL",
+        // With the group commit, SQLite itself syncs only at checkpoints (NORMAL: the WAL
+        // before, the database after), and `Tx::commit` syncs the WAL.
+        let group_sync = match (kind, sync, wal) {
+            (DatabaseKind::Sqlite, SqliteSync::Full, Some(wal)) => {
+                Some(Arc::new(GroupSync::new(wal)))
+            }
+            _ => None,
+        };
+        let synchronous = match (sync, &group_sync) {
+            (SqliteSync::Full, None) => "FULL",
+            (SqliteSync::Full, Some(_)) | (SqliteSync::Normal, _) => "NORMAL",
         };
         let pool = options
             .acquire_timeout(Duration::from_secs(30))
@@ -189,6 +214,7 @@ impl Store {
             pool,
             kind,
             writer,
+            sync: group_sync,
             target,
         })
     }
@@ -216,6 +242,12 @@ impl Store {
         self.kind
     }
 
+    /// The group commit's counts on SQLite with `SqliteSync::Full`: (commits, commits known
+    /// durable, fsyncs run). `None` where the engine syncs each commit itself.
+    pub fn group_commit_counts(&self) -> Option<(u64, u64, u64)> {
+        self.sync.as_ref().map(|s| s.counts())
+    }
+
     /// The database, without any password, for messages.
     pub fn target(&self) -> &str {
         &self.target
@@ -235,7 +267,8 @@ impl Store {
             inner,
             kind: self.kind,
             audit_head: None,
-            _writer: guard,
+            sync: self.sync.clone(),
+            writer: guard,
         })
     }
 
@@ -293,10 +326,21 @@ impl Store {
 }
 
 impl Tx {
-    /// Commits.
+    /// Commits, and returns once the commit is durable.
     pub async fn commit(mut self) -> Result<()> {
         self.write_audit_head().await?;
-        self.inner.commit().await?;
+        let Tx {
+            inner,
+            sync,
+            writer,
+            ..
+        } = self;
+        inner.commit().await?;
+        // The next writer may go on while this commit is synced (with the ones after it).
+        drop(writer);
+        if let Some(sync) = sync {
+            sync.durable(sync.committed()).await?;
+        }
         Ok(())
     }
 

@@ -507,3 +507,53 @@ both!(
         }
     }
 );
+
+/// SQLite with `SqliteSync::Full` (the default): every commit returns only once an fsync of
+/// the WAL that started after it has run, and commits made together share fsyncs.
+#[tokio::test]
+async fn sqlite_commits_are_synced_in_groups() {
+    let (store, _db) = castellan_testkit::db::sqlite().await;
+    let (committed, synced, syncs) = store
+        .group_commit_counts()
+        .expect("a SQLite store on SqliteSync::Full has a group commit");
+    assert_eq!((committed, synced, syncs), (0, 0, 0));
+    let mut tx = store.begin().await.unwrap();
+    tx.set_setting("alone", "1").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.group_commit_counts(), Some((1, 1, 1)));
+
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (before, _, _) = store.group_commit_counts().unwrap();
+                let mut tx = store.begin().await.unwrap();
+                tx.set_setting(&format!("together-{i}"), "1").await.unwrap();
+                tx.commit().await.unwrap();
+                // Returned: this commit (counted after `before`) is covered by a finished
+                // fsync.
+                let (committed, synced, _) = store.group_commit_counts().unwrap();
+                assert!(
+                    synced > before && synced <= committed,
+                    "{synced} of {committed}, {before} before"
+                );
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let (committed, synced, syncs) = store.group_commit_counts().unwrap();
+    assert_eq!((committed, synced), (41, 41));
+    assert!((2..=41).contains(&syncs), "{syncs} fsyncs for 41 commits");
+    for i in 0..40 {
+        assert_eq!(
+            store
+                .setting(&format!("together-{i}"))
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("1")
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! Group commit for SQLite (`docs/adr/0019-sqlite-group-commit.md`).
+//!
+//! With `PRAGMA synchronous = FULL` SQLite fsyncs the WAL inside every COMMIT, while the
+//! single writer lock is held: one fsync per transaction, and every other writer waits for
+//! it. Here the connections run with `synchronous = NORMAL` (SQLite syncs only around
+//! checkpoints) and [`Tx::commit`](crate::Tx::commit) makes the commit durable itself: after
+//! COMMIT has written the transaction's frames to the WAL and the writer lock is released,
+//! it waits until an fsync of the WAL file that *started after* its COMMIT has finished.
+//! Commits that arrive while one fsync runs share the next one. A caller still hears
+//! "committed" only once its transaction is on disk.
+
+use crate::{Result, StoreError};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::Mutex;
+
+/// The commits made and the commits known durable, counted.
+pub(crate) struct GroupSync {
+    /// The database's WAL file (`<database>-wal`).
+    wal: PathBuf,
+    /// Commits finished (their frames written to the WAL), counted from 1.
+    committed: AtomicU64,
+    /// Every commit up to this count is on disk.
+    synced: AtomicU64,
+    /// Held by the task running the fsync; the others queue behind it.
+    leader: Mutex<()>,
+    /// fsyncs run, for tests and diagnostics.
+    syncs: AtomicU64,
+}
+
+impl GroupSync {
+    pub(crate) fn new(wal: PathBuf) -> GroupSync {
+        GroupSync {
+            wal,
+            committed: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            leader: Mutex::new(()),
+            syncs: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts a finished COMMIT; returns its ticket for [`GroupSync::durable`].
+    pub(crate) fn committed(&self) -> u64 {
+        self.committed.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Returns once commit `ticket` is on disk: at once when an fsync that started after it
+    /// has finished, otherwise after running one (for every commit counted so far).
+    pub(crate) async fn durable(&self, ticket: u64) -> Result<()> {
+        if self.synced.load(Ordering::SeqCst) >= ticket {
+            return Ok(());
+        }
+        let _leader = self.leader.lock().await;
+        if self.synced.load(Ordering::SeqCst) >= ticket {
+            return Ok(());
+        }
+        // Every commit counted by now has written its frames: this fsync covers them all.
+        let target = self.committed.load(Ordering::SeqCst);
+        let wal = self.wal.clone();
+        tokio::task::spawn_blocking(move || sync_file(&wal))
+            .await
+            .map_err(|e| StoreError::Durability {
+                path: self.wal.display().to_string(),
+                reason: format!("the sync task failed: {e}"),
+            })?
+            .map_err(|e| StoreError::Durability {
+                path: self.wal.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        self.syncs.fetch_add(1, Ordering::SeqCst);
+        self.synced.fetch_max(target, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// (commits, commits known durable, fsyncs run).
+    pub(crate) fn counts(&self) -> (u64, u64, u64) {
+        (
+            self.committed.load(Ordering::SeqCst),
+            self.synced.load(Ordering::SeqCst),
+            self.syncs.load(Ordering::SeqCst),
+        )
+    }
+}
+
+/// fdatasync of the WAL file. fsync acts on the file, not on the descriptor, so a descriptor
+/// of our own flushes the frames SQLite's connections wrote. No WAL file means the last
+/// connection closed, which checkpoints into the database and syncs it first.
+fn sync_file(path: &std::path::Path) -> std::io::Result<()> {
+    match std::fs::File::open(path) {
+        Ok(file) => file.sync_data(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
