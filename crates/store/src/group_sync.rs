@@ -72,6 +72,13 @@ impl GroupSync {
         Ok(())
     }
 
+    /// Returns once every commit counted so far is on disk: what a reader waits for before
+    /// handing out what it read (it may have seen a commit whose fsync has not run yet).
+    pub(crate) async fn settle(&self) -> Result<()> {
+        let target = self.committed.load(Ordering::SeqCst);
+        self.durable(target).await
+    }
+
     /// (commits, commits known durable, fsyncs run).
     pub(crate) fn counts(&self) -> (u64, u64, u64) {
         (

@@ -242,6 +242,17 @@ impl Store {
         self.kind
     }
 
+    /// Returns once every commit made so far is on disk. With the group commit (ADR 0019) a
+    /// reader can see a commit a moment before its fsync has run; whatever hands out what it
+    /// read (an HTTP answer) settles first. Immediate where the engine syncs each commit
+    /// before showing it (PostgreSQL).
+    pub async fn settle(&self) -> Result<()> {
+        match &self.sync {
+            Some(sync) => sync.settle().await,
+            None => Ok(()),
+        }
+    }
+
     /// The group commit's counts on SQLite with `SqliteSync::Full`: (commits, commits known
     /// durable, fsyncs run). `None` where the engine syncs each commit itself.
     pub fn group_commit_counts(&self) -> Option<(u64, u64, u64)> {

@@ -39,7 +39,8 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .with_state(AppState {
             authority: authority.clone(),
         })
-        .merge(castellan_acme::router(authority))
+        .merge(castellan_acme::router(authority.clone()))
+        .layer(axum::middleware::from_fn_with_state(authority, settled))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
@@ -54,6 +55,29 @@ pub fn router(authority: Arc<Authority>) -> Router {
                 },
             ),
         )
+}
+
+/// Sends an answer only once every commit it may have read is on disk (ADR 0019): a
+/// request that only reads can otherwise show a row whose commit is a moment from its fsync.
+/// Requests that wrote waited for their own commit already, so this costs them nothing more.
+async fn settled(
+    axum::extract::State(authority): axum::extract::State<Arc<Authority>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let response = next.run(request).await;
+    match authority.store().settle().await {
+        Ok(()) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "an answer was withheld: the database could not sync");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "the database could not make its changes durable; try again",
+            )
+                .into_response()
+        }
+    }
 }
 
 /// The path of a request as the log shows it: the one-time token of a link sent by mail

@@ -234,5 +234,11 @@ pub fn pki_router(authority: std::sync::Arc<castellan_ra::Authority>) -> Router 
     Router::new()
         .merge(routes())
         .merge(crate::health::routes())
-        .with_state(AppState { authority })
+        .with_state(AppState {
+            authority: authority.clone(),
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            authority,
+            crate::settled,
+        ))
 }

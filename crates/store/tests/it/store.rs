@@ -546,6 +546,8 @@ async fn sqlite_commits_are_synced_in_groups() {
     let (committed, synced, syncs) = store.group_commit_counts().unwrap();
     assert_eq!((committed, synced), (41, 41));
     assert!((2..=41).contains(&syncs), "{syncs} fsyncs for 41 commits");
+    store.settle().await.unwrap();
+    assert_eq!(store.group_commit_counts(), Some((41, 41, syncs)));
     for i in 0..40 {
         assert_eq!(
             store
