@@ -217,7 +217,13 @@ impl Authority {
         .await?;
         tx.commit().await?;
         let certificate = match self
-            .sign_and_store(&profile, &cmd, checked, Some(id), None)
+            .sign_and_store(
+                &profile,
+                &cmd,
+                checked,
+                crate::issuance::StoreTarget::Approved(id),
+                None,
+            )
             .await
         {
             Ok(c) => c,
@@ -276,8 +282,14 @@ impl Authority {
             };
             let checked = self.check_request(&profile, &cmd).await?;
             self.check_mailboxes(org_id, &checked.names.emails).await?;
-            self.sign_and_store(&profile, &cmd, checked, Some(id), None)
-                .await
+            self.sign_and_store(
+                &profile,
+                &cmd,
+                checked,
+                crate::issuance::StoreTarget::Approved(id),
+                None,
+            )
+            .await
         }
         .await;
         match result {

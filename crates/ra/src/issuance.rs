@@ -19,7 +19,28 @@ use castellan_pki::keys::{self, PublicKey};
 use castellan_pki::names::{CertificateNames, NameRequest, apply_profile};
 use castellan_pki::profile::Profile;
 use castellan_pki::serial::Serial;
-use castellan_store::{NewCertificate, NewRequest};
+use castellan_store::{NewCertificate, NewRequest, Tx};
+
+/// Writes an order's own rows (the request, its audit record, its approval) into the
+/// transaction that will store its certificate, and returns the request's id.
+pub(crate) type OrderWrite = dyn for<'t> Fn(
+        &'t mut Tx,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<RequestId>> + Send + 't>,
+    > + Send
+    + Sync;
+
+/// Where [`Authority::sign_and_store`] puts a certificate.
+#[derive(Clone, Copy)]
+pub(crate) enum StoreTarget<'a> {
+    /// With a new request row, through the committer (the command line, service TLS).
+    NewRequest,
+    /// For a request stored and approved earlier, which is marked Issued with it.
+    Approved(RequestId),
+    /// For an order approved at once: `OrderWrite` stores the order in the same
+    /// transaction, so storing, approving and issuing it is one commit.
+    AtOnce(&'a OrderWrite),
+}
 use zeroize::Zeroizing;
 
 /// How many times a certificate is signed again after a serial collision before giving up.
@@ -181,20 +202,19 @@ impl Authority {
             );
         }
         let checked = self.check_request(&profile, &cmd).await?;
-        self.sign_and_store(&profile, &cmd, checked, None, None)
+        self.sign_and_store(&profile, &cmd, checked, StoreTarget::NewRequest, None)
             .await
     }
 
-    /// Signs and stores: with a new request row (`existing` none), or for a request already
-    /// stored and approved, which is then marked Issued in the same transaction, as is the
-    /// ACME order `acme_order` being finalized, if any. The caller has checked the key
-    /// against the blocked keys.
+    /// Signs and stores, as `target` says; the ACME order `acme_order` being finalized, if
+    /// any, is marked valid in the transaction that stores the certificate. The caller has
+    /// checked the key against the blocked keys.
     pub(crate) async fn sign_and_store(
         &self,
         profile: &Profile,
         cmd: &IssueCommand,
         checked: CheckedRequest,
-        existing: Option<RequestId>,
+        target: StoreTarget<'_>,
         acme_order: Option<i64>,
     ) -> Result<IssuedCertificate> {
         let hierarchy = profile.hierarchy_for(checked.public_key.key_type);
@@ -215,8 +235,10 @@ impl Authority {
         let requested_names: Vec<String> = checked.names.all().map(str::to_owned).collect();
         // A client key Castellan made for a person's order goes into escrow (sealed to the
         // escrow key), not under the KEK: only a key recovery gives it out again.
-        let escrow_key = match (&checked.private_key, existing) {
-            (Some(_), Some(_)) if profile.certificate_type == CertificateType::Smime => {
+        let escrow_key = match (&checked.private_key, target) {
+            (Some(_), StoreTarget::Approved(_) | StoreTarget::AtOnce(_))
+                if profile.certificate_type == CertificateType::Smime =>
+            {
                 Some(self.current_escrow_key().await?)
             }
             _ => None,
@@ -274,8 +296,8 @@ impl Authority {
                 dns_names: checked.names.dns_names.clone(),
                 emails: checked.names.emails.clone(),
             };
-            let stored = match existing {
-                None => {
+            let stored = match target {
+                StoreTarget::NewRequest => {
                     self.committer
                         .commit(
                             NewRequest {
@@ -298,9 +320,9 @@ impl Authority {
                         )
                         .await?
                 }
-                Some(request_id) => {
+                StoreTarget::Approved(_) | StoreTarget::AtOnce(_) => {
                     self.store_for_request(
-                        request_id,
+                        target,
                         certificate,
                         escrowed,
                         acme_order,
@@ -373,17 +395,27 @@ impl Authority {
     }
 
     /// Stores a certificate for an approved request (with its escrowed key, if any) and
-    /// marks the request Issued, in one transaction; `None` when the serial is already taken (nothing is stored then).
+    /// marks the request Issued, in one transaction with the order's own rows for an order
+    /// approved at once; `None` when the serial is already taken (nothing is stored then).
     async fn store_for_request(
         &self,
-        request_id: RequestId,
+        target: StoreTarget<'_>,
         mut certificate: NewCertificate,
         escrowed: Option<(i64, Vec<u8>)>,
         acme_order: Option<i64>,
         now: i64,
     ) -> Result<Option<(RequestId, CertificateId)>> {
-        certificate.request_id = Some(request_id);
         let mut tx = self.store.begin().await?;
+        let request_id = match target {
+            StoreTarget::Approved(id) => id,
+            StoreTarget::AtOnce(write) => write(&mut tx).await?,
+            StoreTarget::NewRequest => {
+                return Err(RaError::Internal(
+                    "a certificate with a new request is stored by the committer".into(),
+                ));
+            }
+        };
+        certificate.request_id = Some(request_id);
         match tx.insert_certificate(&certificate).await {
             Ok(id) => {
                 if let Some((escrow_key, sealed)) = &escrowed {

@@ -112,6 +112,33 @@ fn approves_at_once(actor: &Actor, profile: &castellan_pki::profile::Profile) ->
         && !profile.second_approval_required
 }
 
+/// Stores a new SSL order, Requested, with its audit record; returns its id.
+async fn store_requested(
+    tx: &mut castellan_store::Tx,
+    actor: &Actor,
+    request: &NewRequest,
+    details: &OrderDetails,
+    description: &str,
+) -> Result<RequestId> {
+    let id = tx.insert_order(request, details).await?;
+    audit::record(
+        tx,
+        actor,
+        request.created_at,
+        Change {
+            action: "ssl.request",
+            object_type: "ssl",
+            object_id: id.to_string(),
+            org_id: details.org_id,
+            description: description.to_owned(),
+        },
+        None,
+        None,
+    )
+    .await?;
+    Ok(id)
+}
+
 /// Moves order `id` from Requested to Approved in `tx`, with its audit record (`auto`: by
 /// the auto-approval rule). False when the order was not Requested.
 async fn approve_in(
@@ -321,51 +348,45 @@ impl Authority {
             key_generated: false,
             created_at: now,
         };
-        let mut tx = self.store.begin().await?;
-        let id = tx
-            .insert_order(
-                &request,
-                &OrderDetails {
-                    org_id: Some(order.org_id),
-                    requester_admin_id: actor.admin_id,
-                    external_requester: order.external_requester.trim().to_owned(),
-                    comments: order.comments.trim().to_owned(),
-                    custom_fields: if order.custom_fields.is_empty() {
-                        String::new()
-                    } else {
-                        serde_json::Value::Array(
-                            order
-                                .custom_fields
-                                .iter()
-                                .map(|(n, v)| serde_json::json!({"name": n, "value": v}))
-                                .collect(),
-                        )
-                        .to_string()
-                    },
-                    ..OrderDetails::default()
-                },
-            )
-            .await?;
-        audit::record(
-            &mut tx,
-            actor,
-            now,
-            Change {
-                action: "ssl.request",
-                object_type: "ssl",
-                object_id: id.to_string(),
-                org_id: Some(order.org_id),
-                description: format!(
-                    "SSL certificate requested ({}, {} days) for {}",
-                    profile.name,
-                    order.term_days,
-                    names.join(", ")
-                ),
+        let details = OrderDetails {
+            org_id: Some(order.org_id),
+            requester_admin_id: actor.admin_id,
+            external_requester: order.external_requester.trim().to_owned(),
+            comments: order.comments.trim().to_owned(),
+            custom_fields: if order.custom_fields.is_empty() {
+                String::new()
+            } else {
+                serde_json::Value::Array(
+                    order
+                        .custom_fields
+                        .iter()
+                        .map(|(n, v)| serde_json::json!({"name": n, "value": v}))
+                        .collect(),
+                )
+                .to_string()
             },
-            None,
-            None,
-        )
-        .await?;
+            ..OrderDetails::default()
+        };
+        let description = format!(
+            "SSL certificate requested ({}, {} days) for {}",
+            profile.name,
+            order.term_days,
+            names.join(", ")
+        );
+        if approves_at_once(actor, &profile) && !profile.validation_only {
+            return self
+                .order_approved_at_once(
+                    actor,
+                    order.org_id,
+                    request,
+                    details,
+                    description,
+                    (context, &organization),
+                )
+                .await;
+        }
+        let mut tx = self.store.begin().await?;
+        let id = store_requested(&mut tx, actor, &request, &details, &description).await?;
         if profile.second_approval_required {
             request_second_approval(
                 &mut tx,
@@ -380,9 +401,6 @@ impl Authority {
             )
             .await?;
         }
-        // Approved at once: the approval goes into the request's own transaction (one
-        // durable commit fewer), and the names just checked are not checked again.
-        let approve_now = approves_at_once(actor, &profile) && !profile.validation_only;
         if !approves_at_once(actor, &profile) {
             // It waits: its approvers are told, in the transaction that stores it.
             self.queue_awaiting_approval(
@@ -397,32 +415,7 @@ impl Authority {
             )
             .await?;
         }
-        if approve_now && !approve_in(&mut tx, actor, now, id, order.org_id, true).await? {
-            return Err(RaError::Internal(format!(
-                "SSL certificate {id} was not Requested in the transaction that stored it"
-            )));
-        }
         tx.commit().await?;
-        if approve_now {
-            // Issued from what was just stored and checked: nothing is read back.
-            let certificate_id = match self
-                .issue_approved(id, order.org_id, &request, Some((context, &organization)))
-                .await
-            {
-                Ok(certificate) => certificate,
-                Err(e) if e.is_refusal() => {
-                    self.mark_invalid(id, actor, &e).await?;
-                    return Err(e);
-                }
-                Err(e) => return Err(e),
-            };
-            return Ok(OrderOutcome {
-                id,
-                renew_id: renew,
-                status: CertificateStatus::Issued,
-                certificate_id: Some(certificate_id),
-            });
-        }
         if approves_at_once(actor, &profile) {
             let certificate_id = self.approve_and_issue(actor, id, true).await?;
             return Ok(OrderOutcome {
@@ -546,8 +539,14 @@ impl Authority {
         }
         tx.commit().await?;
         let issued = self
-            .issue_approved(id, org_id, &order.request.request, None)
-            .await;
+            .issue_approved(
+                crate::issuance::StoreTarget::Approved(id),
+                org_id,
+                &order.request.request,
+                None,
+            )
+            .await
+            .map(|(_, certificate)| certificate);
         match issued {
             Ok(certificate) => Ok(Some(certificate)),
             Err(e) if e.is_refusal() => {
@@ -584,14 +583,14 @@ impl Authority {
     /// Issues the certificate of an approved order.
     async fn issue_approved(
         &self,
-        id: RequestId,
+        target: crate::issuance::StoreTarget<'_>,
         org_id: OrgId,
         request: &NewRequest,
         at_once: Option<(
             &crate::domains::NameContext,
             &castellan_model::OrganizationDetails,
         )>,
-    ) -> Result<CertificateId> {
+    ) -> Result<(RequestId, CertificateId)> {
         let profile = self.order_profile(request)?;
         // An order approved at once was checked by its caller a moment ago, in this request
         // (`at_once`: its front door's context and the organisation it read). One approved
@@ -600,6 +599,11 @@ impl Authority {
         let organization = match at_once {
             Some((_, organization)) => organization.clone(),
             None => {
+                let crate::issuance::StoreTarget::Approved(id) = target else {
+                    return Err(RaError::Internal(
+                        "an order not stored yet is issued only at once".into(),
+                    ));
+                };
                 let organization = self
                     .issuing_organization(org_id, CertificateType::Ssl)
                     .await?;
@@ -649,11 +653,74 @@ impl Authority {
                 &profile,
                 &cmd,
                 checked,
-                Some(id),
+                target,
                 at_once.and_then(|(context, _)| context.acme.as_ref()?.order_id),
             )
             .await?;
-        Ok(issued.id)
+        Ok((issued.request_id, issued.id))
+    }
+
+    /// An order approved at once (the requester may auto-approve and the profile asks for no
+    /// approval): checked by the caller a moment ago, then stored, approved and issued in one
+    /// transaction (one commit). Refused at signing, it is stored and marked Invalid with
+    /// the reason, as an order approved later would be.
+    async fn order_approved_at_once(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        request: NewRequest,
+        details: OrderDetails,
+        description: String,
+        checked: (
+            &crate::domains::NameContext,
+            &castellan_model::OrganizationDetails,
+        ),
+    ) -> Result<OrderOutcome> {
+        let write = order_write({
+            let (actor, request) = (actor.clone(), request.clone());
+            move |tx| {
+                let (actor, request, details, description) = (
+                    actor.clone(),
+                    request.clone(),
+                    details.clone(),
+                    description.clone(),
+                );
+                Box::pin(async move {
+                    let id = store_requested(tx, &actor, &request, &details, &description).await?;
+                    if !approve_in(tx, &actor, request.created_at, id, org, true).await? {
+                        return Err(RaError::Internal(format!(
+                            "SSL certificate {id} was not Requested in the transaction that \
+                             stored it"
+                        )));
+                    }
+                    Ok(id)
+                })
+            }
+        });
+        match self
+            .issue_approved(
+                crate::issuance::StoreTarget::AtOnce(&write),
+                org,
+                &request,
+                Some(checked),
+            )
+            .await
+        {
+            Ok((id, certificate_id)) => Ok(OrderOutcome {
+                id,
+                renew_id: request.renew_id,
+                status: CertificateStatus::Issued,
+                certificate_id: Some(certificate_id),
+            }),
+            Err(e) if e.is_refusal() => {
+                let mut tx = self.store.begin().await?;
+                let id = write(&mut tx).await?;
+                tx.commit().await?;
+                self.mark_invalid(id, actor, &e).await?;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The refusal for an order that is no longer Requested, with its status now.
@@ -1344,8 +1411,14 @@ impl Authority {
                 continue;
             };
             match self
-                .issue_approved(id, org_id, &order.request.request, None)
+                .issue_approved(
+                    crate::issuance::StoreTarget::Approved(id),
+                    org_id,
+                    &order.request.request,
+                    None,
+                )
                 .await
+                .map(|(_, certificate)| certificate)
             {
                 Ok(certificate) => issued.push(certificate),
                 Err(e) if e.is_refusal() => self.mark_invalid(id, &job, &e).await?,
@@ -1518,4 +1591,17 @@ fn order_org(order: &OrderRecord, verb: &str) -> Result<OrgId> {
             order.request.id
         ))
     })
+}
+
+/// Gives an [`OrderWrite`](crate::issuance::OrderWrite) closure its higher-ranked type.
+fn order_write<F>(write: F) -> F
+where
+    F: for<'t> Fn(
+            &'t mut castellan_store::Tx,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<RequestId>> + Send + 't>,
+        > + Send
+        + Sync,
+{
+    write
 }

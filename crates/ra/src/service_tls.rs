@@ -110,7 +110,13 @@ impl Authority {
             requester: "castellan".into(),
         };
         let issued = self
-            .sign_and_store(&profile, &cmd, checked, None, None)
+            .sign_and_store(
+                &profile,
+                &cmd,
+                checked,
+                crate::issuance::StoreTarget::NewRequest,
+                None,
+            )
             .await?;
         let mut chain = vec![issued.leaf.der.clone()];
         chain.extend(issued.chain.into_iter().take(1));
