@@ -36,6 +36,21 @@ pub fn covers_normalized(entry: &str, name: &str) -> bool {
 }
 
 /// The domain whose control a DCV for `entry` proves: the entry without its `*.`.
+/// Every Domains entry that can cover `name` (normalised): the name itself, and a wildcard
+/// entry over each of its parents up to [`WILDCARD_DEPTH`] labels up. A name check reads
+/// only these entries, not the whole table.
+pub fn covering_entries(name: &str) -> Vec<String> {
+    let labels: Vec<&str> = name.split('.').collect();
+    let mut out = vec![name.to_owned()];
+    for up in 1..=WILDCARD_DEPTH.min(labels.len().saturating_sub(1)) {
+        let entry = format!("*.{}", labels[up..].join("."));
+        if !out.contains(&entry) {
+            out.push(entry);
+        }
+    }
+    out
+}
+
 pub fn dcv_name(entry: &str) -> &str {
     entry.strip_prefix("*.").unwrap_or(entry)
 }
@@ -70,6 +85,39 @@ mod tests {
         assert!(covers("*.internal.example.com", "x.y.internal.example.com"));
         assert!(!covers("*.example.com", "example.com"));
         assert!(covers("*.example.com", "*.a.example.com"));
+    }
+
+    #[test]
+    fn covering_entries_are_every_entry_that_covers() {
+        let entries = [
+            "example.com",
+            "*.example.com",
+            "*.com",
+            "www.example.com",
+            "*.b.c.d.example.com",
+            "*.internal.example.com",
+            "*.a.example.com",
+            "a.b.c.d.example.com",
+            "*.c.d.example.com",
+        ];
+        for name in [
+            "example.com",
+            "www.example.com",
+            "a.b.c.example.com",
+            "a.b.c.d.example.com",
+            "x.y.internal.example.com",
+            "*.a.example.com",
+            "*.example.com",
+        ] {
+            let candidates = covering_entries(name);
+            for entry in entries {
+                assert_eq!(
+                    covers_normalized(entry, name),
+                    candidates.iter().any(|c| c == entry),
+                    "{entry} over {name}: candidates {candidates:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -602,8 +602,30 @@ impl Authority {
     ) -> Result<Vec<CheckedName>> {
         // The organisation tree only names the organisation in a refusal: loaded then.
         let mut tree: Option<OrgTree> = None;
-        let domains = self.store.domains().await?;
-        let dcvs = self.store.dcvs().await?;
+        // Only the Domains entries and validations that can bear on these names are read.
+        let normalized: Vec<String> = names
+            .iter()
+            .filter_map(|n| normalize_dns_name(n).ok())
+            .collect();
+        let mut entries: Vec<String> = normalized
+            .iter()
+            .flat_map(|n| crate::coverage::covering_entries(n))
+            .collect();
+        entries.sort();
+        entries.dedup();
+        let mut validated: Vec<String> = normalized
+            .iter()
+            .flat_map(|n| {
+                dcv_candidates(n)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        validated.sort();
+        validated.dedup();
+        let domains = self.store.domains_named(&entries).await?;
+        let dcvs = self.store.dcvs_of(&validated).await?;
         let now = self.now();
         let mut checked = Vec::with_capacity(names.len());
         let mut refused: Vec<(String, String)> = Vec::new();

@@ -1,5 +1,6 @@
 //! Domains, their delegations, and their domain control validation state.
 
+use crate::bind::{Bind, Params};
 use crate::{DcvRecord, Delegation, DomainRecord, Result, Store, StoreError, Tx};
 use castellan_model::{AdminId, CertificateType, DomainId, OrgId};
 use sqlx::any::AnyRow;
@@ -14,13 +15,47 @@ impl Store {
     /// Every domain with its delegations, by name.
     pub async fn domains(&self) -> Result<Vec<DomainRecord>> {
         let mut conn = self.pool().acquire().await?;
-        load_domains(&mut conn, None).await
+        load_domains(&mut conn, Which::All, self.kind()).await
+    }
+
+    /// The domains named (exact names, normalised as stored), with their delegations, by
+    /// name: what a name check needs, without reading every domain.
+    pub async fn domains_named(&self, names: &[String]) -> Result<Vec<DomainRecord>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.pool().acquire().await?;
+        load_domains(&mut conn, Which::Named(names), self.kind()).await
+    }
+
+    /// The validation state of each of `domains` that has one, by domain.
+    pub async fn dcvs_of(&self, domains: &[String]) -> Result<Vec<DcvRecord>> {
+        if domains.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut params = Params::new(self.kind());
+        let list: Vec<String> = domains
+            .iter()
+            .map(|d| params.push(Bind::Text(d.clone())))
+            .collect();
+        params
+            .bind_all(sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {DCV_COLUMNS} FROM dcv WHERE domain IN ({}) ORDER BY domain",
+                list.join(", ")
+            ))))
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(read_dcv)
+            .collect()
     }
 
     /// One domain.
     pub async fn domain(&self, id: DomainId) -> Result<Option<DomainRecord>> {
         let mut conn = self.pool().acquire().await?;
-        Ok(load_domains(&mut conn, Some(id)).await?.pop())
+        Ok(load_domains(&mut conn, Which::Id(id), self.kind())
+            .await?
+            .pop())
     }
 
     /// The validation state of a name, if any order or validation exists for it.
@@ -67,7 +102,8 @@ impl Store {
 impl Tx {
     /// One domain, read inside the transaction.
     pub async fn domain(&mut self, id: DomainId) -> Result<Option<DomainRecord>> {
-        Ok(load_domains(self.conn(), Some(id)).await?.pop())
+        let kind = self.kind();
+        Ok(load_domains(self.conn(), Which::Id(id), kind).await?.pop())
     }
 
     /// Adds a domain entry.
@@ -213,27 +249,63 @@ impl Tx {
     }
 }
 
-async fn load_domains(conn: &mut AnyConnection, id: Option<DomainId>) -> Result<Vec<DomainRecord>> {
-    let (domain_sql, delegation_sql) = match id {
-        Some(_) => (
-            "SELECT id, name, description, active, created_by, created_at, updated_at \
-             FROM domains WHERE id = $1",
-            "SELECT domain_id, org_id, cert_type, status, requested_by FROM domain_delegations \
-             WHERE domain_id = $1 ORDER BY org_id, cert_type",
+/// Which domains [`load_domains`] reads.
+enum Which<'a> {
+    All,
+    Id(DomainId),
+    Named(&'a [String]),
+}
+
+async fn load_domains(
+    conn: &mut AnyConnection,
+    which: Which<'_>,
+    kind: castellan_model::DatabaseKind,
+) -> Result<Vec<DomainRecord>> {
+    const DOMAIN: &str = "SELECT id, name, description, active, created_by, created_at, \
+         updated_at FROM domains";
+    const DELEGATION: &str = "SELECT domain_id, org_id, cert_type, status, requested_by \
+         FROM domain_delegations";
+    let mut domain_params = Params::new(kind);
+    let mut delegation_params = Params::new(kind);
+    let (domain_sql, delegation_sql) = match which {
+        Which::All => (
+            format!("{DOMAIN} ORDER BY name"),
+            format!("{DELEGATION} ORDER BY org_id, cert_type"),
         ),
-        None => (
-            "SELECT id, name, description, active, created_by, created_at, updated_at \
-             FROM domains ORDER BY name",
-            "SELECT domain_id, org_id, cert_type, status, requested_by FROM domain_delegations \
-             ORDER BY org_id, cert_type",
+        Which::Id(id) => (
+            format!(
+                "{DOMAIN} WHERE id = {}",
+                domain_params.push(Bind::Int(id.0))
+            ),
+            format!(
+                "{DELEGATION} WHERE domain_id = {} ORDER BY org_id, cert_type",
+                delegation_params.push(Bind::Int(id.0))
+            ),
         ),
+        Which::Named(names) => {
+            let list = |params: &mut Params| {
+                names
+                    .iter()
+                    .map(|n| params.push(Bind::Text(n.clone())))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            (
+                format!(
+                    "{DOMAIN} WHERE name IN ({}) ORDER BY name",
+                    list(&mut domain_params)
+                ),
+                format!(
+                    "{DELEGATION} WHERE domain_id IN (SELECT id FROM domains WHERE name IN ({})) \
+                     ORDER BY org_id, cert_type",
+                    list(&mut delegation_params)
+                ),
+            )
+        }
     };
-    let mut query = sqlx::query(domain_sql);
-    let mut delegation_query = sqlx::query(delegation_sql);
-    if let Some(id) = id {
-        query = query.bind(id.0);
-        delegation_query = delegation_query.bind(id.0);
-    }
+    let query = domain_params.bind_all(sqlx::query(sqlx::AssertSqlSafe(domain_sql)));
+    let delegation_query =
+        delegation_params.bind_all(sqlx::query(sqlx::AssertSqlSafe(delegation_sql)));
     let rows = query.fetch_all(&mut *conn).await?;
     let mut delegations: HashMap<i64, Vec<Delegation>> = HashMap::new();
     for row in delegation_query.fetch_all(&mut *conn).await? {

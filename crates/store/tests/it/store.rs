@@ -559,3 +559,83 @@ async fn sqlite_commits_are_synced_in_groups() {
         );
     }
 }
+
+both!(
+    a_name_check_reads_only_the_domains_and_validations_it_names,
+    |store: Store| async move {
+        use castellan_model::CertificateType;
+        use castellan_store::{DcvRecord, Delegation, OrganizationData};
+        let mut tx = store.begin().await.unwrap();
+        let org = tx
+            .insert_organization(
+                None,
+                &OrganizationData {
+                    name: "University of Camford".into(),
+                    ..OrganizationData::default()
+                },
+                1_800_000_000,
+            )
+            .await
+            .unwrap();
+        for name in [
+            "camford.ac.uk",
+            "*.camford.ac.uk",
+            "oxbridge.ac.uk",
+            "*.ac.uk",
+        ] {
+            let id = tx
+                .insert_domain(name, "", true, None, 1_800_000_000)
+                .await
+                .unwrap();
+            tx.put_delegation(
+                id,
+                &Delegation {
+                    org_id: org,
+                    cert_type: CertificateType::Ssl,
+                    active: true,
+                    requested_by: None,
+                },
+                1_800_000_000,
+            )
+            .await
+            .unwrap();
+        }
+        for domain in ["camford.ac.uk", "oxbridge.ac.uk", "www.camford.ac.uk"] {
+            tx.save_dcv(&DcvRecord {
+                domain: domain.into(),
+                order_status: "SUBMITTED".into(),
+                ..DcvRecord::default()
+            })
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        let named = store
+            .domains_named(&[
+                "*.camford.ac.uk".into(),
+                "www.camford.ac.uk".into(),
+                "*.ac.uk".into(),
+            ])
+            .await
+            .unwrap();
+        let names: Vec<(&str, usize)> = named
+            .iter()
+            .map(|d| (d.name.as_str(), d.delegations.len()))
+            .collect();
+        assert_eq!(names, [("*.ac.uk", 1), ("*.camford.ac.uk", 1)]);
+        assert!(store.domains_named(&[]).await.unwrap().is_empty());
+
+        let dcvs = store
+            .dcvs_of(&[
+                "www.camford.ac.uk".into(),
+                "camford.ac.uk".into(),
+                "ac.uk".into(),
+            ])
+            .await
+            .unwrap();
+        let domains: Vec<&str> = dcvs.iter().map(|d| d.domain.as_str()).collect();
+        assert_eq!(domains, ["camford.ac.uk", "www.camford.ac.uk"]);
+        assert_eq!(store.domains().await.unwrap().len(), 4);
+    }
+);
