@@ -539,14 +539,8 @@ impl Authority {
         }
         tx.commit().await?;
         let issued = self
-            .issue_approved(
-                crate::issuance::StoreTarget::Approved(id),
-                org_id,
-                &order.request.request,
-                None,
-            )
-            .await
-            .map(|(_, certificate)| certificate);
+            .issue_approved_later(id, org_id, &order.request.request)
+            .await;
         match issued {
             Ok(certificate) => Ok(Some(certificate)),
             Err(e) if e.is_refusal() => {
@@ -658,6 +652,23 @@ impl Authority {
             )
             .await?;
         Ok((issued.request_id, issued.id))
+    }
+
+    /// Issues order `id`, stored and approved earlier: checked again in full first.
+    async fn issue_approved_later(
+        &self,
+        id: RequestId,
+        org_id: OrgId,
+        request: &NewRequest,
+    ) -> Result<CertificateId> {
+        self.issue_approved(
+            crate::issuance::StoreTarget::Approved(id),
+            org_id,
+            request,
+            None,
+        )
+        .await
+        .map(|(_, certificate)| certificate)
     }
 
     /// An order approved at once (the requester may auto-approve and the profile asks for no
@@ -1411,14 +1422,8 @@ impl Authority {
                 continue;
             };
             match self
-                .issue_approved(
-                    crate::issuance::StoreTarget::Approved(id),
-                    org_id,
-                    &order.request.request,
-                    None,
-                )
+                .issue_approved_later(id, org_id, &order.request.request)
                 .await
-                .map(|(_, certificate)| certificate)
             {
                 Ok(certificate) => issued.push(certificate),
                 Err(e) if e.is_refusal() => self.mark_invalid(id, &job, &e).await?,
