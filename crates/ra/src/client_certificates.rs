@@ -11,7 +11,7 @@
 
 use crate::actor::Actor;
 use crate::audit::{self, Change};
-use crate::issuance::{IssueCommand, IssuedCertificate, KeySource, renew_id};
+use crate::issuance::{IssueCommand, IssuedCertificate, KeySource, OrderRows, renew_id};
 use crate::orders::CLIENT;
 use crate::persons::PersonSpec;
 use crate::scope::OrgTree;
@@ -217,13 +217,7 @@ impl Authority {
         .await?;
         tx.commit().await?;
         let certificate = match self
-            .sign_and_store(
-                &profile,
-                &cmd,
-                checked,
-                crate::issuance::StoreTarget::Approved(id),
-                None,
-            )
+            .sign_and_store(&profile, &cmd, checked, Some(OrderRows::Stored(id)))
             .await
         {
             Ok(c) => c,
@@ -282,14 +276,8 @@ impl Authority {
             };
             let checked = self.check_request(&profile, &cmd).await?;
             self.check_mailboxes(org_id, &checked.names.emails).await?;
-            self.sign_and_store(
-                &profile,
-                &cmd,
-                checked,
-                crate::issuance::StoreTarget::Approved(id),
-                None,
-            )
-            .await
+            self.sign_and_store(&profile, &cmd, checked, Some(OrderRows::Stored(id)))
+                .await
         }
         .await;
         match result {

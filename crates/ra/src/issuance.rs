@@ -20,6 +20,7 @@ use castellan_pki::names::{CertificateNames, NameRequest, apply_profile};
 use castellan_pki::profile::Profile;
 use castellan_pki::serial::Serial;
 use castellan_store::{NewCertificate, NewRequest, Tx};
+use zeroize::Zeroizing;
 
 /// Writes an order's own rows (the request, its audit record, its approval) into the
 /// transaction that will store its certificate, and returns the request's id.
@@ -30,18 +31,20 @@ pub(crate) type OrderWrite = dyn for<'t> Fn(
     > + Send
     + Sync;
 
-/// Where [`Authority::sign_and_store`] puts a certificate.
+/// The order a certificate is stored for ([`Authority::sign_and_store`]; none: a new
+/// request row, through the committer).
 #[derive(Clone, Copy)]
-pub(crate) enum StoreTarget<'a> {
-    /// With a new request row, through the committer (the command line, service TLS).
-    NewRequest,
-    /// For a request stored and approved earlier, which is marked Issued with it.
-    Approved(RequestId),
-    /// For an order approved at once: `OrderWrite` stores the order in the same
-    /// transaction, so storing, approving and issuing it is one commit.
-    AtOnce(&'a OrderWrite),
+pub(crate) enum OrderRows<'a> {
+    /// A request stored and approved earlier, marked Issued with its certificate.
+    Stored(RequestId),
+    /// An order approved at once: `write` stores it in the transaction that stores its
+    /// certificate, so storing, approving and issuing it is one commit; the ACME order
+    /// being finalized, if any, is marked valid in it too.
+    AtOnce {
+        write: &'a OrderWrite,
+        acme_order: Option<i64>,
+    },
 }
-use zeroize::Zeroizing;
 
 /// How many times a certificate is signed again after a serial collision before giving up.
 const SERIAL_ATTEMPTS: usize = 5;
@@ -202,20 +205,17 @@ impl Authority {
             );
         }
         let checked = self.check_request(&profile, &cmd).await?;
-        self.sign_and_store(&profile, &cmd, checked, StoreTarget::NewRequest, None)
-            .await
+        self.sign_and_store(&profile, &cmd, checked, None).await
     }
 
-    /// Signs and stores, as `target` says; the ACME order `acme_order` being finalized, if
-    /// any, is marked valid in the transaction that stores the certificate. The caller has
-    /// checked the key against the blocked keys.
+    /// Signs and stores: with a new request row (`order` none), or for `order`, in one
+    /// transaction. The caller has checked the key against the blocked keys.
     pub(crate) async fn sign_and_store(
         &self,
         profile: &Profile,
         cmd: &IssueCommand,
         checked: CheckedRequest,
-        target: StoreTarget<'_>,
-        acme_order: Option<i64>,
+        order: Option<OrderRows<'_>>,
     ) -> Result<IssuedCertificate> {
         let hierarchy = profile.hierarchy_for(checked.public_key.key_type);
         let issuer = self
@@ -235,10 +235,8 @@ impl Authority {
         let requested_names: Vec<String> = checked.names.all().map(str::to_owned).collect();
         // A client key Castellan made for a person's order goes into escrow (sealed to the
         // escrow key), not under the KEK: only a key recovery gives it out again.
-        let escrow_key = match (&checked.private_key, target) {
-            (Some(_), StoreTarget::Approved(_) | StoreTarget::AtOnce(_))
-                if profile.certificate_type == CertificateType::Smime =>
-            {
+        let escrow_key = match (&checked.private_key, order) {
+            (Some(_), Some(_)) if profile.certificate_type == CertificateType::Smime => {
                 Some(self.current_escrow_key().await?)
             }
             _ => None,
@@ -296,8 +294,8 @@ impl Authority {
                 dns_names: checked.names.dns_names.clone(),
                 emails: checked.names.emails.clone(),
             };
-            let stored = match target {
-                StoreTarget::NewRequest => {
+            let stored = match order {
+                None => {
                     self.committer
                         .commit(
                             NewRequest {
@@ -320,15 +318,9 @@ impl Authority {
                         )
                         .await?
                 }
-                StoreTarget::Approved(_) | StoreTarget::AtOnce(_) => {
-                    self.store_for_request(
-                        target,
-                        certificate,
-                        escrowed,
-                        acme_order,
-                        now.unix_timestamp(),
-                    )
-                    .await?
+                Some(order) => {
+                    self.store_for_request(order, certificate, escrowed, now.unix_timestamp())
+                        .await?
                 }
             };
             match stored {
@@ -399,21 +391,15 @@ impl Authority {
     /// approved at once; `None` when the serial is already taken (nothing is stored then).
     async fn store_for_request(
         &self,
-        target: StoreTarget<'_>,
+        order: OrderRows<'_>,
         mut certificate: NewCertificate,
         escrowed: Option<(i64, Vec<u8>)>,
-        acme_order: Option<i64>,
         now: i64,
     ) -> Result<Option<(RequestId, CertificateId)>> {
         let mut tx = self.store.begin().await?;
-        let request_id = match target {
-            StoreTarget::Approved(id) => id,
-            StoreTarget::AtOnce(write) => write(&mut tx).await?,
-            StoreTarget::NewRequest => {
-                return Err(RaError::Internal(
-                    "a certificate with a new request is stored by the committer".into(),
-                ));
-            }
+        let (request_id, acme_order) = match order {
+            OrderRows::Stored(id) => (id, None),
+            OrderRows::AtOnce { write, acme_order } => (write(&mut tx).await?, acme_order),
         };
         certificate.request_id = Some(request_id);
         match tx.insert_certificate(&certificate).await {

@@ -7,7 +7,7 @@
 
 use crate::actor::Actor;
 use crate::audit::{self, Change};
-use crate::issuance::{IssueCommand, KeySource, renew_id};
+use crate::issuance::{IssueCommand, KeySource, OrderRows, renew_id};
 use crate::scope::OrgTree;
 use crate::{Authority, RaError, Result};
 use castellan_model::{
@@ -110,6 +110,20 @@ fn approves_at_once(actor: &Actor, profile: &castellan_pki::profile::Profile) ->
     actor.has(Privilege::AutoApproveCertificates)
         && !profile.approval_required
         && !profile.second_approval_required
+}
+
+/// How an approved SSL order comes to be issued ([`Authority::issue_approved`]).
+#[derive(Clone, Copy)]
+enum Approved<'a> {
+    /// Stored and approved earlier: everything is checked again first.
+    Later(RequestId),
+    /// Approved at once, checked a moment ago in this request in `context` with
+    /// `organization`; `write` stores the order in the transaction of its certificate.
+    AtOnce {
+        write: &'a crate::issuance::OrderWrite,
+        context: &'a crate::domains::NameContext,
+        organization: &'a castellan_model::OrganizationDetails,
+    },
 }
 
 /// Stores a new SSL order, Requested, with its audit record; returns its id.
@@ -483,9 +497,9 @@ impl Authority {
         self.approve_and_issue(actor, id, false).await
     }
 
-    /// Approves and issues; `context` is the name context the request was checked in just
-    /// now (an order approved at once), or `None` to check the names again in the context
-    /// found from the order (see [`Authority::name_context_of`]).
+    /// Approves a stored order (`auto`: by the auto-approval rule) and issues it, checking
+    /// its names again in the context found from the order (see
+    /// [`Authority::name_context_of`]).
     async fn approve_and_issue(
         &self,
         actor: &Actor,
@@ -577,27 +591,28 @@ impl Authority {
     /// Issues the certificate of an approved order.
     async fn issue_approved(
         &self,
-        target: crate::issuance::StoreTarget<'_>,
+        approved: Approved<'_>,
         org_id: OrgId,
         request: &NewRequest,
-        at_once: Option<(
-            &crate::domains::NameContext,
-            &castellan_model::OrganizationDetails,
-        )>,
     ) -> Result<(RequestId, CertificateId)> {
         let profile = self.order_profile(request)?;
-        // An order approved at once was checked by its caller a moment ago, in this request
-        // (`at_once`: its front door's context and the organisation it read). One approved
-        // later is checked again in full, in the context of the front door it came by: the
-        // organisation, the domain, its DCV and CAA, and the key may have changed since.
-        let organization = match at_once {
-            Some((_, organization)) => organization.clone(),
-            None => {
-                let crate::issuance::StoreTarget::Approved(id) = target else {
-                    return Err(RaError::Internal(
-                        "an order not stored yet is issued only at once".into(),
-                    ));
-                };
+        // An order approved at once was checked by its caller a moment ago, in this request.
+        // One approved later is checked again in full, in the context of the front door it
+        // came by: the organisation, the domain, its DCV and CAA, and the key may have
+        // changed since.
+        let (organization, order) = match approved {
+            Approved::AtOnce {
+                write,
+                context,
+                organization,
+            } => (
+                organization.clone(),
+                OrderRows::AtOnce {
+                    write,
+                    acme_order: context.acme.as_ref().and_then(|a| a.order_id),
+                },
+            ),
+            Approved::Later(id) => {
                 let organization = self
                     .issuing_organization(org_id, CertificateType::Ssl)
                     .await?;
@@ -609,7 +624,7 @@ impl Authority {
                     &context,
                 )
                 .await?;
-                organization
+                (organization, OrderRows::Stored(id))
             }
         };
         let csr_der = request.csr_der.clone().unwrap_or_default();
@@ -627,7 +642,7 @@ impl Authority {
         // The names were settled (profile rules applied) when the order was taken; the key
         // is read again from the stored CSR.
         let info = csr::parse(&csr_der)?;
-        if at_once.is_none() {
+        if let Approved::Later(_) = approved {
             // Approved orders wait; their key may have been reported compromised since.
             self.refuse_blocked_key(&info.public_key).await?;
         }
@@ -643,13 +658,7 @@ impl Authority {
             private_key: None,
         };
         let issued = self
-            .sign_and_store(
-                &profile,
-                &cmd,
-                checked,
-                target,
-                at_once.and_then(|(context, _)| context.acme.as_ref()?.order_id),
-            )
+            .sign_and_store(&profile, &cmd, checked, Some(order))
             .await?;
         Ok((issued.request_id, issued.id))
     }
@@ -661,14 +670,9 @@ impl Authority {
         org_id: OrgId,
         request: &NewRequest,
     ) -> Result<CertificateId> {
-        self.issue_approved(
-            crate::issuance::StoreTarget::Approved(id),
-            org_id,
-            request,
-            None,
-        )
-        .await
-        .map(|(_, certificate)| certificate)
+        self.issue_approved(Approved::Later(id), org_id, request)
+            .await
+            .map(|(_, certificate)| certificate)
     }
 
     /// An order approved at once (the requester may auto-approve and the profile asks for no
@@ -682,7 +686,7 @@ impl Authority {
         request: NewRequest,
         details: OrderDetails,
         description: String,
-        checked: (
+        (context, organization): (
             &crate::domains::NameContext,
             &castellan_model::OrganizationDetails,
         ),
@@ -710,10 +714,13 @@ impl Authority {
         });
         match self
             .issue_approved(
-                crate::issuance::StoreTarget::AtOnce(&write),
+                Approved::AtOnce {
+                    write: &write,
+                    context,
+                    organization,
+                },
                 org,
                 &request,
-                Some(checked),
             )
             .await
         {

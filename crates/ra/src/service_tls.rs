@@ -109,15 +109,7 @@ impl Authority {
             requested_via: requested_via::SERVICE.into(),
             requester: "castellan".into(),
         };
-        let issued = self
-            .sign_and_store(
-                &profile,
-                &cmd,
-                checked,
-                crate::issuance::StoreTarget::NewRequest,
-                None,
-            )
-            .await?;
+        let issued = self.sign_and_store(&profile, &cmd, checked, None).await?;
         let mut chain = vec![issued.leaf.der.clone()];
         chain.extend(issued.chain.into_iter().take(1));
         Ok(ServiceTls {
