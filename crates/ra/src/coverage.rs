@@ -35,7 +35,6 @@ pub fn covers_normalized(entry: &str, name: &str) -> bool {
     }
 }
 
-/// The domain whose control a DCV for `entry` proves: the entry without its `*.`.
 /// Every Domains entry that can cover `name` (normalised): the name itself, and a wildcard
 /// entry over each of its parents up to [`WILDCARD_DEPTH`] labels up. A name check reads
 /// only these entries, not the whole table.
@@ -51,6 +50,7 @@ pub fn covering_entries(name: &str) -> Vec<String> {
     out
 }
 
+/// The domain whose control a DCV for `entry` proves: the entry without its `*.`.
 pub fn dcv_name(entry: &str) -> &str {
     entry.strip_prefix("*.").unwrap_or(entry)
 }

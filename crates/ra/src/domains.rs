@@ -12,6 +12,7 @@ use castellan_model::{CertificateType, DomainId, OrgId, Privilege};
 use castellan_pki::names::normalize_dns_name;
 use castellan_store::{DcvRecord, Delegation, DomainRecord};
 use serde_json::json;
+use std::collections::BTreeSet;
 
 /// A domain's validation status as SCM spells it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -607,25 +608,17 @@ impl Authority {
             .iter()
             .filter_map(|n| normalize_dns_name(n).ok())
             .collect();
-        let mut entries: Vec<String> = normalized
+        let entries: BTreeSet<String> = normalized
             .iter()
             .flat_map(|n| crate::coverage::covering_entries(n))
             .collect();
-        entries.sort();
-        entries.dedup();
-        let mut validated: Vec<String> = normalized
+        let validated: BTreeSet<String> = normalized
             .iter()
-            .flat_map(|n| {
-                dcv_candidates(n)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|n| dcv_candidates(n))
+            .map(str::to_owned)
             .collect();
-        validated.sort();
-        validated.dedup();
-        let domains = self.store.domains_named(&entries).await?;
-        let dcvs = self.store.dcvs_of(&validated).await?;
+        let domains = self.store.domains_named(&Vec::from_iter(entries)).await?;
+        let dcvs = self.store.dcvs_of(&Vec::from_iter(validated)).await?;
         let now = self.now();
         let mut checked = Vec::with_capacity(names.len());
         let mut refused: Vec<(String, String)> = Vec::new();
