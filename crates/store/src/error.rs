@@ -32,7 +32,10 @@ pub enum StoreError {
     Corrupt(String),
 
     /// A committed transaction could not be made durable (the fsync of SQLite's WAL failed).
-    #[error("the database could not make a commit durable ({path}): {reason}")]
+    #[error(
+        "the database could not make a commit durable ({path}): {reason}; check the disk that \
+         holds the data directory (free space, I/O errors in the system log)"
+    )]
     Durability {
         /// The file that was being synced.
         path: String,

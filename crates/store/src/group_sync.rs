@@ -57,16 +57,14 @@ impl GroupSync {
         // Every commit counted by now has written its frames: this fsync covers them all.
         let target = self.committed.load(Ordering::SeqCst);
         let wal = self.wal.clone();
-        tokio::task::spawn_blocking(move || sync_file(&wal))
-            .await
-            .map_err(|e| StoreError::Durability {
-                path: self.wal.display().to_string(),
-                reason: format!("the sync task failed: {e}"),
-            })?
-            .map_err(|e| StoreError::Durability {
-                path: self.wal.display().to_string(),
-                reason: e.to_string(),
-            })?;
+        let synced = match tokio::task::spawn_blocking(move || sync_file(&wal)).await {
+            Ok(done) => done.map_err(|e| e.to_string()),
+            Err(e) => Err(format!("the sync task failed: {e}")),
+        };
+        synced.map_err(|reason| StoreError::Durability {
+            path: self.wal.display().to_string(),
+            reason,
+        })?;
         self.syncs.fetch_add(1, Ordering::SeqCst);
         self.synced.fetch_max(target, Ordering::SeqCst);
         Ok(())

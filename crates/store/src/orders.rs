@@ -46,8 +46,7 @@ impl Tx {
         .bind(details.person_id.map(|p| p.0))
         .fetch_one(self.conn())
         .await?;
-        let id = RequestId(row.try_get("id")?);
-        Ok(id)
+        Ok(RequestId(row.try_get("id")?))
     }
 
     /// Moves a request from `from` to `to`, recording the decider; `false` when it was not
