@@ -63,6 +63,17 @@ const EXPIRY: &[&str] = &[
     "link",
     "organization",
 ];
+/// An SSL or client certificate revoked.
+const REVOCATION: &[&str] = &[
+    "common_name",
+    "names",
+    "order_id",
+    "reason",
+    "details",
+    "revoked",
+    "link",
+    "organization",
+];
 const DCV: &[&str] = &[
     "domain",
     "expires",
@@ -244,16 +255,7 @@ Names: {{ names | join(', ') }}
 
 Browsers and other relying parties now refuse it. If it is still in use, replace it: {{ link }}
 ",
-                &[
-                    "common_name",
-                    "names",
-                    "order_id",
-                    "reason",
-                    "details",
-                    "revoked",
-                    "link",
-                    "organization",
-                ],
+                REVOCATION,
             ),
             "smime.revoked" => (
                 "Client certificate for {{ common_name }} revoked",
@@ -264,16 +266,7 @@ The client certificate of {{ common_name }} ({{ names | join(', ') }}, order {{ 
 Mail signed with it after that time is no longer trusted. Ask your certificate administrators \
 for a new one if you still need it: {{ link }}
 ",
-                &[
-                    "common_name",
-                    "names",
-                    "order_id",
-                    "reason",
-                    "details",
-                    "revoked",
-                    "link",
-                    "organization",
-                ],
+                REVOCATION,
             ),
             "ssl.auto-renewed" => (
                 "Certificate renewed: {{ names | join(', ') }}",

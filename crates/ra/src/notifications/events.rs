@@ -137,11 +137,8 @@ impl Authority {
         names: &[String],
     ) -> Result<usize> {
         let audience = self.audience().await?;
-        let approvers = audience.administrators(|a| {
-            a.admin_id != requester.admin_id
-                && a.has(Privilege::SslApprove)
-                && a.covers(&audience.tree, org, Some(CertificateType::Ssl))
-        });
+        let approvers =
+            audience.approvers(requester, Privilege::SslApprove, org, CertificateType::Ssl);
         let event = Event {
             requester: requester.admin_id,
             defaults: approvers,
@@ -176,11 +173,12 @@ impl Authority {
         reason: &str,
     ) -> Result<usize> {
         let audience = self.audience().await?;
-        let approvers = audience.administrators(|a| {
-            a.admin_id != requester.admin_id
-                && a.has(Privilege::KeyRecovery)
-                && a.covers(&audience.tree, org, Some(CertificateType::Smime))
-        });
+        let approvers = audience.approvers(
+            requester,
+            Privilege::KeyRecovery,
+            org,
+            CertificateType::Smime,
+        );
         let event = Event {
             requester: requester.admin_id,
             defaults: approvers,

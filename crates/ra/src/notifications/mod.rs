@@ -102,6 +102,22 @@ impl Audience {
             .collect()
     }
 
+    /// The administrators who may approve what `requester` asked: anyone else holding
+    /// `privilege` whose roles for `cert_type` reach `org`.
+    fn approvers(
+        &self,
+        requester: &Actor,
+        privilege: castellan_model::Privilege,
+        org: OrgId,
+        cert_type: castellan_model::CertificateType,
+    ) -> Vec<String> {
+        self.administrators(|a| {
+            a.admin_id != requester.admin_id
+                && a.has(privilege)
+                && a.covers(&self.tree, org, Some(cert_type))
+        })
+    }
+
     /// The requester's address (an administrator's) and the external requester's, once
     /// each.
     fn requesters(&self, requester: Option<AdminId>, external: &str) -> Vec<String> {
