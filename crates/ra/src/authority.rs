@@ -249,6 +249,12 @@ impl Authority {
         &self.store
     }
 
+    /// Returns once every commit made so far is on disk: what an answer waits for before it
+    /// hands out what it read (see `Store::settle`, ADR 0019).
+    pub async fn settle(&self) -> Result<()> {
+        Ok(self.store.settle().await?)
+    }
+
     /// The certificate profiles.
     pub fn profiles(&self) -> &ProfileSet {
         &self.profiles

@@ -67,7 +67,7 @@ async fn settled(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let response = next.run(request).await;
-    match authority.store().settle().await {
+    match authority.settle().await {
         Ok(()) => response,
         Err(e) => {
             tracing::error!(error = %e, "an answer was withheld: the database could not sync");
