@@ -214,11 +214,7 @@ impl Authority {
             &audience,
             SSL_REVOKED,
             order,
-            serde_json::json!({
-                "reason": reason_name,
-                "details": reason,
-                "revoked": crate::clock::utc_minute(now),
-            }),
+            revocation_context(now, reason_name, reason),
         );
         self.queue_event(tx, now, &audience, event).await
     }
@@ -246,11 +242,7 @@ impl Authority {
             &audience,
             SMIME_REVOKED,
             order,
-            serde_json::json!({
-                "reason": reason_name,
-                "details": reason,
-                "revoked": crate::clock::utc_minute(now),
-            }),
+            revocation_context(now, reason_name, reason),
         );
         // The person is the client certificate's "external requester".
         event.defaults = audience.requesters(order.details.requester_admin_id, &email);
@@ -529,4 +521,14 @@ impl Authority {
         };
         self.queue_event(tx, now, &audience, event).await
     }
+}
+
+/// What a revocation mail adds to its order's context (SSL and client alike): the reason's
+/// name, the details given, and when.
+fn revocation_context(now: i64, reason_name: &str, reason: &str) -> serde_json::Value {
+    serde_json::json!({
+        "reason": reason_name,
+        "details": reason,
+        "revoked": crate::clock::utc_minute(now),
+    })
 }
