@@ -1,9 +1,8 @@
 //! ACME accounts an administrator created (SCM's `/acme/v1/account`) and their domains.
 
+use crate::db::Row;
 use crate::{Result, Store, StoreError, Tx};
 use castellan_model::{AcmeAccountId, AdminId, OrgId};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 /// What an ACME account is made with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,7 +42,7 @@ pub struct AcmeAccountRecord {
 const COLUMNS: &str =
     "id, name, org_id, server, mac_id, encrypted_mac_key, status, contacts, created_by, created_at";
 
-fn from_row(row: &AnyRow) -> Result<AcmeAccountRecord> {
+fn from_row(row: &Row) -> Result<AcmeAccountRecord> {
     Ok(AcmeAccountRecord {
         id: AcmeAccountId(row.try_get("id")?),
         account: NewAcmeAccount {
@@ -64,15 +63,14 @@ fn from_row(row: &AnyRow) -> Result<AcmeAccountRecord> {
 impl Store {
     /// Every ACME account, with its domains, oldest first.
     pub async fn acme_accounts(&self) -> Result<Vec<AcmeAccountRecord>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM acme_accounts ORDER BY id"
-        )))
-        .fetch_all(self.pool())
-        .await?;
-        let mut accounts = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
-        let names = sqlx::query("SELECT account_id, name FROM acme_account_domains ORDER BY name")
+        let rows = crate::db::query(format!("SELECT {COLUMNS} FROM acme_accounts ORDER BY id"))
             .fetch_all(self.pool())
             .await?;
+        let mut accounts = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+        let names =
+            crate::db::query("SELECT account_id, name FROM acme_account_domains ORDER BY name")
+                .fetch_all(self.pool())
+                .await?;
         for row in names {
             let id = AcmeAccountId(row.try_get("account_id")?);
             if let Some(account) = accounts.iter_mut().find(|a| a.id == id) {
@@ -84,19 +82,18 @@ impl Store {
 
     /// One ACME account, with its domains.
     pub async fn acme_account(&self, id: AcmeAccountId) -> Result<Option<AcmeAccountRecord>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM acme_accounts WHERE id = $1"
-        )))
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await?;
+        let row = crate::db::query(format!("SELECT {COLUMNS} FROM acme_accounts WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await?;
         let Some(row) = row else { return Ok(None) };
         let mut account = from_row(&row)?;
-        for row in
-            sqlx::query("SELECT name FROM acme_account_domains WHERE account_id = $1 ORDER BY name")
-                .bind(id.0)
-                .fetch_all(self.pool())
-                .await?
+        for row in crate::db::query(
+            "SELECT name FROM acme_account_domains WHERE account_id = $1 ORDER BY name",
+        )
+        .bind(id.0)
+        .fetch_all(self.pool())
+        .await?
         {
             account.domains.push(row.try_get("name")?);
         }
@@ -107,7 +104,7 @@ impl Store {
 impl Tx {
     /// Stores a new ACME account.
     pub async fn insert_acme_account(&mut self, account: &NewAcmeAccount) -> Result<AcmeAccountId> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "INSERT INTO acme_accounts (name, org_id, server, mac_id, encrypted_mac_key, \
              created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
@@ -127,7 +124,7 @@ impl Tx {
                     value: account.mac_id.clone(),
                 }
             } else {
-                e.into()
+                e
             }
         })?;
         Ok(AcmeAccountId(row.try_get("id")?))
@@ -135,7 +132,7 @@ impl Tx {
 
     /// Renames an ACME account; `false` when there is none.
     pub async fn rename_acme_account(&mut self, id: AcmeAccountId, name: &str) -> Result<bool> {
-        let done = sqlx::query("UPDATE acme_accounts SET name = $1 WHERE id = $2")
+        let done = crate::db::query("UPDATE acme_accounts SET name = $1 WHERE id = $2")
             .bind(name)
             .bind(id.0)
             .execute(self.conn())
@@ -145,11 +142,11 @@ impl Tx {
 
     /// Deletes an ACME account and its domains; `false` when there is none.
     pub async fn delete_acme_account(&mut self, id: AcmeAccountId) -> Result<bool> {
-        sqlx::query("DELETE FROM acme_account_domains WHERE account_id = $1")
+        crate::db::query("DELETE FROM acme_account_domains WHERE account_id = $1")
             .bind(id.0)
             .execute(self.conn())
             .await?;
-        let done = sqlx::query("DELETE FROM acme_accounts WHERE id = $1")
+        let done = crate::db::query("DELETE FROM acme_accounts WHERE id = $1")
             .bind(id.0)
             .execute(self.conn())
             .await?;
@@ -158,7 +155,7 @@ impl Tx {
 
     /// Adds a domain to an account; `false` when it was there already.
     pub async fn add_acme_domain(&mut self, id: AcmeAccountId, name: &str) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "INSERT INTO acme_account_domains (account_id, name) VALUES ($1, $2) \
              ON CONFLICT (account_id, name) DO NOTHING",
         )
@@ -171,12 +168,13 @@ impl Tx {
 
     /// Removes a domain from an account; `false` when it was not there.
     pub async fn remove_acme_domain(&mut self, id: AcmeAccountId, name: &str) -> Result<bool> {
-        let done =
-            sqlx::query("DELETE FROM acme_account_domains WHERE account_id = $1 AND name = $2")
-                .bind(id.0)
-                .bind(name)
-                .execute(self.conn())
-                .await?;
+        let done = crate::db::query(
+            "DELETE FROM acme_account_domains WHERE account_id = $1 AND name = $2",
+        )
+        .bind(id.0)
+        .bind(name)
+        .execute(self.conn())
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 }
@@ -200,7 +198,7 @@ pub struct AcmeRegistration {
     pub created_at: i64,
 }
 
-fn registration_from(row: &AnyRow) -> Result<AcmeRegistration> {
+fn registration_from(row: &Row) -> Result<AcmeRegistration> {
     Ok(AcmeRegistration {
         id: row.try_get("id")?,
         acme_account_id: AcmeAccountId(row.try_get("acme_account_id")?),
@@ -218,7 +216,7 @@ const REGISTRATION_COLUMNS: &str =
 impl Store {
     /// The ACME account with this EAB key id.
     pub async fn acme_account_by_mac_id(&self, mac_id: &str) -> Result<Option<AcmeAccountRecord>> {
-        let row = sqlx::query("SELECT id FROM acme_accounts WHERE mac_id = $1")
+        let row = crate::db::query("SELECT id FROM acme_accounts WHERE mac_id = $1")
             .bind(mac_id)
             .fetch_optional(self.pool())
             .await?;
@@ -233,9 +231,9 @@ impl Store {
         &self,
         thumbprint: &str,
     ) -> Result<Option<AcmeRegistration>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = crate::db::query(format!(
             "SELECT {REGISTRATION_COLUMNS} FROM acme_registrations WHERE thumbprint = $1"
-        )))
+        ))
         .bind(thumbprint)
         .fetch_optional(self.pool())
         .await?;
@@ -249,7 +247,7 @@ impl Store {
         &self,
         id: i64,
     ) -> Result<Option<(AcmeRegistration, String)>> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT r.id, r.acme_account_id, r.thumbprint, r.jwk, r.status, r.contacts, \
              r.created_at, a.server FROM acme_registrations r \
              JOIN acme_accounts a ON a.id = r.acme_account_id WHERE r.id = $1",
@@ -264,9 +262,9 @@ impl Store {
 
     /// Registration `id`.
     pub async fn acme_registration(&self, id: i64) -> Result<Option<AcmeRegistration>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = crate::db::query(format!(
             "SELECT {REGISTRATION_COLUMNS} FROM acme_registrations WHERE id = $1"
-        )))
+        ))
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
@@ -277,7 +275,7 @@ impl Store {
 impl Tx {
     /// Stores a nonce valid until `expires_at`.
     pub async fn insert_acme_nonce(&mut self, nonce: &str, expires_at: i64) -> Result<()> {
-        sqlx::query("INSERT INTO acme_nonces (nonce, expires_at) VALUES ($1, $2)")
+        crate::db::query("INSERT INTO acme_nonces (nonce, expires_at) VALUES ($1, $2)")
             .bind(nonce)
             .bind(expires_at)
             .execute(self.conn())
@@ -288,7 +286,7 @@ impl Tx {
     /// Uses up a nonce: `true` when it existed and had not expired at `now` (it is gone
     /// either way, so it can never be used twice).
     pub async fn take_acme_nonce(&mut self, nonce: &str, now: i64) -> Result<bool> {
-        let row = sqlx::query("DELETE FROM acme_nonces WHERE nonce = $1 RETURNING expires_at")
+        let row = crate::db::query("DELETE FROM acme_nonces WHERE nonce = $1 RETURNING expires_at")
             .bind(nonce)
             .fetch_optional(self.conn())
             .await?;
@@ -300,7 +298,7 @@ impl Tx {
 
     /// Deletes the nonces that expired before `now`; how many.
     pub async fn purge_acme_nonces(&mut self, now: i64) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM acme_nonces WHERE expires_at <= $1")
+        let done = crate::db::query("DELETE FROM acme_nonces WHERE expires_at <= $1")
             .bind(now)
             .execute(self.conn())
             .await?;
@@ -309,7 +307,7 @@ impl Tx {
 
     /// Stores a registration (and marks its ACME account valid).
     pub async fn insert_acme_registration(&mut self, r: &AcmeRegistration) -> Result<i64> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "INSERT INTO acme_registrations (acme_account_id, thumbprint, jwk, status, contacts, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
@@ -328,15 +326,15 @@ impl Tx {
                     value: r.thumbprint.clone(),
                 }
             } else {
-                e.into()
+                e
             }
         })?;
-        sqlx::query("UPDATE acme_accounts SET status = 'valid', contacts = $1 WHERE id = $2")
+        crate::db::query("UPDATE acme_accounts SET status = 'valid', contacts = $1 WHERE id = $2")
             .bind(&r.contacts)
             .bind(r.acme_account_id.0)
             .execute(self.conn())
             .await?;
-        Ok(row.try_get("id")?)
+        row.try_get("id")
     }
 
     /// Sets a registration's status and contacts.
@@ -346,7 +344,7 @@ impl Tx {
         status: &str,
         contacts: &str,
     ) -> Result<()> {
-        sqlx::query("UPDATE acme_registrations SET status = $1, contacts = $2 WHERE id = $3")
+        crate::db::query("UPDATE acme_registrations SET status = $1, contacts = $2 WHERE id = $3")
             .bind(status)
             .bind(contacts)
             .bind(id)
@@ -389,7 +387,7 @@ pub struct AcmeOrder {
 const ORDER_COLUMNS: &str = "id, registration_id, status, identifiers, profile, expires_at, \
      request_id, certificate_id, error, created_at, replaces_certificate_id, replaces";
 
-fn order_from(row: &AnyRow) -> Result<AcmeOrder> {
+fn order_from(row: &Row) -> Result<AcmeOrder> {
     let identifiers: String = row.try_get("identifiers")?;
     Ok(AcmeOrder {
         id: row.try_get("id")?,
@@ -420,9 +418,9 @@ fn order_from(row: &AnyRow) -> Result<AcmeOrder> {
 impl Store {
     /// An ACME order.
     pub async fn acme_order(&self, id: i64) -> Result<Option<AcmeOrder>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = crate::db::query(format!(
             "SELECT {ORDER_COLUMNS} FROM acme_orders WHERE id = $1"
-        )))
+        ))
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
@@ -433,7 +431,7 @@ impl Store {
 impl Tx {
     /// Stores a new ACME order; returns its id.
     pub async fn insert_acme_order(&mut self, order: &AcmeOrder) -> Result<i64> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "INSERT INTO acme_orders (registration_id, status, identifiers, profile, expires_at, \
              created_at, replaces_certificate_id, replaces) VALUES ($1, $2, $3, $4, $5, $6, $7, \
              $8) RETURNING id",
@@ -448,12 +446,12 @@ impl Tx {
         .bind(&order.replaces_id)
         .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get("id")?)
+        row.try_get("id")
     }
 
     /// Records what finalizing an order led to.
     pub async fn finish_acme_order(&mut self, order: &AcmeOrder) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "UPDATE acme_orders SET status = $1, request_id = $2, certificate_id = $3, error = $4 \
              WHERE id = $5",
         )
@@ -477,7 +475,7 @@ impl Tx {
         request: castellan_model::RequestId,
         certificate: castellan_model::CertificateId,
     ) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "UPDATE acme_orders SET status = 'valid', request_id = $1, certificate_id = $2, \
              error = '' WHERE id = $3",
         )
@@ -496,9 +494,9 @@ impl Store {
         &self,
         id: castellan_model::CertificateId,
     ) -> Result<Option<AcmeOrder>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = crate::db::query(format!(
             "SELECT {ORDER_COLUMNS} FROM acme_orders WHERE certificate_id = $1"
-        )))
+        ))
         .bind(id.0)
         .fetch_optional(self.pool())
         .await?;
@@ -514,7 +512,7 @@ impl Tx {
         jwk: &str,
         thumbprint: &str,
     ) -> Result<()> {
-        sqlx::query("UPDATE acme_registrations SET jwk = $1, thumbprint = $2 WHERE id = $3")
+        crate::db::query("UPDATE acme_registrations SET jwk = $1, thumbprint = $2 WHERE id = $3")
             .bind(jwk)
             .bind(thumbprint)
             .bind(id)
@@ -527,7 +525,7 @@ impl Tx {
                         value: thumbprint.to_owned(),
                     }
                 } else {
-                    e.into()
+                    e
                 }
             })?;
         Ok(())
@@ -540,9 +538,9 @@ impl Store {
         &self,
         id: castellan_model::RequestId,
     ) -> Result<Option<AcmeOrder>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = crate::db::query(format!(
             "SELECT {ORDER_COLUMNS} FROM acme_orders WHERE request_id = $1"
-        )))
+        ))
         .bind(id.0)
         .fetch_optional(self.pool())
         .await?;
@@ -554,10 +552,10 @@ impl Store {
         &self,
         id: castellan_model::CertificateId,
     ) -> Result<Option<AcmeOrder>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = crate::db::query(format!(
             "SELECT {ORDER_COLUMNS} FROM acme_orders WHERE replaces_certificate_id = $1 \
              AND status <> 'invalid' ORDER BY id LIMIT 1"
-        )))
+        ))
         .bind(id.0)
         .fetch_optional(self.pool())
         .await?;
@@ -573,7 +571,7 @@ impl Store {
         since: i64,
         cap: i64,
     ) -> Result<i64> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT COUNT(*) AS n FROM (SELECT o.id FROM acme_orders o JOIN acme_registrations r \
              ON r.id = o.registration_id WHERE r.acme_account_id = $1 AND o.created_at >= $2 \
              AND o.replaces_certificate_id IS NULL LIMIT $3) counted",
@@ -583,7 +581,7 @@ impl Store {
         .bind(cap)
         .fetch_one(self.pool())
         .await?;
-        Ok(row.try_get("n")?)
+        row.try_get("n")
     }
 
     /// How many new orders (not renewals) named a name under `registered_domain` since
@@ -594,7 +592,7 @@ impl Store {
         since: i64,
         cap: i64,
     ) -> Result<i64> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT COUNT(*) AS n FROM (SELECT DISTINCT a.order_id \
              FROM acme_authorizations a JOIN acme_orders o ON o.id = a.order_id \
              WHERE a.registered_domain = $1 AND a.created_at >= $2 \
@@ -605,7 +603,7 @@ impl Store {
         .bind(cap)
         .fetch_one(self.pool())
         .await?;
-        Ok(row.try_get("n")?)
+        row.try_get("n")
     }
 
     /// When the oldest new order naming a name under `registered_domain` since `since` was
@@ -615,7 +613,7 @@ impl Store {
         registered_domain: &str,
         since: i64,
     ) -> Result<Option<i64>> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT MIN(a.created_at) AS oldest FROM acme_authorizations a \
              JOIN acme_orders o ON o.id = a.order_id WHERE a.registered_domain = $1 \
              AND a.created_at >= $2 AND o.replaces_certificate_id IS NULL",
@@ -624,7 +622,7 @@ impl Store {
         .bind(since)
         .fetch_one(self.pool())
         .await?;
-        Ok(row.try_get("oldest")?)
+        row.try_get("oldest")
     }
 
     /// Whether an order of ACME account `account` for exactly `identifiers` (sorted, as
@@ -636,7 +634,7 @@ impl Store {
         identifiers: &[String],
         since: i64,
     ) -> Result<bool> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT o.id FROM acme_orders o JOIN acme_registrations r \
              ON r.id = o.registration_id WHERE r.acme_account_id = $1 AND o.identifiers = $2 \
              AND o.status = 'valid' AND o.created_at >= $3 LIMIT 1",
@@ -656,7 +654,7 @@ impl Store {
         account: AcmeAccountId,
         since: i64,
     ) -> Result<Option<i64>> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT MIN(o.created_at) AS oldest FROM acme_orders o JOIN acme_registrations r \
              ON r.id = o.registration_id WHERE r.acme_account_id = $1 AND o.created_at >= $2 \
              AND o.replaces_certificate_id IS NULL",
@@ -665,7 +663,7 @@ impl Store {
         .bind(since)
         .fetch_one(self.pool())
         .await?;
-        Ok(row.try_get("oldest")?)
+        row.try_get("oldest")
     }
 }
 
@@ -699,7 +697,7 @@ pub struct AcmeAuthorization {
 const AUTHZ_COLUMNS: &str = "order_id, idx, identifier, registered_domain, status, token, \
      challenge, attempted_at, validated_at, error, created_at";
 
-fn authorization_from(row: &AnyRow) -> Result<AcmeAuthorization> {
+fn authorization_from(row: &Row) -> Result<AcmeAuthorization> {
     Ok(AcmeAuthorization {
         order_id: row.try_get("order_id")?,
         index: row.try_get("idx")?,
@@ -718,9 +716,9 @@ fn authorization_from(row: &AnyRow) -> Result<AcmeAuthorization> {
 impl Store {
     /// The authorizations of order `order_id`, by index.
     pub async fn acme_authorizations(&self, order_id: i64) -> Result<Vec<AcmeAuthorization>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = crate::db::query(format!(
             "SELECT {AUTHZ_COLUMNS} FROM acme_authorizations WHERE order_id = $1 ORDER BY idx"
-        )))
+        ))
         .bind(order_id)
         .fetch_all(self.pool())
         .await?;
@@ -735,7 +733,7 @@ impl Store {
         identifier: &str,
         since: i64,
     ) -> Result<Option<AcmeAuthorization>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = crate::db::query(format!(
             "SELECT {} FROM acme_authorizations a \
              JOIN acme_orders o ON o.id = a.order_id \
              JOIN acme_registrations r ON r.id = o.registration_id \
@@ -746,7 +744,7 @@ impl Store {
                 .map(|c| format!("a.{}", c.trim()))
                 .collect::<Vec<_>>()
                 .join(", ")
-        )))
+        ))
         .bind(identifier)
         .bind(since)
         .bind(account.0)
@@ -761,10 +759,10 @@ impl Store {
         before: i64,
         limit: i64,
     ) -> Result<Vec<AcmeAuthorization>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = crate::db::query(format!(
             "SELECT {AUTHZ_COLUMNS} FROM acme_authorizations WHERE attempted_at < $1 \
              AND status = 'pending' AND challenge <> '' ORDER BY attempted_at LIMIT $2"
-        )))
+        ))
         .bind(before)
         .bind(limit)
         .fetch_all(self.pool())
@@ -780,10 +778,10 @@ impl Tx {
         authorizations: &[AcmeAuthorization],
     ) -> Result<()> {
         for a in authorizations {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
+            crate::db::query(format!(
                 "INSERT INTO acme_authorizations ({AUTHZ_COLUMNS}) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-            )))
+            ))
             .bind(a.order_id)
             .bind(a.index)
             .bind(&a.identifier)
@@ -811,7 +809,7 @@ impl Tx {
         challenge: &str,
         now: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE acme_authorizations SET challenge = $1, attempted_at = $2 \
              WHERE order_id = $3 AND idx = $4 AND status = 'pending' AND challenge = ''",
         )
@@ -832,7 +830,7 @@ impl Tx {
         seen_attempted_at: i64,
         now: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE acme_authorizations SET attempted_at = $1 WHERE order_id = $2 AND idx = $3 \
              AND status = 'pending' AND attempted_at = $4",
         )
@@ -854,7 +852,7 @@ impl Tx {
         error: &str,
         now: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE acme_authorizations SET status = $1, error = $2, validated_at = $3 \
              WHERE order_id = $4 AND idx = $5 AND status = 'pending'",
         )
@@ -871,7 +869,7 @@ impl Tx {
     /// Makes the unfinished (pending or ready) orders of registration `id` invalid: its
     /// account was deactivated (RFC 8555 §7.3.6). Returns how many.
     pub async fn cancel_acme_orders_of(&mut self, id: i64) -> Result<u64> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE acme_orders SET status = 'invalid', error = 'the account was deactivated' \
              WHERE registration_id = $1 AND status IN ('pending', 'ready')",
         )
@@ -888,7 +886,7 @@ impl Tx {
         order_id: i64,
         index: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE acme_authorizations SET status = 'deactivated' WHERE order_id = $1 \
              AND idx = $2 AND status IN ('pending', 'valid')",
         )
@@ -907,7 +905,7 @@ impl Tx {
         status: &str,
         error: &str,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE acme_orders SET status = $1, error = $2 WHERE id = $3 AND status = $4",
         )
         .bind(status)
@@ -921,9 +919,9 @@ impl Tx {
 
     /// The authorizations of order `order_id`, by index, inside this transaction.
     pub async fn acme_authorizations(&mut self, order_id: i64) -> Result<Vec<AcmeAuthorization>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = crate::db::query(format!(
             "SELECT {AUTHZ_COLUMNS} FROM acme_authorizations WHERE order_id = $1 ORDER BY idx"
-        )))
+        ))
         .bind(order_id)
         .fetch_all(self.conn())
         .await?;

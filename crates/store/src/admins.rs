@@ -1,8 +1,8 @@
 //! Administrators: their details, credentials (role × scope) and privileges.
 
+use crate::db::Conn;
 use crate::{AdminData, AdminRecord, Result, Store, StoreError, Tx};
 use castellan_model::{AdminId, AdminRole, AdminType, Credential, OrgId, Privilege};
-use sqlx::{AnyConnection, Row};
 
 const ADMIN_COLUMNS: &str = "id, login, email, forename, surname, title, telephone, relationship, \
      admin_type, password_hash, must_change_password, failed_attempts, failed_at, status, \
@@ -13,8 +13,8 @@ impl Store {
     /// Every administrator, by id.
     pub async fn admins(&self) -> Result<Vec<AdminRecord>> {
         let mut conn = self.pool().acquire().await?;
-        let ids: Vec<i64> = sqlx::query("SELECT id FROM administrators ORDER BY id")
-            .fetch_all(&mut *conn)
+        let ids: Vec<i64> = crate::db::query("SELECT id FROM administrators ORDER BY id")
+            .fetch_all(&mut conn)
             .await?
             .iter()
             .map(|r| r.try_get("id"))
@@ -37,9 +37,9 @@ impl Store {
     /// The administrator with this login, if any.
     pub async fn admin_by_login(&self, login: &str) -> Result<Option<AdminRecord>> {
         let mut conn = self.pool().acquire().await?;
-        let id = sqlx::query("SELECT id FROM administrators WHERE login = $1")
+        let id = crate::db::query("SELECT id FROM administrators WHERE login = $1")
             .bind(login)
-            .fetch_optional(&mut *conn)
+            .fetch_optional(&mut conn)
             .await?;
         match id {
             Some(row) => load(&mut conn, AdminId(row.try_get("id")?)).await,
@@ -49,7 +49,7 @@ impl Store {
 
     /// The administrators who hold any role over `scope` itself.
     pub async fn admins_with_scope(&self, scope: OrgId) -> Result<Vec<AdminId>> {
-        Ok(sqlx::query(
+        crate::db::query(
             "SELECT DISTINCT admin_id FROM administrator_roles WHERE scope_id = $1 ORDER BY admin_id",
         )
         .bind(scope.0)
@@ -57,7 +57,7 @@ impl Store {
         .await?
         .iter()
         .map(|r| r.try_get("admin_id").map(AdminId))
-        .collect::<std::result::Result<_, _>>()?)
+        .collect::<std::result::Result<_, _>>()
     }
 }
 
@@ -69,7 +69,7 @@ impl Tx {
 
     /// Stores a new administrator with their credentials and privileges.
     pub async fn insert_admin(&mut self, admin: &AdminData, now: i64) -> Result<AdminId> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "INSERT INTO administrators (login, email, forename, surname, title, telephone, \
              relationship, admin_type, password_hash, must_change_password, status, \
              approval_status, auth_cert_serial, idp_person_id, password_changed_at, created_by, \
@@ -106,7 +106,7 @@ impl Tx {
     /// credentials and privileges. The password and its dates are not touched here (see
     /// [`Tx::set_admin_password`]).
     pub async fn update_admin(&mut self, id: AdminId, admin: &AdminData, now: i64) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "UPDATE administrators SET login = $1, email = $2, forename = $3, surname = $4, \
              title = $5, telephone = $6, relationship = $7, admin_type = $8, \
              must_change_password = $9, status = $10, approval_status = $11, \
@@ -130,11 +130,11 @@ impl Tx {
         .execute(self.conn())
         .await
         .map_err(|e| duplicate_login(e, &admin.login))?;
-        sqlx::query("DELETE FROM administrator_roles WHERE admin_id = $1")
+        crate::db::query("DELETE FROM administrator_roles WHERE admin_id = $1")
             .bind(id.0)
             .execute(self.conn())
             .await?;
-        sqlx::query("DELETE FROM administrator_privileges WHERE admin_id = $1")
+        crate::db::query("DELETE FROM administrator_privileges WHERE admin_id = $1")
             .bind(id.0)
             .execute(self.conn())
             .await?;
@@ -150,7 +150,7 @@ impl Tx {
         must_change: bool,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "UPDATE administrators SET password_hash = $1, must_change_password = $2, \
              password_changed_at = $3, failed_attempts = 0, failed_at = NULL, updated_at = $3 \
              WHERE id = $4",
@@ -166,7 +166,7 @@ impl Tx {
 
     /// Counts a failed sign-in; returns the new count.
     pub async fn record_sign_in_failure(&mut self, id: AdminId, now: i64) -> Result<i64> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "UPDATE administrators SET failed_attempts = failed_attempts + 1, failed_at = $1 \
              WHERE id = $2 RETURNING failed_attempts",
         )
@@ -174,12 +174,12 @@ impl Tx {
         .bind(id.0)
         .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get("failed_attempts")?)
+        row.try_get("failed_attempts")
     }
 
     /// Forgets failed sign-ins after a successful one (or an unlock).
     pub async fn clear_sign_in_failures(&mut self, id: AdminId) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "UPDATE administrators SET failed_attempts = 0, failed_at = NULL WHERE id = $1 \
              AND failed_attempts <> 0",
         )
@@ -191,7 +191,7 @@ impl Tx {
 
     /// Deletes an administrator (their credentials and privileges go with them).
     pub async fn delete_admin(&mut self, id: AdminId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM administrators WHERE id = $1")
+        let done = crate::db::query("DELETE FROM administrators WHERE id = $1")
             .bind(id.0)
             .execute(self.conn())
             .await?;
@@ -200,7 +200,7 @@ impl Tx {
 
     async fn write_grants(&mut self, id: AdminId, admin: &AdminData) -> Result<()> {
         for credential in &admin.credentials {
-            sqlx::query(
+            crate::db::query(
                 "INSERT INTO administrator_roles (admin_id, role, scope_id) VALUES ($1, $2, $3) \
                  ON CONFLICT DO NOTHING",
             )
@@ -211,7 +211,7 @@ impl Tx {
             .await?;
         }
         for privilege in &admin.privileges {
-            sqlx::query(
+            crate::db::query(
                 "INSERT INTO administrator_privileges (admin_id, privilege) VALUES ($1, $2) \
                  ON CONFLICT DO NOTHING",
             )
@@ -232,28 +232,28 @@ fn approval(approved: bool) -> &'static str {
     if approved { "APPROVED" } else { "PENDING" }
 }
 
-fn duplicate_login(e: sqlx::Error, login: &str) -> StoreError {
+fn duplicate_login(e: StoreError, login: &str) -> StoreError {
     if StoreError::unique_violation(&e, "login") {
         StoreError::Duplicate {
             what: "administrator login",
             value: login.to_owned(),
         }
     } else {
-        e.into()
+        e
     }
 }
 
-async fn load(conn: &mut AnyConnection, id: AdminId) -> Result<Option<AdminRecord>> {
-    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
+async fn load(conn: &mut Conn, id: AdminId) -> Result<Option<AdminRecord>> {
+    let Some(row) = crate::db::query(format!(
         "SELECT {ADMIN_COLUMNS} FROM administrators WHERE id = $1"
-    )))
+    ))
     .bind(id.0)
     .fetch_optional(&mut *conn)
     .await?
     else {
         return Ok(None);
     };
-    let credentials = sqlx::query(
+    let credentials = crate::db::query(
         "SELECT role, scope_id FROM administrator_roles WHERE admin_id = $1 ORDER BY scope_id, role",
     )
     .bind(id.0)
@@ -269,7 +269,7 @@ async fn load(conn: &mut AnyConnection, id: AdminId) -> Result<Option<AdminRecor
         })
     })
     .collect::<Result<Vec<_>>>()?;
-    let privileges = sqlx::query(
+    let privileges = crate::db::query(
         "SELECT privilege FROM administrator_privileges WHERE admin_id = $1 ORDER BY privilege",
     )
     .bind(id.0)

@@ -1,10 +1,9 @@
 //! Second-administrator approvals: an action waits here until a different administrator
 //! with the right role in the same scope decides (the rules live in `ra::approval`).
 
+use crate::db::Row;
 use crate::{ApprovalRecord, NewApproval, Result, Store, Tx};
 use castellan_model::{AdminId, ApprovalId, OrgId};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 const COLUMNS: &str = "id, action, object_type, object_id, scope_id, area, privilege, \
      requested_by, requested_at, status, decided_by, decided_at, note";
@@ -12,22 +11,20 @@ const COLUMNS: &str = "id, action, object_type, object_id, scope_id, area, privi
 impl Store {
     /// One approval.
     pub async fn approval(&self, id: ApprovalId) -> Result<Option<ApprovalRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM approvals WHERE id = $1"
-        )))
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await?
-        .as_ref()
-        .map(read)
-        .transpose()
+        crate::db::query(format!("SELECT {COLUMNS} FROM approvals WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(read)
+            .transpose()
     }
 
     /// Approvals still waiting, oldest first.
     pub async fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(format!(
             "SELECT {COLUMNS} FROM approvals WHERE status = 'PENDING' ORDER BY id"
-        )))
+        ))
         .fetch_all(self.pool())
         .await?
         .iter()
@@ -39,15 +36,13 @@ impl Store {
 impl Tx {
     /// One approval, read inside the transaction.
     pub async fn approval(&mut self, id: ApprovalId) -> Result<Option<ApprovalRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM approvals WHERE id = $1"
-        )))
-        .bind(id.0)
-        .fetch_optional(self.conn())
-        .await?
-        .as_ref()
-        .map(read)
-        .transpose()
+        crate::db::query(format!("SELECT {COLUMNS} FROM approvals WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(read)
+            .transpose()
     }
 
     /// The pending approval of `action` on an object, if any.
@@ -57,10 +52,10 @@ impl Tx {
         object_type: &str,
         object_id: i64,
     ) -> Result<Option<ApprovalRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(format!(
             "SELECT {COLUMNS} FROM approvals WHERE action = $1 AND object_type = $2 \
              AND object_id = $3 AND status = 'PENDING' ORDER BY id LIMIT 1"
-        )))
+        ))
         .bind(action)
         .bind(object_type)
         .bind(object_id)
@@ -73,7 +68,7 @@ impl Tx {
 
     /// Records a new pending approval.
     pub async fn insert_approval(&mut self, approval: &NewApproval) -> Result<ApprovalId> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "INSERT INTO approvals (action, object_type, object_id, scope_id, area, privilege, \
              requested_by, requested_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
@@ -100,7 +95,7 @@ impl Tx {
         at: i64,
         note: &str,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE approvals SET status = $1, decided_by = $2, decided_at = $3, note = $4 \
              WHERE id = $5 AND status = 'PENDING'",
         )
@@ -115,7 +110,7 @@ impl Tx {
     }
 }
 
-fn read(row: &AnyRow) -> Result<ApprovalRecord> {
+fn read(row: &Row) -> Result<ApprovalRecord> {
     Ok(ApprovalRecord {
         id: ApprovalId(row.try_get("id")?),
         approval: NewApproval {

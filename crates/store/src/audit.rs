@@ -7,10 +7,9 @@
 //! once, at commit: an order's request and approval cost four statements, not six. How a
 //! row is hashed is `ra`'s business; the store only keeps the chain in order.
 
+use crate::db::Row;
 use crate::{AuditRecord, NewAuditEntry, Result, Store, Tx};
 use castellan_model::{AdminId, OrgId};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 const COLUMNS: &str = "id, at, admin_id, actor, access_method, address, action, object_type, \
      object_id, org_id, description, before_json, after_json, prev_hash, hash";
@@ -26,7 +25,7 @@ impl Tx {
         let (seq, prev) = match self.audit_head.take() {
             Some((seq, last_hash)) => (seq + 1, last_hash),
             None => {
-                let head = sqlx::query(
+                let head = crate::db::query(
                     "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash",
                 )
                 .fetch_one(self.conn())
@@ -35,7 +34,7 @@ impl Tx {
             }
         };
         let digest = hash(seq, &prev, entry);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO audit_log (id, at, admin_id, actor, access_method, address, action, \
              object_type, object_id, org_id, description, before_json, after_json, prev_hash, \
              hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
@@ -64,7 +63,7 @@ impl Tx {
     /// Writes back the head this transaction's appends moved (at commit).
     pub(crate) async fn write_audit_head(&mut self) -> Result<()> {
         if let Some((seq, last_hash)) = self.audit_head.take() {
-            sqlx::query("UPDATE audit_head SET seq = $1, last_hash = $2 WHERE id = 1")
+            crate::db::query("UPDATE audit_head SET seq = $1, last_hash = $2 WHERE id = 1")
                 .bind(seq)
                 .bind(last_hash)
                 .execute(self.conn())
@@ -78,9 +77,9 @@ impl Store {
     /// Up to `limit` rows with ids above `after`, in order (for verifying the whole chain
     /// page by page without holding it in memory).
     pub async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(format!(
             "SELECT {COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"
-        )))
+        ))
         .bind(after)
         .bind(limit)
         .fetch_all(self.pool())
@@ -92,9 +91,9 @@ impl Store {
 
     /// Rows between two times (inclusive), newest first, at most `limit`.
     pub async fn audit_between(&self, from: i64, to: i64, limit: i64) -> Result<Vec<AuditRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(format!(
             "SELECT {COLUMNS} FROM audit_log WHERE at >= $1 AND at <= $2 ORDER BY id DESC LIMIT $3"
-        )))
+        ))
         .bind(from)
         .bind(to)
         .bind(limit)
@@ -107,14 +106,14 @@ impl Store {
 
     /// The chain's head: the last sequence number and hash.
     pub async fn audit_head(&self) -> Result<(i64, String)> {
-        let row = sqlx::query("SELECT seq, last_hash FROM audit_head WHERE id = 1")
+        let row = crate::db::query("SELECT seq, last_hash FROM audit_head WHERE id = 1")
             .fetch_one(self.pool())
             .await?;
         Ok((row.try_get("seq")?, row.try_get("last_hash")?))
     }
 }
 
-fn read(row: &AnyRow) -> Result<AuditRecord> {
+fn read(row: &Row) -> Result<AuditRecord> {
     Ok(AuditRecord {
         id: row.try_get("id")?,
         entry: NewAuditEntry {

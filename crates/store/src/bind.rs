@@ -1,10 +1,8 @@
 //! Values for statements whose shape is built at run time (search filters, multi-row
 //! inserts): the SQL text holds only `$n` placeholders, never values.
 
+use crate::db::Query;
 use castellan_model::DatabaseKind;
-use sqlx::Any;
-use sqlx::any::AnyArguments;
-use sqlx::query::Query;
 
 /// One value to bind.
 pub(crate) enum Bind {
@@ -58,10 +56,7 @@ impl Params {
     }
 
     /// Binds every value to `query`, in order.
-    pub(crate) fn bind_all<'q>(
-        &self,
-        mut query: Query<'q, Any, AnyArguments>,
-    ) -> Query<'q, Any, AnyArguments> {
+    pub(crate) fn bind_all(&self, mut query: Query) -> Query {
         for value in &self.values {
             query = match value {
                 Bind::Text(v) => query.bind(v.clone()),

@@ -1,15 +1,14 @@
 //! Certificate authorities and their encrypted keys.
 
+use crate::db::Row;
 use crate::{CaRecord, CaRole, NewCa, Result, Store, StoreError, Tx};
 use castellan_model::{CaId, Hierarchy};
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
 
 const CA_COLUMNS: &str = "id, slug, hierarchy, role, parent_id, subject, key_type, key_storage, \
      encrypted_key, certificate_der, serial, not_before, not_after, sha256_fingerprint, \
      spki_sha256, active, created_at";
 
-fn ca_from_row(row: &AnyRow) -> Result<CaRecord> {
+fn ca_from_row(row: &Row) -> Result<CaRecord> {
     let hierarchy: String = row.try_get("hierarchy")?;
     let role: String = row.try_get("role")?;
     Ok(CaRecord {
@@ -43,9 +42,9 @@ fn ca_from_row(row: &AnyRow) -> Result<CaRecord> {
 impl Store {
     /// Every CA, roots first.
     pub async fn certificate_authorities(&self) -> Result<Vec<CaRecord>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = crate::db::query(format!(
             "SELECT {CA_COLUMNS} FROM certificate_authorities ORDER BY hierarchy DESC, role DESC, id"
-        )))
+        ))
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(ca_from_row).collect()
@@ -55,7 +54,7 @@ impl Store {
 impl Tx {
     /// Stores a CA.
     pub async fn insert_ca(&mut self, ca: &NewCa) -> Result<CaId> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "INSERT INTO certificate_authorities (slug, hierarchy, role, parent_id, subject, \
              key_type, key_storage, encrypted_key, certificate_der, serial, not_before, \
              not_after, sha256_fingerprint, spki_sha256, active, created_at) \
@@ -86,7 +85,7 @@ impl Tx {
                     value: ca.slug.clone(),
                 }
             } else {
-                e.into()
+                e
             }
         })?;
         Ok(CaId(row.try_get("id")?))

@@ -1,13 +1,12 @@
 //! Certificate requests and issued certificates, with their names indexed for search.
 
 use crate::bind::{Bind, Params};
+use crate::db::Row;
 use crate::{
     CertificateFilter, CertificateRecord, NewCertificate, NewRequest, RequestRecord, Result, Store,
     StoreError, Tx,
 };
 use castellan_model::{CaId, CertificateId, CertificateStatus, ProfileId, RequestId};
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
 
 const CERT_COLUMNS: &str = "id, request_id, issuer_ca_id, profile_id, serial, status, subject, \
      common_name, key_type, spki_sha256, not_before, not_after, sha256_fingerprint, \
@@ -18,7 +17,7 @@ fn status_of(text: &str) -> Result<CertificateStatus> {
     CertificateStatus::parse(text).ok_or_else(|| StoreError::Corrupt(format!("status '{text}'")))
 }
 
-fn certificate_from_row(row: &AnyRow) -> Result<CertificateRecord> {
+fn certificate_from_row(row: &Row) -> Result<CertificateRecord> {
     let status: String = row.try_get("status")?;
     Ok(CertificateRecord {
         id: CertificateId(row.try_get("id")?),
@@ -50,7 +49,7 @@ fn certificate_from_row(row: &AnyRow) -> Result<CertificateRecord> {
 
 impl Store {
     async fn with_names(&self, mut record: CertificateRecord) -> Result<CertificateRecord> {
-        let rows = sqlx::query(
+        let rows = crate::db::query(
             "SELECT kind, name FROM certificate_names WHERE certificate_id = $1 ORDER BY kind, name",
         )
         .bind(record.id.0)
@@ -72,9 +71,9 @@ impl Store {
         &self,
         serial_hex: &str,
     ) -> Result<Option<CertificateRecord>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = crate::db::query(format!(
             "SELECT {CERT_COLUMNS} FROM certificates WHERE serial = $1"
-        )))
+        ))
         .bind(serial_hex.to_ascii_lowercase())
         .fetch_optional(self.pool())
         .await?;
@@ -86,9 +85,9 @@ impl Store {
 
     /// The certificate with this id.
     pub async fn certificate_by_id(&self, id: CertificateId) -> Result<Option<CertificateRecord>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = crate::db::query(format!(
             "SELECT {CERT_COLUMNS} FROM certificates WHERE id = $1"
-        )))
+        ))
         .bind(id.0)
         .fetch_optional(self.pool())
         .await?;
@@ -101,7 +100,7 @@ impl Store {
     /// The issuing CA and DER of a certificate, without the rest of its record: what a
     /// download of the chain needs (one statement, where the record takes two).
     pub async fn certificate_der(&self, id: CertificateId) -> Result<Option<(CaId, Vec<u8>)>> {
-        sqlx::query("SELECT issuer_ca_id, der FROM certificates WHERE id = $1")
+        crate::db::query("SELECT issuer_ca_id, der FROM certificates WHERE id = $1")
             .bind(id.0)
             .fetch_optional(self.pool())
             .await?
@@ -149,7 +148,7 @@ impl Store {
         };
         let count_sql = format!("SELECT COUNT(*) AS n FROM certificates{where_sql}");
         let total: i64 = params
-            .bind_all(sqlx::query(AssertSqlSafe(count_sql)))
+            .bind_all(crate::db::query(count_sql))
             .fetch_one(self.pool())
             .await?
             .try_get("n")?;
@@ -159,7 +158,7 @@ impl Store {
         let sql = format!(
             "SELECT {CERT_COLUMNS} FROM certificates{where_sql} ORDER BY id DESC LIMIT {limit} OFFSET {offset}"
         );
-        let query = params.bind_all(sqlx::query(AssertSqlSafe(sql)));
+        let query = params.bind_all(crate::db::query(sql));
         let rows = query.fetch_all(self.pool()).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -170,7 +169,7 @@ impl Store {
 
     /// The request with this id.
     pub async fn request_by_id(&self, id: RequestId) -> Result<Option<RequestRecord>> {
-        let Some(row) = sqlx::query(
+        let Some(row) = crate::db::query(
             "SELECT id, renew_id, profile_id, status, requested_via, requester, term_days, \
              common_name, requested_names, csr_der, key_generated, created_at \
              FROM certificate_requests WHERE id = $1",
@@ -211,7 +210,7 @@ impl Tx {
 
     /// Removes a request that never got its certificate (a serial collision in a batch).
     pub async fn delete_request(&mut self, id: RequestId) -> Result<()> {
-        sqlx::query("DELETE FROM certificate_requests WHERE id = $1")
+        crate::db::query("DELETE FROM certificate_requests WHERE id = $1")
             .bind(id.0)
             .execute(self.conn())
             .await?;
@@ -225,12 +224,14 @@ impl Tx {
         status: CertificateStatus,
         at: i64,
     ) -> Result<()> {
-        sqlx::query("UPDATE certificate_requests SET status = $1, updated_at = $2 WHERE id = $3")
-            .bind(status.as_str())
-            .bind(at)
-            .bind(id.0)
-            .execute(self.conn())
-            .await?;
+        crate::db::query(
+            "UPDATE certificate_requests SET status = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(status.as_str())
+        .bind(at)
+        .bind(id.0)
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 
@@ -239,7 +240,7 @@ impl Tx {
     /// transaction usable (the insert is skipped, not failed), so the caller can sign again
     /// with a new serial without losing the rest of its transaction.
     pub async fn insert_certificate(&mut self, cert: &NewCertificate) -> Result<CertificateId> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "INSERT INTO certificates (request_id, issuer_ca_id, profile_id, serial, status, \
              subject, common_name, key_type, spki_sha256, not_before, not_after, \
              sha256_fingerprint, sha1_fingerprint, der, encrypted_private_key, issued_at, crl_shard) \
@@ -287,7 +288,7 @@ impl Tx {
                  ON CONFLICT DO NOTHING",
                 values.join(", ")
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id);
+            let mut query = crate::db::query(sql).bind(id);
             for (kind, name) in names {
                 query = query.bind(kind).bind(name);
             }

@@ -1,10 +1,9 @@
 //! Domains, their delegations, and their domain control validation state.
 
 use crate::bind::{Bind, Params};
+use crate::db::{Conn, Row};
 use crate::{DcvRecord, Delegation, DomainRecord, Result, Store, StoreError, Tx};
 use castellan_model::{AdminId, CertificateType, DomainId, OrgId};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
 const DCV_COLUMNS: &str = "domain, order_status, method, host, point, validated_method, \
@@ -39,10 +38,10 @@ impl Store {
             .map(|d| params.push(Bind::Text(d.clone())))
             .collect();
         params
-            .bind_all(sqlx::query(sqlx::AssertSqlSafe(format!(
+            .bind_all(crate::db::query(format!(
                 "SELECT {DCV_COLUMNS} FROM dcv WHERE domain IN ({}) ORDER BY domain",
                 list.join(", ")
-            ))))
+            )))
             .fetch_all(self.pool())
             .await?
             .iter()
@@ -60,35 +59,31 @@ impl Store {
 
     /// The validation state of a name, if any order or validation exists for it.
     pub async fn dcv(&self, domain: &str) -> Result<Option<DcvRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {DCV_COLUMNS} FROM dcv WHERE domain = $1"
-        )))
-        .bind(domain)
-        .fetch_optional(self.pool())
-        .await?
-        .as_ref()
-        .map(read_dcv)
-        .transpose()
+        crate::db::query(format!("SELECT {DCV_COLUMNS} FROM dcv WHERE domain = $1"))
+            .bind(domain)
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(read_dcv)
+            .transpose()
     }
 
     /// Every validation state.
     pub async fn dcvs(&self) -> Result<Vec<DcvRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {DCV_COLUMNS} FROM dcv ORDER BY domain"
-        )))
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(read_dcv)
-        .collect()
+        crate::db::query(format!("SELECT {DCV_COLUMNS} FROM dcv ORDER BY domain"))
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(read_dcv)
+            .collect()
     }
 
     /// Submitted orders whose next check is due, oldest first.
     pub async fn due_dcv_checks(&self, now: i64, limit: i64) -> Result<Vec<DcvRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(format!(
             "SELECT {DCV_COLUMNS} FROM dcv WHERE order_status = 'SUBMITTED' \
              AND next_check IS NOT NULL AND next_check <= $1 ORDER BY next_check LIMIT $2"
-        )))
+        ))
         .bind(now)
         .bind(limit)
         .fetch_all(self.pool())
@@ -115,7 +110,7 @@ impl Tx {
         created_by: Option<AdminId>,
         now: i64,
     ) -> Result<DomainId> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "INSERT INTO domains (name, description, active, created_by, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
         )
@@ -133,7 +128,7 @@ impl Tx {
                     value: name.to_owned(),
                 }
             } else {
-                e.into()
+                e
             }
         })?;
         Ok(DomainId(row.try_get("id")?))
@@ -141,7 +136,7 @@ impl Tx {
 
     /// Activates or suspends a domain.
     pub async fn set_domain_active(&mut self, id: DomainId, active: bool, now: i64) -> Result<()> {
-        sqlx::query("UPDATE domains SET active = $1, updated_at = $2 WHERE id = $3")
+        crate::db::query("UPDATE domains SET active = $1, updated_at = $2 WHERE id = $3")
             .bind(i64::from(active))
             .bind(now)
             .bind(id.0)
@@ -152,7 +147,7 @@ impl Tx {
 
     /// Deletes a domain and its delegations.
     pub async fn delete_domain(&mut self, id: DomainId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM domains WHERE id = $1")
+        let done = crate::db::query("DELETE FROM domains WHERE id = $1")
             .bind(id.0)
             .execute(self.conn())
             .await?;
@@ -166,7 +161,7 @@ impl Tx {
         delegation: &Delegation,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO domain_delegations (domain_id, org_id, cert_type, status, requested_by, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (domain_id, org_id, cert_type) DO UPDATE SET status = excluded.status",
@@ -193,7 +188,7 @@ impl Tx {
         org: OrgId,
         cert_type: CertificateType,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "DELETE FROM domain_delegations WHERE domain_id = $1 AND org_id = $2 \
              AND cert_type = $3",
         )
@@ -207,7 +202,7 @@ impl Tx {
 
     /// Writes a validation state (insert or replace).
     pub async fn save_dcv(&mut self, dcv: &DcvRecord) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO dcv (domain, order_status, method, host, point, validated_method, \
              validated_at, expires_at, submitted_at, last_check, next_check, last_result, \
              transcript, updated_at) \
@@ -241,7 +236,7 @@ impl Tx {
 
     /// Removes a validation state entirely.
     pub async fn delete_dcv(&mut self, domain: &str) -> Result<()> {
-        sqlx::query("DELETE FROM dcv WHERE domain = $1")
+        crate::db::query("DELETE FROM dcv WHERE domain = $1")
             .bind(domain)
             .execute(self.conn())
             .await?;
@@ -257,7 +252,7 @@ enum Which<'a> {
 }
 
 async fn load_domains(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     which: Which<'_>,
     kind: castellan_model::DatabaseKind,
 ) -> Result<Vec<DomainRecord>> {
@@ -303,9 +298,8 @@ async fn load_domains(
             )
         }
     };
-    let query = domain_params.bind_all(sqlx::query(sqlx::AssertSqlSafe(domain_sql)));
-    let delegation_query =
-        delegation_params.bind_all(sqlx::query(sqlx::AssertSqlSafe(delegation_sql)));
+    let query = domain_params.bind_all(crate::db::query(domain_sql));
+    let delegation_query = delegation_params.bind_all(crate::db::query(delegation_sql));
     let rows = query.fetch_all(&mut *conn).await?;
     let mut delegations: HashMap<i64, Vec<Delegation>> = HashMap::new();
     for row in delegation_query.fetch_all(&mut *conn).await? {
@@ -340,7 +334,7 @@ async fn load_domains(
         .collect()
 }
 
-fn read_dcv(row: &AnyRow) -> Result<DcvRecord> {
+fn read_dcv(row: &Row) -> Result<DcvRecord> {
     Ok(DcvRecord {
         domain: row.try_get("domain")?,
         order_status: row.try_get("order_status")?,

@@ -43,19 +43,28 @@ pub enum StoreError {
         reason: String,
     },
 
-    /// Any other database error.
+    /// Any other database error (PostgreSQL, or migrations).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+
+    /// Any other database error on SQLite.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 impl StoreError {
     /// Whether this is a unique-constraint violation on `column`.
-    pub(crate) fn unique_violation(err: &sqlx::Error, column: &str) -> bool {
+    pub(crate) fn unique_violation(err: &StoreError, column: &str) -> bool {
         match err {
-            sqlx::Error::Database(db) => {
+            StoreError::Database(sqlx::Error::Database(db)) => {
                 db.kind() == sqlx::error::ErrorKind::UniqueViolation
                     && (db.message().contains(column)
                         || db.constraint().is_some_and(|c| c.contains(column)))
+            }
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, Some(message))) => {
+                (e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+                    && message.contains(column)
             }
             _ => false,
         }

@@ -1,10 +1,9 @@
 //! Key escrow: the escrow keys, the client keys sealed to them, and key recoveries (guide
 //! 8.2). The store holds only sealed bytes; sealing and opening is `pki::escrow`'s.
 
+use crate::db::Row;
 use crate::{Result, Store, Tx};
 use castellan_model::{AdminId, CertificateId, OrgId};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 /// An escrow key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,7 +56,7 @@ const ESCROW_COLUMNS: &str =
 const RECOVERY_COLUMNS: &str = "id, certificate_id, org_id, requested_by, recipient, reason, \
      status, shares_sealed, recovered_sealed, expires_at, created_at";
 
-fn read_key(row: &AnyRow) -> Result<EscrowKeyRecord> {
+fn read_key(row: &Row) -> Result<EscrowKeyRecord> {
     Ok(EscrowKeyRecord {
         id: row.try_get("id")?,
         public_key: row.try_get("public_key")?,
@@ -69,7 +68,7 @@ fn read_key(row: &AnyRow) -> Result<EscrowKeyRecord> {
     })
 }
 
-fn read_recovery(row: &AnyRow) -> Result<RecoveryRecord> {
+fn read_recovery(row: &Row) -> Result<RecoveryRecord> {
     Ok(RecoveryRecord {
         id: row.try_get("id")?,
         certificate_id: CertificateId(row.try_get("certificate_id")?),
@@ -95,11 +94,11 @@ impl Tx {
         custodians: i64,
         now: i64,
     ) -> Result<i64> {
-        sqlx::query("UPDATE escrow_keys SET retired_at = $1 WHERE retired_at IS NULL")
+        crate::db::query("UPDATE escrow_keys SET retired_at = $1 WHERE retired_at IS NULL")
             .bind(now)
             .execute(self.conn())
             .await?;
-        let row = sqlx::query(
+        let row = crate::db::query(
             "INSERT INTO escrow_keys (public_key, sealed_private, threshold, custodians, \
              created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -110,7 +109,7 @@ impl Tx {
         .bind(now)
         .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get("id")?)
+        row.try_get("id")
     }
 
     /// Stores a certificate's key sealed to escrow key `escrow_key`, or replaces it (when
@@ -122,11 +121,11 @@ impl Tx {
         sealed: &[u8],
         now: i64,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM key_escrow WHERE certificate_id = $1")
+        crate::db::query("DELETE FROM key_escrow WHERE certificate_id = $1")
             .bind(certificate.0)
             .execute(self.conn())
             .await?;
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO key_escrow (certificate_id, escrow_key_id, sealed, created_at) \
              VALUES ($1, $2, $3, $4)",
         )
@@ -141,7 +140,7 @@ impl Tx {
 
     /// Forgets the KEK-sealed private half of escrow key `id` (it was split).
     pub async fn forget_escrow_private(&mut self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE escrow_keys SET sealed_private = NULL WHERE id = $1")
+        crate::db::query("UPDATE escrow_keys SET sealed_private = NULL WHERE id = $1")
             .bind(id)
             .execute(self.conn())
             .await?;
@@ -158,7 +157,7 @@ impl Tx {
         reason: &str,
         now: i64,
     ) -> Result<i64> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "INSERT INTO key_recoveries (certificate_id, org_id, requested_by, recipient, \
              reason, status, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, 'PENDING_APPROVAL', $6, $6) RETURNING id",
@@ -171,7 +170,7 @@ impl Tx {
         .bind(now)
         .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get("id")?)
+        row.try_get("id")
     }
 
     /// Moves a recovery from status `from` to `to`; `false` when it was not in `from`.
@@ -182,7 +181,7 @@ impl Tx {
         to: &str,
         now: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE key_recoveries SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
         )
         .bind(to)
@@ -201,12 +200,14 @@ impl Tx {
         sealed: Option<&[u8]>,
         now: i64,
     ) -> Result<()> {
-        sqlx::query("UPDATE key_recoveries SET shares_sealed = $1, updated_at = $2 WHERE id = $3")
-            .bind(sealed.map(<[u8]>::to_vec))
-            .bind(now)
-            .bind(id)
-            .execute(self.conn())
-            .await?;
+        crate::db::query(
+            "UPDATE key_recoveries SET shares_sealed = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(sealed.map(<[u8]>::to_vec))
+        .bind(now)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 
@@ -220,7 +221,7 @@ impl Tx {
         expires_at: i64,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "UPDATE key_recoveries SET status = 'READY', recovered_sealed = $1, \
              token_hash = $2, expires_at = $3, shares_sealed = NULL, updated_at = $4 \
              WHERE id = $5",
@@ -238,7 +239,7 @@ impl Tx {
     /// Marks a ready recovery delivered and forgets the recovered key; `false` when it was
     /// not ready (delivered by a request racing this one).
     pub async fn recovery_delivered(&mut self, id: i64, now: i64) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE key_recoveries SET status = 'DELIVERED', recovered_sealed = NULL, \
              updated_at = $1 WHERE id = $2 AND status = 'READY'",
         )
@@ -253,10 +254,10 @@ impl Tx {
 impl Store {
     /// The escrow key new keys are sealed to, if any.
     pub async fn current_escrow_key(&self) -> Result<Option<EscrowKeyRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(format!(
             "SELECT {ESCROW_COLUMNS} FROM escrow_keys WHERE retired_at IS NULL ORDER BY id DESC \
              LIMIT 1"
-        )))
+        ))
         .fetch_optional(self.pool())
         .await?
         .as_ref()
@@ -266,9 +267,9 @@ impl Store {
 
     /// Escrow key `id`.
     pub async fn escrow_key(&self, id: i64) -> Result<Option<EscrowKeyRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(format!(
             "SELECT {ESCROW_COLUMNS} FROM escrow_keys WHERE id = $1"
-        )))
+        ))
         .bind(id)
         .fetch_optional(self.pool())
         .await?
@@ -279,11 +280,12 @@ impl Store {
 
     /// A certificate's escrowed key: the escrow key's id and the sealed bytes.
     pub async fn escrowed_key(&self, certificate: CertificateId) -> Result<Option<(i64, Vec<u8>)>> {
-        let row =
-            sqlx::query("SELECT escrow_key_id, sealed FROM key_escrow WHERE certificate_id = $1")
-                .bind(certificate.0)
-                .fetch_optional(self.pool())
-                .await?;
+        let row = crate::db::query(
+            "SELECT escrow_key_id, sealed FROM key_escrow WHERE certificate_id = $1",
+        )
+        .bind(certificate.0)
+        .fetch_optional(self.pool())
+        .await?;
         Ok(match row {
             Some(r) => Some((r.try_get("escrow_key_id")?, r.try_get("sealed")?)),
             None => None,
@@ -292,7 +294,7 @@ impl Store {
 
     /// Every escrowed key sealed to escrow key `escrow_key`: certificate and sealed bytes.
     pub async fn escrowed_under(&self, escrow_key: i64) -> Result<Vec<(CertificateId, Vec<u8>)>> {
-        sqlx::query("SELECT certificate_id, sealed FROM key_escrow WHERE escrow_key_id = $1")
+        crate::db::query("SELECT certificate_id, sealed FROM key_escrow WHERE escrow_key_id = $1")
             .bind(escrow_key)
             .fetch_all(self.pool())
             .await?
@@ -308,9 +310,9 @@ impl Store {
 
     /// Recovery `id`.
     pub async fn recovery(&self, id: i64) -> Result<Option<RecoveryRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(format!(
             "SELECT {RECOVERY_COLUMNS} FROM key_recoveries WHERE id = $1"
-        )))
+        ))
         .bind(id)
         .fetch_optional(self.pool())
         .await?
@@ -321,9 +323,9 @@ impl Store {
 
     /// The recovery a link's token digest names.
     pub async fn recovery_by_token(&self, token_hash: &str) -> Result<Option<RecoveryRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(format!(
             "SELECT {RECOVERY_COLUMNS} FROM key_recoveries WHERE token_hash = $1"
-        )))
+        ))
         .bind(token_hash)
         .fetch_optional(self.pool())
         .await?

@@ -1,10 +1,9 @@
 //! Client certificate invitations (guide 8.2.1 "Send Invitation"): one-time, expiring links
 //! mailed to a person, kept as the token's digest.
 
+use crate::db::Row;
 use crate::{Result, Store, Tx};
 use castellan_model::{AdminId, OrgId, PersonId, ProfileId, RequestId};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 /// An invitation as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,7 +42,7 @@ pub struct InvitationRecord {
 const COLUMNS: &str = "id, token_hash, person_id, org_id, profile_id, term_days, invited_by, \
      created_at, expires_at, used_at, request_id";
 
-fn read(row: &AnyRow) -> Result<InvitationRecord> {
+fn read(row: &Row) -> Result<InvitationRecord> {
     Ok(InvitationRecord {
         id: row.try_get("id")?,
         invitation: NewInvitation {
@@ -64,7 +63,7 @@ fn read(row: &AnyRow) -> Result<InvitationRecord> {
 impl Tx {
     /// Stores an invitation; returns its id.
     pub async fn insert_client_invitation(&mut self, i: &NewInvitation) -> Result<i64> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "INSERT INTO client_invitations (token_hash, person_id, org_id, profile_id, \
              term_days, invited_by, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -79,13 +78,13 @@ impl Tx {
         .bind(i.expires_at)
         .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get("id")?)
+        row.try_get("id")
     }
 
     /// Claims an unused, unexpired invitation for an issuance; `false` when it was used
     /// (or claimed by a request racing this one) or has expired.
     pub async fn claim_client_invitation(&mut self, id: i64, now: i64) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE client_invitations SET used_at = $1 WHERE id = $2 AND used_at IS NULL \
              AND expires_at >= $1",
         )
@@ -98,7 +97,7 @@ impl Tx {
 
     /// Gives a claimed invitation back (its issuance was refused, so the link stays usable).
     pub async fn release_client_invitation(&mut self, id: i64) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "UPDATE client_invitations SET used_at = NULL WHERE id = $1 AND request_id IS NULL",
         )
         .bind(id)
@@ -109,7 +108,7 @@ impl Tx {
 
     /// Records the order a claimed invitation led to.
     pub async fn complete_client_invitation(&mut self, id: i64, order: RequestId) -> Result<()> {
-        sqlx::query("UPDATE client_invitations SET request_id = $1 WHERE id = $2")
+        crate::db::query("UPDATE client_invitations SET request_id = $1 WHERE id = $2")
             .bind(order.0)
             .bind(id)
             .execute(self.conn())
@@ -121,9 +120,9 @@ impl Tx {
 impl Store {
     /// The invitation whose token has this digest, used or not.
     pub async fn client_invitation(&self, token_hash: &str) -> Result<Option<InvitationRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(format!(
             "SELECT {COLUMNS} FROM client_invitations WHERE token_hash = $1"
-        )))
+        ))
         .bind(token_hash)
         .fetch_optional(self.pool())
         .await?

@@ -6,7 +6,7 @@
 use crate::bind::{Bind, Params};
 use crate::{NewCertificate, NewRequest, Result, StoreError, Tx};
 use castellan_model::{CertificateId, RequestId};
-use sqlx::{AssertSqlSafe, Row};
+
 use std::collections::HashMap;
 
 /// Rows per statement: 16 values a row keeps a statement well under SQLite's 32766 and
@@ -57,7 +57,7 @@ impl Tx {
                 rows.join(", ")
             );
             for row in params
-                .bind_all(sqlx::query(AssertSqlSafe(sql)))
+                .bind_all(crate::db::query(sql))
                 .fetch_all(self.conn())
                 .await?
             {
@@ -105,7 +105,7 @@ impl Tx {
                 rows.join(", ")
             );
             for row in params
-                .bind_all(sqlx::query(AssertSqlSafe(sql)))
+                .bind_all(crate::db::query(sql))
                 .fetch_all(self.conn())
                 .await?
             {
@@ -153,7 +153,7 @@ impl Tx {
                 rows.join(", ")
             );
             params
-                .bind_all(sqlx::query(AssertSqlSafe(sql)))
+                .bind_all(crate::db::query(sql))
                 .execute(self.conn())
                 .await?;
         }
@@ -166,7 +166,7 @@ impl Tx {
                 list.join(", ")
             );
             params
-                .bind_all(sqlx::query(AssertSqlSafe(sql)))
+                .bind_all(crate::db::query(sql))
                 .execute(self.conn())
                 .await?;
         }

@@ -1,15 +1,17 @@
 //! The store: the only place SQL lives.
 //!
-//! One set of queries runs on both engines through sqlx's `Any` driver: SQLite (the
-//! embedded default, one file in the data directory, WAL mode) and PostgreSQL (for more
-//! than one node). Queries use only SQL both engines share (`$1` parameters, `RETURNING`,
-//! integer times and booleans), and the two migration folders are kept in step; the test
-//! suite runs every store test on both (see `docs/adr/0002-one-sql-dialect-through-sqlx-any.md`).
+//! One set of queries runs on both engines: SQLite (the embedded default, one file in the
+//! data directory, WAL mode), through rusqlite on the calling thread, and PostgreSQL (for
+//! more than one node), through sqlx's `Any` driver, both behind the small interface of
+//! `db.rs`. Queries use only SQL both engines share (`$1` parameters, `RETURNING`, integer
+//! times and booleans), and the two migration folders are kept in step; the test suite runs
+//! every store test on both (see `docs/adr/0002-one-sql-dialect-through-sqlx-any.md` and
+//! `docs/adr/0020-sqlite-on-the-calling-thread.md`).
 //!
 //! Writes go through [`Tx`]. On SQLite a process-wide writer lock serialises write
 //! transactions (SQLite has one writer anyway, and this turns "database is locked" into a
-//! short wait); transactions start with `BEGIN IMMEDIATE` so a second process waits on the
-//! busy timeout instead of failing half-way.
+//! short wait); transactions start with `BEGIN IMMEDIATE`, so a second process waits (up to
+//! the busy timeout) instead of failing half-way.
 
 mod acme;
 mod admins;
@@ -18,6 +20,7 @@ mod audit;
 mod bind;
 mod cas;
 mod certificates;
+mod db;
 mod domains;
 mod error;
 mod escrow;
@@ -46,10 +49,11 @@ pub use revocation::*;
 pub use sessions::SessionRecord;
 
 use castellan_model::DatabaseKind;
+use db::{Conn, Pool, SqliteOpen, SqlitePool};
 use group_sync::GroupSync;
+use sqlx::Connection as _;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Executor};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,12 +83,14 @@ pub enum SqliteSync {
 /// A connection pool to the Castellan database.
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pool: Pool,
     kind: DatabaseKind,
     writer: Option<Arc<Mutex<()>>>,
     /// SQLite with `SqliteSync::Full`: the group commit every `Tx::commit` waits on.
     sync: Option<Arc<GroupSync>>,
     target: String,
+    /// The URL sqlx opens to run migrations on SQLite.
+    sqlite_url: Option<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -95,7 +101,9 @@ impl std::fmt::Debug for Store {
 
 /// A write transaction. Dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
-    inner: sqlx::Transaction<'static, Any>,
+    /// The transaction's connection: an SQLite connection inside `BEGIN IMMEDIATE` (rolled
+    /// back when dropped uncommitted), or a PostgreSQL transaction.
+    inner: Conn,
     kind: DatabaseKind,
     /// The audit chain's head as this transaction's appends left it (sequence number and
     /// hash of the last row), written back once at commit (`audit.rs`).
@@ -129,9 +137,7 @@ impl Store {
         }
         let mode = if create { "rwc" } else { "rw" };
         let url = format!("sqlite://{}?mode={mode}", path.display());
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
-        Store::connect(&url, DatabaseKind::Sqlite, sync, Some(wal.into())).await
+        Store::connect_sqlite(path.to_owned(), create, sync, url)
     }
 
     /// Opens a database by URL: `postgres://…` or `sqlite://…`.
@@ -146,94 +152,93 @@ impl Store {
                 reason: "the URL must start with postgres:// or sqlite://".into(),
             });
         };
-        Store::connect(url, kind, SqliteSync::Full, None).await
+        match kind {
+            DatabaseKind::Sqlite => {
+                let (path, create) = sqlite_path(url);
+                Store::connect_sqlite(path, create, SqliteSync::Full, url.to_owned())
+            }
+            DatabaseKind::Postgres => Store::connect_postgres(url).await,
+        }
     }
 
-    /// Connects; `wal` is the path of an SQLite database's WAL file, where this store makes
-    /// `SqliteSync::Full` commits durable itself (group commit) instead of SQLite's fsync
-    /// per commit.
-    async fn connect(
-        url: &str,
-        kind: DatabaseKind,
+    /// Opens SQLite through the store's own pool (`db.rs`). With `SqliteSync::Full` the store
+    /// makes commits durable itself (group commit, ADR 0019) instead of SQLite's fsync per
+    /// commit: SQLite then syncs only at checkpoints (NORMAL: the WAL before, the database
+    /// after), and `Tx::commit` syncs the WAL.
+    fn connect_sqlite(
+        path: std::path::PathBuf,
+        create: bool,
         sync: SqliteSync,
-        wal: Option<std::path::PathBuf>,
+        url: String,
     ) -> Result<Store> {
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let group_sync = match sync {
+            SqliteSync::Full => Some(Arc::new(GroupSync::new(wal.into()))),
+            SqliteSync::Normal => None,
+        };
+        let target = path.display().to_string();
+        let pool = SqlitePool::new(SqliteOpen {
+            path,
+            create,
+            synchronous: "NORMAL",
+        })?;
+        Ok(Store {
+            pool: Pool::Sqlite(pool),
+            kind: DatabaseKind::Sqlite,
+            writer: Some(Arc::new(Mutex::new(()))),
+            sync: group_sync,
+            target,
+            sqlite_url: Some(url),
+        })
+    }
+
+    /// Connects to PostgreSQL through sqlx's `Any` driver.
+    async fn connect_postgres(url: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let target = redact_url(url);
-        let options = match kind {
-            // A file on this machine cannot drop a connection the way a network can: no
-            // ping before every use (each statement is a hand-off to the connection's
-            // thread, and the ping was one more per request).
-            DatabaseKind::Sqlite => AnyPoolOptions::new()
-                .max_connections(4)
-                .test_before_acquire(false),
-            DatabaseKind::Postgres => AnyPoolOptions::new().max_connections(16),
-        };
-        // With the group commit, SQLite itself syncs only at checkpoints (NORMAL: the WAL
-        // before, the database after), and `Tx::commit` syncs the WAL.
-        let group_sync = match (kind, sync, wal) {
-            (DatabaseKind::Sqlite, SqliteSync::Full, Some(wal)) => {
-                Some(Arc::new(GroupSync::new(wal)))
-            }
-            _ => None,
-        };
-        let synchronous = match (sync, &group_sync) {
-            (SqliteSync::Full, None) => "FULL",
-            (SqliteSync::Full, Some(_)) | (SqliteSync::Normal, _) => "NORMAL",
-        };
-        let pool = options
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn: &mut AnyConnection, _meta| {
-                Box::pin(async move {
-                    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute(AssertSqlSafe(format!("PRAGMA synchronous = {synchronous}")))
-                            .await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        // Random keys (serials) touch pages all over the indexes: keep them
-                        // in memory and checkpoint the WAL less often.
-                        conn.execute(SQLITE_CACHE_SIZE).await?;
-                        conn.execute(SQLITE_MMAP_SIZE).await?;
-                        conn.execute("PRAGMA wal_autocheckpoint = 4000").await?;
-                        // Multi-row inserts need a statement journal; keep it in memory
-                        // rather than a temporary file created and removed per statement.
-                        conn.execute("PRAGMA temp_store = MEMORY").await?;
-                    }
-                    Ok(())
-                })
-            })
             .connect(url)
             .await
             .map_err(|e| StoreError::Connect {
                 target: target.clone(),
                 reason: e.to_string(),
             })?;
-        let writer = (kind == DatabaseKind::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Store {
-            pool,
-            kind,
-            writer,
-            sync: group_sync,
+            pool: Pool::Any(pool),
+            kind: DatabaseKind::Postgres,
+            writer: None,
+            sync: None,
             target,
+            sqlite_url: None,
         })
     }
 
-    /// Brings the schema up to date (idempotent).
+    /// Brings the schema up to date (idempotent). On SQLite, sqlx's migrator runs on a
+    /// connection of its own, so databases migrated before keep their migration history.
     pub async fn migrate(&self) -> Result<()> {
-        let migrator = match self.kind {
-            DatabaseKind::Sqlite => &SQLITE_MIGRATIONS,
-            DatabaseKind::Postgres => &POSTGRES_MIGRATIONS,
+        let migrated = match (&self.pool, &self.sqlite_url) {
+            (Pool::Sqlite(_), Some(url)) => {
+                let mut conn = sqlx::SqliteConnection::connect(url)
+                    .await
+                    .map_err(|e| StoreError::Migrate(e.to_string()))?;
+                let run = SQLITE_MIGRATIONS.run(&mut conn).await;
+                let _ = conn.close().await;
+                run
+            }
+            (Pool::Any(pool), _) => POSTGRES_MIGRATIONS.run(pool).await,
+            (Pool::Sqlite(_), None) => {
+                return Err(StoreError::Migrate("no URL for the SQLite database".into()));
+            }
         };
-        migrator
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Migrate(e.to_string()))
+        migrated.map_err(|e| StoreError::Migrate(e.to_string()))
     }
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        db::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
@@ -270,9 +275,13 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let inner = match self.kind {
-            DatabaseKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            DatabaseKind::Postgres => self.pool.begin().await?,
+        let inner = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut conn = pool.get()?;
+                conn.begin_immediate().await?;
+                Conn::Sqlite(conn)
+            }
+            Pool::Any(pool) => Conn::AnyTx(pool.begin().await?),
         };
         Ok(Tx {
             inner,
@@ -288,20 +297,19 @@ impl Store {
         self.pool.close().await;
     }
 
-    pub(crate) fn pool(&self) -> &AnyPool {
+    pub(crate) fn pool(&self) -> &Pool {
         &self.pool
     }
 
     /// Lists the tables and their columns, for the test that keeps the two migration
     /// folders in step.
     pub async fn schema(&self) -> Result<Vec<(String, Vec<String>)>> {
-        use sqlx::Row;
         let tables: Vec<String> = match self.kind {
-            DatabaseKind::Sqlite => sqlx::query(
+            DatabaseKind::Sqlite => db::query(
                 "SELECT name FROM sqlite_master WHERE type = 'table' \
                  AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx_%' ORDER BY name",
             ),
-            DatabaseKind::Postgres => sqlx::query(
+            DatabaseKind::Postgres => db::query(
                 "SELECT table_name::text AS name FROM information_schema.tables \
                  WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx_%' \
                  ORDER BY table_name",
@@ -316,9 +324,9 @@ impl Store {
         for table in tables {
             let mut columns: Vec<String> = match self.kind {
                 DatabaseKind::Sqlite => {
-                    sqlx::query("SELECT name FROM pragma_table_info($1)").bind(table.clone())
+                    db::query("SELECT name FROM pragma_table_info($1)").bind(table.clone())
                 }
-                DatabaseKind::Postgres => sqlx::query(
+                DatabaseKind::Postgres => db::query(
                     "SELECT column_name::text AS name FROM information_schema.columns \
                      WHERE table_schema = current_schema() AND table_name = $1",
                 )
@@ -346,7 +354,11 @@ impl Tx {
             writer,
             ..
         } = self;
-        inner.commit().await?;
+        match inner {
+            Conn::Sqlite(conn) => conn.connection()?.execute_batch("COMMIT")?,
+            Conn::AnyTx(tx) => tx.commit().await?,
+            Conn::Any(_) => {}
+        }
         // The next writer may go on while this commit is synced (with the ones after it).
         drop(writer);
         if let Some(sync) = sync {
@@ -357,17 +369,32 @@ impl Tx {
 
     /// Rolls back explicitly (dropping does the same).
     pub async fn rollback(self) -> Result<()> {
-        self.inner.rollback().await?;
+        match self.inner {
+            Conn::Sqlite(conn) => conn.connection()?.execute_batch("ROLLBACK")?,
+            Conn::AnyTx(tx) => tx.rollback().await?,
+            Conn::Any(_) => {}
+        }
         Ok(())
     }
 
-    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+    pub(crate) fn conn(&mut self) -> &mut Conn {
         &mut self.inner
     }
 
     pub(crate) fn kind(&self) -> DatabaseKind {
         self.kind
     }
+}
+
+/// The file of an `sqlite:` URL and whether to create it (`mode=rwc`), as sqlx reads them.
+fn sqlite_path(url: &str) -> (std::path::PathBuf, bool) {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let create = query.split('&').any(|p| p == "mode=rwc");
+    (std::path::PathBuf::from(path), create)
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! Notification rules, and the certificates a scan for expiry warnings looks at.
 
+use crate::db::Row;
 use crate::{Result, Store, Tx};
 use castellan_model::{AdminId, CertificateId, OrgId, PersonId, ProfileId, RequestId};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 /// A notification rule to store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,7 +65,7 @@ pub struct ExpiringCertificate {
     pub person: Option<(PersonId, String)>,
 }
 
-fn read_certificate(row: &AnyRow) -> Result<ExpiringCertificate> {
+fn read_certificate(row: &Row) -> Result<ExpiringCertificate> {
     let names: String = row.try_get("requested_names")?;
     Ok(ExpiringCertificate {
         request_id: RequestId(row.try_get("id")?),
@@ -98,7 +97,7 @@ fn ids(text: &str) -> Vec<OrgId> {
         .collect()
 }
 
-fn read_rule(row: &AnyRow) -> Result<RuleRecord> {
+fn read_rule(row: &Row) -> Result<RuleRecord> {
     let flag = |name: &str| -> Result<bool> { Ok(row.try_get::<i64, _>(name)? != 0) };
     let addresses: String = row.try_get("addresses")?;
     let days: String = row.try_get("days")?;
@@ -124,10 +123,7 @@ fn read_rule(row: &AnyRow) -> Result<RuleRecord> {
 }
 
 /// Binds the eight columns a rule's content is stored in, in table order.
-fn bind_rule<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    rule: &NewRule,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+fn bind_rule(query: crate::db::Query, rule: &NewRule) -> crate::db::Query {
     let departments = rule
         .departments
         .iter()
@@ -175,7 +171,7 @@ impl Tx {
     /// Stores a rule; returns its id.
     pub async fn insert_rule(&mut self, rule: &NewRule) -> Result<i64> {
         let row = bind_rule(
-            sqlx::query(
+            crate::db::query(
                 "INSERT INTO notification_rules (kind, org_id, departments, notify_requester, \
                  notify_external, notify_admins, addresses, days, created_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
@@ -186,14 +182,14 @@ impl Tx {
         .bind(rule.created_at)
         .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get("id")?)
+        row.try_get("id")
     }
 
     /// Replaces what rule `id` says (its creator and creation time stay); `false` if there
     /// is no such rule.
     pub async fn update_rule(&mut self, id: i64, rule: &NewRule) -> Result<bool> {
         let done = bind_rule(
-            sqlx::query(
+            crate::db::query(
                 "UPDATE notification_rules SET kind = $1, org_id = $2, departments = $3, \
                  notify_requester = $4, notify_external = $5, notify_admins = $6, \
                  addresses = $7, days = $8 WHERE id = $9",
@@ -208,7 +204,7 @@ impl Tx {
 
     /// Stores an administrator's version of a notification template, replacing any.
     pub async fn put_template(&mut self, template: &TemplateRecord) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO notification_templates (kind, subject, body_text, body_html, \
              updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (kind) DO UPDATE SET subject = excluded.subject, \
@@ -229,7 +225,7 @@ impl Tx {
     /// Removes the administrator's version of `kind` (the default applies again); `false`
     /// if there was none.
     pub async fn delete_template(&mut self, kind: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM notification_templates WHERE kind = $1")
+        let done = crate::db::query("DELETE FROM notification_templates WHERE kind = $1")
             .bind(kind)
             .execute(self.conn())
             .await?;
@@ -238,7 +234,7 @@ impl Tx {
 
     /// Deletes a rule; `false` if there was none.
     pub async fn delete_rule(&mut self, id: i64) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM notification_rules WHERE id = $1")
+        let done = crate::db::query("DELETE FROM notification_rules WHERE id = $1")
             .bind(id)
             .execute(self.conn())
             .await?;
@@ -249,7 +245,7 @@ impl Tx {
 impl Store {
     /// Every administrator's version of a template.
     pub async fn templates(&self) -> Result<Vec<TemplateRecord>> {
-        sqlx::query(
+        crate::db::query(
             "SELECT kind, subject, body_text, body_html, updated_by, updated_at \
              FROM notification_templates ORDER BY kind",
         )
@@ -271,9 +267,9 @@ impl Store {
 
     /// Every rule, oldest first.
     pub async fn rules(&self) -> Result<Vec<RuleRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(format!(
             "SELECT {RULE_COLUMNS} FROM notification_rules ORDER BY id"
-        )))
+        ))
         .fetch_all(self.pool())
         .await?
         .iter()
@@ -295,7 +291,7 @@ impl Store {
             .map(|d| params.push(crate::bind::Bind::Text((*d).to_owned())))
             .collect();
         params
-            .bind_all(sqlx::query(sqlx::AssertSqlSafe(format!(
+            .bind_all(crate::db::query(format!(
                 "SELECT r.id, r.certificate_id, r.org_id, r.common_name, r.requested_names, \
                  r.requester_admin_id, r.external_requester, r.profile_id, c.serial, \
                  c.not_after, r.person_id, p.email AS person_email \
@@ -304,7 +300,7 @@ impl Store {
                  WHERE r.status = 'Issued' AND c.issued_at >= {since_p} \
                  AND r.requested_via IN ({}) ORDER BY c.issued_at, r.id",
                 doors_p.join(", ")
-            ))))
+            )))
             .fetch_all(self.pool())
             .await?
             .iter()
@@ -321,7 +317,7 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<ExpiringCertificate>> {
-        sqlx::query(
+        crate::db::query(
             "SELECT r.id, r.certificate_id, r.org_id, r.common_name, r.requested_names, \
              r.requester_admin_id, r.external_requester, r.profile_id, c.serial, c.not_after, \
              r.person_id, p.email AS person_email \

@@ -9,7 +9,6 @@ use crate::{
 use castellan_model::{
     AdminId, CertificateId, CertificateStatus, OrgId, PersonId, ProfileId, RequestId,
 };
-use sqlx::Row;
 
 impl Tx {
     /// Stores a request with its order details.
@@ -19,7 +18,7 @@ impl Tx {
         details: &OrderDetails,
     ) -> Result<RequestId> {
         // One statement: the request with its order details.
-        let row = sqlx::query(
+        let row = crate::db::query(
             "INSERT INTO certificate_requests (renew_id, profile_id, status, requested_via, \
              requester, term_days, common_name, requested_names, csr_der, key_generated, \
              created_at, updated_at, org_id, requester_admin_id, external_requester, comments, \
@@ -60,7 +59,7 @@ impl Tx {
         now: i64,
         message: &str,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE certificate_requests SET status = $1, decided_by = $2, decided_at = $3, \
              decision_message = $4, updated_at = $3 WHERE id = $5 AND status = $6",
         )
@@ -86,7 +85,7 @@ impl Tx {
         names: &[String],
         now: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE certificate_requests SET status = $1, csr_der = $2, common_name = $3, \
              requested_names = $4, decided_by = NULL, decided_at = NULL, updated_at = $5 \
              WHERE id = $6 AND status = $7",
@@ -111,7 +110,7 @@ impl Tx {
         certificate: CertificateId,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "UPDATE certificates SET status = $1 WHERE request_id = $2 AND id <> $3 \
              AND status = $4",
         )
@@ -121,7 +120,7 @@ impl Tx {
         .bind(CertificateStatus::Issued.as_str())
         .execute(self.conn())
         .await?;
-        sqlx::query(
+        crate::db::query(
             "UPDATE certificate_requests SET status = $1, certificate_id = $2, updated_at = $3 \
              WHERE id = $4",
         )
@@ -147,7 +146,7 @@ impl Tx {
         by: Option<AdminId>,
         invalidity_date: Option<i64>,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE certificates SET status = $1, revoked_at = $2, revocation_reason = $3, \
              revocation_text = $4, revoked_by = $5, invalidity_date = $8 \
              WHERE id = $6 AND status = $7",
@@ -165,7 +164,7 @@ impl Tx {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        sqlx::query(
+        crate::db::query(
             "UPDATE certificate_requests SET status = $1, updated_at = $2 \
              WHERE id = (SELECT request_id FROM certificates WHERE id = $3)",
         )
@@ -186,7 +185,7 @@ impl Tx {
         days: Option<i64>,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "UPDATE certificate_requests SET auto_renew_days = $1, updated_at = $2 WHERE id = $3",
         )
         .bind(days)
@@ -199,7 +198,7 @@ impl Tx {
 
     /// Records that order `old` was renewed by order `new`; `false` if it already was.
     pub async fn mark_renewed(&mut self, old: RequestId, new: RequestId) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE certificate_requests SET renewed_by_id = $1 WHERE id = $2 \
              AND renewed_by_id IS NULL",
         )
@@ -215,7 +214,7 @@ impl Store {
     /// Issued orders with auto-renewal whose certificate is within its renewal window at
     /// `now` and that were not renewed yet.
     pub async fn due_auto_renewals(&self, now: i64) -> Result<Vec<RequestId>> {
-        Ok(sqlx::query(
+        crate::db::query(
             "SELECT r.id FROM certificate_requests r JOIN certificates c ON c.id = r.certificate_id \
              WHERE r.auto_renew_days IS NOT NULL AND r.renewed_by_id IS NULL \
              AND r.status = 'Issued' AND c.not_after - r.auto_renew_days * 86400 <= $1 \
@@ -226,13 +225,13 @@ impl Store {
         .await?
         .iter()
         .map(|r| r.try_get::<i64, _>("id").map(RequestId))
-        .collect::<std::result::Result<_, _>>()?)
+        .collect::<std::result::Result<_, _>>()
     }
 
     /// Orders left Approved without a certificate since before `before` (the process stopped
     /// between approval and signing).
     pub async fn stalled_approvals(&self, before: i64) -> Result<Vec<RequestId>> {
-        Ok(sqlx::query(
+        crate::db::query(
             "SELECT id FROM certificate_requests WHERE status = 'Approved' \
              AND certificate_id IS NULL AND decided_at IS NOT NULL AND decided_at < $1 ORDER BY id",
         )
@@ -241,19 +240,17 @@ impl Store {
         .await?
         .iter()
         .map(|r| r.try_get::<i64, _>("id").map(RequestId))
-        .collect::<std::result::Result<_, _>>()?)
+        .collect::<std::result::Result<_, _>>()
     }
 
     /// The request a `renewId` names.
     pub async fn request_id_by_renew_id(&self, renew_id: &str) -> Result<Option<RequestId>> {
-        Ok(
-            sqlx::query("SELECT id FROM certificate_requests WHERE renew_id = $1")
-                .bind(renew_id)
-                .fetch_optional(self.pool())
-                .await?
-                .map(|r| r.try_get::<i64, _>("id").map(RequestId))
-                .transpose()?,
-        )
+        crate::db::query("SELECT id FROM certificate_requests WHERE renew_id = $1")
+            .bind(renew_id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(|r| r.try_get::<i64, _>("id").map(RequestId))
+            .transpose()
     }
 
     /// A request with its order details.
@@ -261,7 +258,7 @@ impl Store {
         let Some(request) = self.request_by_id(id).await? else {
             return Ok(None);
         };
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT org_id, requester_admin_id, external_requester, comments, decided_by, \
              decided_at, decision_message, certificate_id, auto_renew_days, renewed_by_id, \
              custom_fields, person_id FROM certificate_requests WHERE id = $1",
@@ -273,7 +270,7 @@ impl Store {
             Some(c) => Some(CertificateId(c)),
             // Requests issued in one step (the CLI, auto-approval) are linked from the
             // certificate's side.
-            None => sqlx::query("SELECT id FROM certificates WHERE request_id = $1")
+            None => crate::db::query("SELECT id FROM certificates WHERE request_id = $1")
                 .bind(id.0)
                 .fetch_optional(self.pool())
                 .await?
@@ -427,20 +424,20 @@ impl Store {
         let from = "FROM certificate_requests r LEFT JOIN certificates c ON c.request_id = r.id \
                     AND c.status <> 'Replaced'";
         let total: i64 = params
-            .bind_all(sqlx::query(sqlx::AssertSqlSafe(format!(
+            .bind_all(crate::db::query(format!(
                 "SELECT COUNT(*) AS n {from} {where_sql}"
-            ))))
+            )))
             .fetch_one(self.pool())
             .await?
             .try_get("n")?;
         let limit_p = params.push(Bind::Int(limit));
         let offset_p = params.push(Bind::Int(offset));
         let rows = params
-            .bind_all(sqlx::query(sqlx::AssertSqlSafe(format!(
+            .bind_all(crate::db::query(format!(
                 "SELECT r.id, r.common_name, r.requested_names, r.status, c.serial, c.not_after \
                  {from} {where_sql} ORDER BY {} LIMIT {limit_p} OFFSET {offset_p}",
                 order_by(filter.sort)
-            ))))
+            )))
             .fetch_all(self.pool())
             .await?;
         let out = rows
@@ -490,10 +487,10 @@ impl Store {
             }
         };
         let rows = params
-            .bind_all(sqlx::query(sqlx::AssertSqlSafe(format!(
+            .bind_all(crate::db::query(format!(
                 "SELECT profile_id, status, COUNT(*) AS n FROM certificate_requests {where_sql} \
                  GROUP BY profile_id, status ORDER BY profile_id, status"
-            ))))
+            )))
             .fetch_all(self.pool())
             .await?;
         rows.iter()
@@ -514,13 +511,13 @@ impl Tx {
     /// Marks Issued certificates whose notAfter has passed, and their orders, Expired;
     /// returns how many certificates expired.
     pub async fn expire_certificates(&mut self, now: i64) -> Result<u64> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE certificates SET status = 'Expired' WHERE status = 'Issued' AND not_after < $1",
         )
         .bind(now)
         .execute(self.conn())
         .await?;
-        sqlx::query(
+        crate::db::query(
             "UPDATE certificate_requests SET status = 'Expired', updated_at = $1 \
              WHERE status = 'Issued' AND id IN (SELECT request_id FROM certificates \
              WHERE status = 'Expired' AND request_id IS NOT NULL)",

@@ -1,9 +1,8 @@
 //! Organisations and departments: one table, one id space (a department has a parent).
 
+use crate::db::{Conn, Row};
 use crate::{OrganizationData, OrganizationRecord, Result, Store, StoreError, Tx};
 use castellan_model::{CertificateType, OrgId};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
 
 const COLUMNS: &str = "id, parent_id, name, alias, secondary_name, address1, address2, address3, \
      city, state_or_province, postal_code, country, organization_identifier, academic_code, \
@@ -15,14 +14,12 @@ const COLUMNS: &str = "id, parent_id, name, alias, secondary_name, address1, add
 impl Store {
     /// Every organisation and department, by id.
     pub async fn organizations(&self) -> Result<Vec<OrganizationRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM organizations ORDER BY id"
-        )))
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(read)
-        .collect()
+        crate::db::query(format!("SELECT {COLUMNS} FROM organizations ORDER BY id"))
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(read)
+            .collect()
     }
 
     /// One organisation or department.
@@ -46,7 +43,7 @@ impl Tx {
         now: i64,
     ) -> Result<OrgId> {
         let row = bind(
-            sqlx::query(
+            crate::db::query(
                 "INSERT INTO organizations (name, alias, secondary_name, address1, address2, \
                  address3, city, state_or_province, postal_code, country, \
                  organization_identifier, academic_code, contact_emails, cert_types, \
@@ -77,7 +74,7 @@ impl Tx {
         now: i64,
     ) -> Result<()> {
         bind(
-            sqlx::query(
+            crate::db::query(
                 "UPDATE organizations SET name = $1, alias = $2, secondary_name = $3, \
                  address1 = $4, address2 = $5, address3 = $6, city = $7, \
                  state_or_province = $8, postal_code = $9, country = $10, \
@@ -100,7 +97,7 @@ impl Tx {
 
     async fn set_enabled_profiles(&mut self, id: OrgId, profiles: &[i64]) -> Result<()> {
         let text: Vec<String> = profiles.iter().map(i64::to_string).collect();
-        sqlx::query("UPDATE organizations SET enabled_profiles = $1 WHERE id = $2")
+        crate::db::query("UPDATE organizations SET enabled_profiles = $1 WHERE id = $2")
             .bind(text.join(","))
             .bind(id.0)
             .execute(self.conn())
@@ -130,7 +127,7 @@ impl Tx {
                 "SELECT COUNT(*) AS n FROM approvals WHERE scope_id = $1 AND status = 'PENDING'",
             ),
         ] {
-            let n: i64 = sqlx::query(sql)
+            let n: i64 = crate::db::query(sql)
                 .bind(id.0)
                 .fetch_one(self.conn())
                 .await?
@@ -144,7 +141,7 @@ impl Tx {
 
     /// Deletes organisation or department `id`.
     pub async fn delete_organization(&mut self, id: OrgId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM organizations WHERE id = $1")
+        let done = crate::db::query("DELETE FROM organizations WHERE id = $1")
             .bind(id.0)
             .execute(self.conn())
             .await?;
@@ -152,9 +149,9 @@ impl Tx {
     }
 }
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+type Query = crate::db::Query;
 
-fn bind<'q>(query: Query<'q>, org: &OrganizationData) -> Query<'q> {
+fn bind(query: Query, org: &OrganizationData) -> Query {
     let cert_types: Vec<&str> = org.cert_types.iter().map(|t| t.as_str()).collect();
     query
         .bind(org.name.clone())
@@ -186,7 +183,7 @@ fn bind<'q>(query: Query<'q>, org: &OrganizationData) -> Query<'q> {
         .bind(org.ev.assumed_name.clone())
 }
 
-fn duplicate_name(e: sqlx::Error, org: &OrganizationData) -> StoreError {
+fn duplicate_name(e: StoreError, org: &OrganizationData) -> StoreError {
     if StoreError::unique_violation(&e, "organizations") || StoreError::unique_violation(&e, "name")
     {
         StoreError::Duplicate {
@@ -194,23 +191,21 @@ fn duplicate_name(e: sqlx::Error, org: &OrganizationData) -> StoreError {
             value: org.name.clone(),
         }
     } else {
-        e.into()
+        e
     }
 }
 
-async fn load(conn: &mut AnyConnection, id: OrgId) -> Result<Option<OrganizationRecord>> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM organizations WHERE id = $1"
-    )))
-    .bind(id.0)
-    .fetch_optional(conn)
-    .await?
-    .as_ref()
-    .map(read)
-    .transpose()
+async fn load(conn: &mut Conn, id: OrgId) -> Result<Option<OrganizationRecord>> {
+    crate::db::query(format!("SELECT {COLUMNS} FROM organizations WHERE id = $1"))
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(read)
+        .transpose()
 }
 
-fn read(row: &AnyRow) -> Result<OrganizationRecord> {
+fn read(row: &Row) -> Result<OrganizationRecord> {
     let cert_types: String = row.try_get("cert_types")?;
     let status: String = row.try_get("validation_status")?;
     Ok(OrganizationRecord {

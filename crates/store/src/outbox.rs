@@ -1,9 +1,8 @@
 //! The e-mail outbox: queued in the event's transaction, claimed with a lease by one
 //! worker at a time (on any node), marked sent or retried later.
 
+use crate::db::Row;
 use crate::{EmailRecord, NewEmail, Result, Store, Tx};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 const COLUMNS: &str = "id, idempotency_key, recipient, subject, body_text, body_html, status, \
      attempts, next_attempt_at, last_error, created_at, sent_at";
@@ -11,7 +10,7 @@ const COLUMNS: &str = "id, idempotency_key, recipient, subject, body_text, body_
 impl Tx {
     /// Queues an e-mail; returns `false` when one with the same idempotency key exists.
     pub async fn enqueue_email(&mut self, email: &NewEmail) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "INSERT INTO email_outbox (idempotency_key, recipient, subject, body_text, \
              body_html, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
              ON CONFLICT (idempotency_key) DO NOTHING",
@@ -41,14 +40,14 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<EmailRecord>> {
         let mut tx = self.begin().await?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = crate::db::query(format!(
             "UPDATE email_outbox SET lease_until = $1 WHERE id IN (SELECT id FROM email_outbox \
              WHERE status = 'PENDING' AND next_attempt_at <= $2 \
              AND (lease_until IS NULL OR lease_until <= $2) ORDER BY id LIMIT $3) \
              AND status = 'PENDING' AND next_attempt_at <= $2 \
              AND (lease_until IS NULL OR lease_until <= $2) \
              RETURNING {COLUMNS}"
-        )))
+        ))
         .bind(lease_until)
         .bind(now)
         .bind(limit)
@@ -65,7 +64,7 @@ impl Store {
     /// (the delivery log shows recipient, subject and status).
     pub async fn mark_email_sent(&self, id: i64, now: i64) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(
+        crate::db::query(
             "UPDATE email_outbox SET status = 'SENT', sent_at = $1, attempts = attempts + 1, \
              lease_until = NULL, last_error = '', body_text = '', body_html = '' WHERE id = $2",
         )
@@ -84,7 +83,7 @@ impl Store {
         retry_at: Option<i64>,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(
+        crate::db::query(
             "UPDATE email_outbox SET attempts = attempts + 1, last_error = $1, \
              lease_until = NULL, status = $2, next_attempt_at = COALESCE($3, next_attempt_at) \
              WHERE id = $4",
@@ -104,10 +103,10 @@ impl Store {
 
     /// The e-mails to `recipient`, newest first.
     pub async fn emails_to(&self, recipient: &str, limit: i64) -> Result<Vec<EmailRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(format!(
             "SELECT {COLUMNS} FROM email_outbox WHERE lower(recipient) = lower($1) \
              ORDER BY id DESC LIMIT $2"
-        )))
+        ))
         .bind(recipient)
         .bind(limit)
         .fetch_all(self.pool())
@@ -119,19 +118,17 @@ impl Store {
 
     /// How many e-mails were given up (`DEAD`).
     pub async fn given_up_emails(&self) -> Result<i64> {
-        Ok(
-            sqlx::query("SELECT COUNT(*) AS n FROM email_outbox WHERE status = 'DEAD'")
-                .fetch_one(self.pool())
-                .await?
-                .try_get("n")?,
-        )
+        crate::db::query("SELECT COUNT(*) AS n FROM email_outbox WHERE status = 'DEAD'")
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")
     }
 
     /// Every queued e-mail, newest first (for administrators and tests).
     pub async fn emails(&self, limit: i64) -> Result<Vec<EmailRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(format!(
             "SELECT {COLUMNS} FROM email_outbox ORDER BY id DESC LIMIT $1"
-        )))
+        ))
         .bind(limit)
         .fetch_all(self.pool())
         .await?
@@ -141,7 +138,7 @@ impl Store {
     }
 }
 
-fn read(row: &AnyRow) -> Result<EmailRecord> {
+fn read(row: &Row) -> Result<EmailRecord> {
     Ok(EmailRecord {
         id: row.try_get("id")?,
         email: NewEmail {

@@ -1,10 +1,9 @@
 //! Persons (guide 8, SCM `/person/v1`): the people client certificates are issued to,
 //! found by id or by e-mail (unique, compared without regard to case).
 
+use crate::db::Row;
 use crate::{Result, Store, StoreError, Tx};
 use castellan_model::{AdminId, OrgId, PersonId};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 /// A person's details.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +53,7 @@ const COLUMNS: &str = "id, org_id, first_name, middle_name, last_name, email, se
      phone, common_name, eppn, upn, validation_type, created_at, created_by, modified_at, \
      modified_by";
 
-fn read(row: &AnyRow) -> Result<PersonRecord> {
+fn read(row: &Row) -> Result<PersonRecord> {
     let secondary: String = row.try_get("secondary_emails")?;
     Ok(PersonRecord {
         id: PersonId(row.try_get("id")?),
@@ -82,24 +81,24 @@ fn read(row: &AnyRow) -> Result<PersonRecord> {
     })
 }
 
-fn duplicate(e: sqlx::Error, email: &str) -> StoreError {
+fn duplicate(e: StoreError, email: &str) -> StoreError {
     if StoreError::unique_violation(&e, "email_key") {
         StoreError::Duplicate {
             what: "person e-mail",
             value: email.to_owned(),
         }
     } else {
-        e.into()
+        e
     }
 }
 
 /// Binds a person's fields, then who changed it and when, as `$1`…`$14` in table order.
-fn bind_person<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+fn bind_person(
+    query: crate::db::Query,
     person: &PersonData,
     by: Option<AdminId>,
     now: i64,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+) -> crate::db::Query {
     query
         .bind(person.org_id.0)
         .bind(person.first_name.clone())
@@ -126,7 +125,7 @@ impl Tx {
         now: i64,
     ) -> Result<PersonId> {
         let row = bind_person(
-            sqlx::query(
+            crate::db::query(
                 "INSERT INTO persons (org_id, first_name, middle_name, last_name, email, \
                  email_key, secondary_emails, phone, common_name, eppn, upn, validation_type, \
                  modified_at, modified_by, created_at, created_by) \
@@ -152,7 +151,7 @@ impl Tx {
         now: i64,
     ) -> Result<bool> {
         let done = bind_person(
-            sqlx::query(
+            crate::db::query(
                 "UPDATE persons SET org_id = $1, first_name = $2, middle_name = $3, \
                  last_name = $4, email = $5, email_key = $6, secondary_emails = $7, phone = $8, \
                  common_name = $9, eppn = $10, upn = $11, validation_type = $12, \
@@ -171,7 +170,7 @@ impl Tx {
 
     /// Deletes a person; `false` if there was none.
     pub async fn delete_person(&mut self, id: PersonId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM persons WHERE id = $1")
+        let done = crate::db::query("DELETE FROM persons WHERE id = $1")
             .bind(id.0)
             .execute(self.conn())
             .await?;
@@ -182,34 +181,30 @@ impl Tx {
 impl Store {
     /// Every person, by id.
     pub async fn persons(&self) -> Result<Vec<PersonRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM persons ORDER BY id"
-        )))
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(read)
-        .collect()
+        crate::db::query(format!("SELECT {COLUMNS} FROM persons ORDER BY id"))
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(read)
+            .collect()
     }
 
     /// The person with this id.
     pub async fn person(&self, id: PersonId) -> Result<Option<PersonRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM persons WHERE id = $1"
-        )))
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await?
-        .as_ref()
-        .map(read)
-        .transpose()
+        crate::db::query(format!("SELECT {COLUMNS} FROM persons WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(read)
+            .transpose()
     }
 
     /// The person with this e-mail address (any case).
     pub async fn person_by_email(&self, email: &str) -> Result<Option<PersonRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        crate::db::query(format!(
             "SELECT {COLUMNS} FROM persons WHERE email_key = $1"
-        )))
+        ))
         .bind(email.trim().to_lowercase())
         .fetch_optional(self.pool())
         .await?

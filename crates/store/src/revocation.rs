@@ -1,11 +1,9 @@
 //! Revocation status: revoked entries streamed for CRLs, published CRLs, OCSP responders,
 //! pre-signed OCSP responses and keys blocked after a key compromise.
 
+use crate::db::Row;
 use crate::{Result, Store, Tx};
 use castellan_model::{CaId, CertificateId};
-use futures_util::TryStreamExt;
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
 
 /// The size of the parts a CRL is stored in.
 pub const CRL_PART_BYTES: usize = 1024 * 1024;
@@ -120,7 +118,7 @@ pub struct BlockedKey {
     pub blocked_at: i64,
 }
 
-fn response_from(row: &AnyRow) -> Result<StoredOcspResponse> {
+fn response_from(row: &Row) -> Result<StoredOcspResponse> {
     Ok(StoredOcspResponse {
         der: row.try_get("der")?,
         this_update: row.try_get("this_update")?,
@@ -142,41 +140,40 @@ impl Store {
         now: i64,
         mut each: impl FnMut(RevokedRow) -> Result<()>,
     ) -> Result<u64> {
-        use sqlx::Executor as _;
+        use crate::db::query;
         let sqlite = self.kind() == castellan_model::DatabaseKind::Sqlite;
         let mut conn = self.pool().acquire().await?;
         if sqlite {
-            conn.execute("PRAGMA mmap_size = 0").await?;
-            conn.execute("PRAGMA cache_size = -4096").await?;
+            query("PRAGMA mmap_size = 0").execute(&mut conn).await?;
+            query("PRAGMA cache_size = -4096")
+                .execute(&mut conn)
+                .await?;
         }
         let mut count = 0;
-        let streamed = async {
-            let mut rows = sqlx::query(
-                "SELECT serial, revoked_at, revocation_reason, invalidity_date FROM certificates \
-                 WHERE issuer_ca_id = $1 AND crl_shard = $2 AND revoked_at IS NOT NULL \
-                 AND not_after > $3",
-            )
-            .bind(ca.0)
-            .bind(shard)
-            .bind(now)
-            .fetch(&mut *conn);
-            while let Some(row) = rows.try_next().await? {
-                each(RevokedRow {
-                    serial: row.try_get("serial")?,
-                    revoked_at: row.try_get("revoked_at")?,
-                    reason: row
-                        .try_get::<Option<i64>, _>("revocation_reason")?
-                        .unwrap_or(0),
-                    invalidity_date: row.try_get("invalidity_date")?,
-                })?;
-                count += 1;
-            }
-            Ok::<(), crate::StoreError>(())
-        }
+        let streamed = query(
+            "SELECT serial, revoked_at, revocation_reason, invalidity_date FROM certificates \
+             WHERE issuer_ca_id = $1 AND crl_shard = $2 AND revoked_at IS NOT NULL \
+             AND not_after > $3",
+        )
+        .bind(ca.0)
+        .bind(shard)
+        .bind(now)
+        .for_each(&mut conn, |row| {
+            each(RevokedRow {
+                serial: row.try_get("serial")?,
+                revoked_at: row.try_get("revoked_at")?,
+                reason: row
+                    .try_get::<Option<i64>, _>("revocation_reason")?
+                    .unwrap_or(0),
+                invalidity_date: row.try_get("invalidity_date")?,
+            })?;
+            count += 1;
+            Ok(())
+        })
         .await;
         if sqlite {
-            conn.execute(crate::SQLITE_CACHE_SIZE).await?;
-            conn.execute(crate::SQLITE_MMAP_SIZE).await?;
+            query(crate::SQLITE_CACHE_SIZE).execute(&mut conn).await?;
+            query(crate::SQLITE_MMAP_SIZE).execute(&mut conn).await?;
         }
         streamed?;
         Ok(count)
@@ -186,7 +183,7 @@ impl Store {
     /// is on, and every shard a CRL was ever published for (certificates issued under an
     /// earlier setting keep naming them).
     pub async fn crl_shards(&self, ca: CaId, configured: i64) -> Result<Vec<i64>> {
-        let rows = sqlx::query("SELECT DISTINCT shard FROM crls WHERE ca_id = $1")
+        let rows = crate::db::query("SELECT DISTINCT shard FROM crls WHERE ca_id = $1")
             .bind(ca.0)
             .fetch_all(self.pool())
             .await?;
@@ -204,7 +201,7 @@ impl Store {
 
     /// How many unexpired revoked certificates a shard lists at `now`.
     pub async fn revoked_count(&self, ca: CaId, shard: i64, now: i64) -> Result<i64> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT COUNT(*) AS n FROM certificates WHERE issuer_ca_id = $1 AND crl_shard = $2 \
              AND revoked_at IS NOT NULL AND not_after > $3",
         )
@@ -213,12 +210,12 @@ impl Store {
         .bind(now)
         .fetch_one(self.pool())
         .await?;
-        Ok(row.try_get("n")?)
+        row.try_get("n")
     }
 
     /// The latest revocation in a shard (to know whether the CRL is behind).
     pub async fn last_revocation(&self, ca: CaId, shard: i64) -> Result<Option<i64>> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT MAX(revoked_at) AS last FROM certificates \
              WHERE issuer_ca_id = $1 AND crl_shard = $2 AND revoked_at IS NOT NULL",
         )
@@ -226,12 +223,12 @@ impl Store {
         .bind(shard)
         .fetch_one(self.pool())
         .await?;
-        Ok(row.try_get("last")?)
+        row.try_get("last")
     }
 
     /// The latest CRL of a CA and shard, without its bytes.
     pub async fn latest_crl_meta(&self, ca: CaId, shard: i64) -> Result<Option<CrlMeta>> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT number, this_update, next_update, entries FROM crls \
              WHERE ca_id = $1 AND shard = $2 ORDER BY number DESC LIMIT 1",
         )
@@ -252,25 +249,26 @@ impl Store {
 
     /// The bytes of CRL `number` of a CA and shard, put back together from its parts.
     pub async fn crl_der(&self, ca: CaId, shard: i64, number: i64) -> Result<Option<Vec<u8>>> {
-        let mut rows = sqlx::query(
+        let mut der: Option<Vec<u8>> = None;
+        crate::db::query(
             "SELECT bytes FROM crl_parts WHERE ca_id = $1 AND shard = $2 AND number = $3 \
              ORDER BY part",
         )
         .bind(ca.0)
         .bind(shard)
         .bind(number)
-        .fetch(self.pool());
-        let mut der: Option<Vec<u8>> = None;
-        while let Some(row) = rows.try_next().await? {
+        .for_each(self.pool(), |row| {
             let part: Vec<u8> = row.try_get("bytes")?;
             der.get_or_insert_with(Vec::new).extend_from_slice(&part);
-        }
+            Ok(())
+        })
+        .await?;
         Ok(der)
     }
 
     /// The unexpired OCSP responders of CA `ca`, newest first.
     pub async fn ocsp_responders(&self, ca: CaId, now: i64) -> Result<Vec<ResponderRecord>> {
-        let rows = sqlx::query(
+        let rows = crate::db::query(
             "SELECT id, ca_id, certificate_der, encrypted_key, not_before, not_after \
              FROM ocsp_responders WHERE ca_id = $1 AND not_after > $2 ORDER BY not_after DESC, id DESC",
         )
@@ -299,7 +297,7 @@ impl Store {
         serial: &str,
         hash_algorithm: &str,
     ) -> Result<Option<OcspSubject>> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT c.id, c.issuer_ca_id, c.revoked_at, c.revocation_reason, c.not_after, \
              r.der, r.this_update, r.next_update, r.revoked FROM certificates c \
              LEFT JOIN ocsp_responses r ON r.certificate_id = c.id AND r.hash_algorithm = $2 \
@@ -337,7 +335,7 @@ impl Store {
         after: CertificateId,
         limit: i64,
     ) -> Result<Vec<OcspDue>> {
-        let rows = sqlx::query(
+        let rows = crate::db::query(
             "SELECT c.id, c.issuer_ca_id, c.serial, c.revoked_at, c.revocation_reason, \
              'sha1' AS hash_algorithm FROM certificates c \
              LEFT JOIN ocsp_responses r ON r.certificate_id = c.id AND r.hash_algorithm = 'sha1' \
@@ -375,7 +373,7 @@ impl Store {
 
     /// Responses signed at or after `since` (thisUpdate), for caches to follow.
     pub async fn ocsp_changed_since(&self, since: i64) -> Result<Vec<ChangedResponse>> {
-        let rows = sqlx::query(
+        let rows = crate::db::query(
             "SELECT c.serial, r.hash_algorithm, r.der, r.this_update, r.next_update, r.revoked \
              FROM ocsp_responses r JOIN certificates c ON c.id = r.certificate_id \
              WHERE r.this_update >= $1",
@@ -396,7 +394,7 @@ impl Store {
 
     /// Whether `spki_sha256` (hex) is blocked, and by which certificate.
     pub async fn blocked_key(&self, spki_sha256: &str) -> Result<Option<BlockedKey>> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT c.serial, b.blocked_at FROM blocked_keys b \
              LEFT JOIN certificates c ON c.id = b.certificate_id WHERE b.spki_sha256 = $1",
         )
@@ -423,7 +421,7 @@ impl Tx {
         meta: &CrlMeta,
         der: &[u8],
     ) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO crls (ca_id, shard, number, this_update, next_update, entries) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -442,11 +440,11 @@ impl Tx {
                     value: meta.number.to_string(),
                 }
             } else {
-                e.into()
+                e
             }
         })?;
         for (part, bytes) in (0i64..).zip(der.chunks(CRL_PART_BYTES)) {
-            sqlx::query(
+            crate::db::query(
                 "INSERT INTO crl_parts (ca_id, shard, number, part, bytes) \
                  VALUES ($1, $2, $3, $4, $5)",
             )
@@ -459,9 +457,9 @@ impl Tx {
             .await?;
         }
         for table in ["crl_parts", "crls"] {
-            sqlx::query(AssertSqlSafe(format!(
+            crate::db::query(format!(
                 "DELETE FROM {table} WHERE ca_id = $1 AND shard = $2 AND number < $3"
-            )))
+            ))
             .bind(ca.0)
             .bind(shard)
             .bind(meta.number)
@@ -481,7 +479,7 @@ impl Tx {
         not_after: i64,
         now: i64,
     ) -> Result<i64> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "INSERT INTO ocsp_responders (ca_id, certificate_der, encrypted_key, not_before, \
              not_after, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
@@ -493,13 +491,13 @@ impl Tx {
         .bind(now)
         .fetch_one(self.conn())
         .await?;
-        Ok(row.try_get("id")?)
+        row.try_get("id")
     }
 
     /// Sets the sealed key of a responder inserted in this transaction (the key is sealed
     /// with the row id in its AAD).
     pub async fn set_ocsp_responder_key(&mut self, id: i64, encrypted_key: &[u8]) -> Result<()> {
-        sqlx::query("UPDATE ocsp_responders SET encrypted_key = $1 WHERE id = $2")
+        crate::db::query("UPDATE ocsp_responders SET encrypted_key = $1 WHERE id = $2")
             .bind(encrypted_key)
             .bind(id)
             .execute(self.conn())
@@ -514,7 +512,7 @@ impl Tx {
         hash_algorithm: &str,
         response: &StoredOcspResponse,
     ) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO ocsp_responses (certificate_id, hash_algorithm, revoked, this_update, \
              next_update, der) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (certificate_id, hash_algorithm) DO UPDATE SET revoked = excluded.revoked, \
@@ -539,7 +537,7 @@ impl Tx {
         certificate: CertificateId,
         at: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = crate::db::query(
             "INSERT INTO blocked_keys (spki_sha256, certificate_id, blocked_at) VALUES ($1, $2, $3) \
              ON CONFLICT (spki_sha256) DO NOTHING",
         )
@@ -553,7 +551,7 @@ impl Tx {
 
     /// The Issued certificates with this public key (SPKI SHA-256, hex).
     pub async fn issued_with_key(&mut self, spki_sha256: &str) -> Result<Vec<CertificateId>> {
-        let rows = sqlx::query(
+        let rows = crate::db::query(
             "SELECT id FROM certificates WHERE spki_sha256 = $1 AND status = 'Issued' ORDER BY id",
         )
         .bind(spki_sha256)

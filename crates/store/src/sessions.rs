@@ -3,7 +3,6 @@
 
 use crate::{Result, Store, Tx};
 use castellan_model::AdminId;
-use sqlx::Row;
 
 /// A stored portal session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,12 +28,12 @@ impl Tx {
         now: i64,
         idle_since: i64,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM portal_sessions WHERE expires_at < $1 OR last_seen_at < $2")
+        crate::db::query("DELETE FROM portal_sessions WHERE expires_at < $1 OR last_seen_at < $2")
             .bind(now)
             .bind(idle_since)
             .execute(self.conn())
             .await?;
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO portal_sessions (token_hash, admin_id, created_at, last_seen_at, \
              expires_at) VALUES ($1, $2, $3, $3, $4)",
         )
@@ -49,7 +48,7 @@ impl Tx {
 
     /// Ends one session.
     pub async fn delete_session(&mut self, digest: &str) -> Result<()> {
-        sqlx::query("DELETE FROM portal_sessions WHERE token_hash = $1")
+        crate::db::query("DELETE FROM portal_sessions WHERE token_hash = $1")
             .bind(digest)
             .execute(self.conn())
             .await?;
@@ -58,7 +57,7 @@ impl Tx {
 
     /// Ends every session of `admin` (a password change, suspension or deletion).
     pub async fn delete_admin_sessions(&mut self, admin: AdminId) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM portal_sessions WHERE admin_id = $1")
+        let done = crate::db::query("DELETE FROM portal_sessions WHERE admin_id = $1")
             .bind(admin.0)
             .execute(self.conn())
             .await?;
@@ -67,7 +66,7 @@ impl Tx {
 
     /// Records that a session was used at `now`.
     pub async fn touch_session(&mut self, digest: &str, now: i64) -> Result<()> {
-        sqlx::query("UPDATE portal_sessions SET last_seen_at = $1 WHERE token_hash = $2")
+        crate::db::query("UPDATE portal_sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(now)
             .bind(digest)
             .execute(self.conn())
@@ -79,7 +78,7 @@ impl Tx {
 impl Store {
     /// A session by the digest of its cookie.
     pub async fn session(&self, digest: &str) -> Result<Option<SessionRecord>> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT admin_id, created_at, last_seen_at, expires_at FROM portal_sessions \
              WHERE token_hash = $1",
         )

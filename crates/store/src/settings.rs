@@ -1,7 +1,6 @@
 //! Named settings kept in the database (customer URI, KEK check value, initialisation time).
 
 use crate::{Result, Store, Tx};
-use sqlx::Row;
 
 /// The setting that marks a store as initialised (value: Unix time of `castellan init`).
 pub const INITIALISED_AT: &str = "initialised_at";
@@ -13,11 +12,11 @@ pub const CUSTOMER_URI: &str = "customer_uri";
 impl Store {
     /// Reads a setting.
     pub async fn setting(&self, name: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
+        let row = crate::db::query("SELECT value FROM settings WHERE name = $1")
             .bind(name)
             .fetch_optional(self.pool())
             .await?;
-        Ok(row.map(|r| r.try_get::<String, _>("value")).transpose()?)
+        row.map(|r| r.try_get::<String, _>("value")).transpose()
     }
 
     /// Whether `castellan init` has completed on this database.
@@ -29,7 +28,7 @@ impl Store {
 impl Tx {
     /// Writes a setting (insert or replace).
     pub async fn set_setting(&mut self, name: &str, value: &str) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO settings (name, value) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
         )

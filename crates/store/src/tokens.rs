@@ -3,7 +3,6 @@
 
 use crate::{Result, Store, Tx};
 use castellan_model::AdminId;
-use sqlx::Row;
 
 impl Tx {
     /// Stores an access token's digest for `admin`, valid until `expires_at`; removes
@@ -15,11 +14,11 @@ impl Tx {
         expires_at: i64,
         now: i64,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM api_tokens WHERE expires_at < $1")
+        crate::db::query("DELETE FROM api_tokens WHERE expires_at < $1")
             .bind(now)
             .execute(self.conn())
             .await?;
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO api_tokens (token_hash, admin_id, expires_at, created_at) \
              VALUES ($1, $2, $3, $4)",
         )
@@ -42,7 +41,7 @@ impl Tx {
         expires_at: i64,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO admin_invitations (admin_id, token_hash, purpose, invited_by, \
              expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -65,7 +64,7 @@ impl Tx {
         purpose: &str,
         now: i64,
     ) -> Result<Option<AdminId>> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "UPDATE admin_invitations SET used_at = $1 WHERE token_hash = $2 AND purpose = $3 \
              AND used_at IS NULL AND expires_at >= $1 RETURNING admin_id",
         )
@@ -84,7 +83,7 @@ impl Tx {
 impl Store {
     /// The administrator an unexpired access token belongs to.
     pub async fn api_token_admin(&self, digest: &str, now: i64) -> Result<Option<AdminId>> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT admin_id FROM api_tokens WHERE token_hash = $1 AND expires_at >= $2",
         )
         .bind(digest)

@@ -562,6 +562,49 @@ async fn sqlite_commits_return_only_once_synced() {
     }
 }
 
+/// A writer that finds the SQLite write lock taken by another process (here a second store
+/// on the same file) waits for it without blocking its thread: on this one-thread runtime the
+/// test goes on reading meanwhile, and the waiting transaction starts and commits once the
+/// other one has committed.
+#[tokio::test]
+async fn a_sqlite_writer_waits_for_another_process_without_blocking_its_thread() {
+    let (store, db) = castellan_testkit::db::sqlite().await;
+    let other = db.open().await;
+    let mut held = other.begin().await.unwrap();
+    held.set_setting("held", "1").await.unwrap();
+    let waiting = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin().await?;
+            tx.set_setting("after", "1").await?;
+            tx.commit().await
+        }
+    });
+    for _ in 0..20 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert_eq!(store.setting("held").await.unwrap(), None);
+        assert!(!waiting.is_finished(), "began while another writer held the lock");
+    }
+    held.commit().await.unwrap();
+    waiting.await.unwrap().unwrap();
+    assert_eq!(store.setting("held").await.unwrap().as_deref(), Some("1"));
+    assert_eq!(store.setting("after").await.unwrap().as_deref(), Some("1"));
+}
+
+/// A transaction dropped without commit leaves nothing behind on either engine, and its
+/// connection serves the next transaction.
+both!(a_dropped_transaction_is_rolled_back, |store: Store| async move {
+    let mut tx = store.begin().await.unwrap();
+    tx.set_setting("dropped", "1").await.unwrap();
+    drop(tx);
+    assert_eq!(store.setting("dropped").await.unwrap(), None);
+    let mut tx = store.begin().await.unwrap();
+    tx.set_setting("kept", "1").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.setting("dropped").await.unwrap(), None);
+    assert_eq!(store.setting("kept").await.unwrap().as_deref(), Some("1"));
+});
+
 both!(
     a_name_check_reads_only_the_domains_and_validations_it_names,
     |store: Store| async move {
