@@ -583,7 +583,10 @@ async fn a_sqlite_writer_waits_for_another_process_without_blocking_its_thread()
     for _ in 0..20 {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         assert_eq!(store.setting("held").await.unwrap(), None);
-        assert!(!waiting.is_finished(), "began while another writer held the lock");
+        assert!(
+            !waiting.is_finished(),
+            "began while another writer held the lock"
+        );
     }
     held.commit().await.unwrap();
     waiting.await.unwrap().unwrap();
@@ -593,17 +596,20 @@ async fn a_sqlite_writer_waits_for_another_process_without_blocking_its_thread()
 
 /// A transaction dropped without commit leaves nothing behind on either engine, and its
 /// connection serves the next transaction.
-both!(a_dropped_transaction_is_rolled_back, |store: Store| async move {
-    let mut tx = store.begin().await.unwrap();
-    tx.set_setting("dropped", "1").await.unwrap();
-    drop(tx);
-    assert_eq!(store.setting("dropped").await.unwrap(), None);
-    let mut tx = store.begin().await.unwrap();
-    tx.set_setting("kept", "1").await.unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(store.setting("dropped").await.unwrap(), None);
-    assert_eq!(store.setting("kept").await.unwrap().as_deref(), Some("1"));
-});
+both!(
+    a_dropped_transaction_is_rolled_back,
+    |store: Store| async move {
+        let mut tx = store.begin().await.unwrap();
+        tx.set_setting("dropped", "1").await.unwrap();
+        drop(tx);
+        assert_eq!(store.setting("dropped").await.unwrap(), None);
+        let mut tx = store.begin().await.unwrap();
+        tx.set_setting("kept", "1").await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.setting("dropped").await.unwrap(), None);
+        assert_eq!(store.setting("kept").await.unwrap().as_deref(), Some("1"));
+    }
+);
 
 both!(
     a_name_check_reads_only_the_domains_and_validations_it_names,
