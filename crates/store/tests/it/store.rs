@@ -594,8 +594,8 @@ async fn a_sqlite_writer_waits_for_another_process_without_blocking_its_thread()
     assert_eq!(store.setting("after").await.unwrap().as_deref(), Some("1"));
 }
 
-/// A transaction dropped without commit leaves nothing behind on either engine, and its
-/// connection serves the next transaction.
+// A transaction dropped without commit leaves nothing behind on either engine, and its
+// connection serves the next transaction.
 both!(
     a_dropped_transaction_is_rolled_back,
     |store: Store| async move {
