@@ -31,7 +31,7 @@ const SQLITE_IDLE: usize = 8;
 /// Prepared statements kept per SQLite connection (the store has about two hundred).
 const SQLITE_STATEMENT_CACHE: usize = 256;
 /// How long a writer waits for another process's write transaction (SQLite's busy timeout).
-pub(crate) const SQLITE_BUSY: Duration = Duration::from_secs(10);
+const SQLITE_BUSY: Duration = Duration::from_secs(10);
 
 /// One value bound to a statement, or read from a row.
 #[derive(Clone, Debug, PartialEq)]
@@ -169,8 +169,6 @@ impl Decode for Vec<u8> {
     fn decode(value: &Value) -> std::result::Result<Self, String> {
         match value {
             Value::Blob(v) => Ok(v.clone()),
-            // SQLite hands back an empty BLOB as a zero-length value of either kind.
-            Value::Text(v) if v.is_empty() => Ok(Vec::new()),
             other => Err(format!("expected bytes, found {}", describe(other))),
         }
     }
@@ -594,13 +592,12 @@ pub(crate) struct SqliteOpen {
     pub(crate) path: PathBuf,
     /// Create the file when it does not exist.
     pub(crate) create: bool,
-    /// `PRAGMA synchronous`: `FULL` or `NORMAL`.
-    pub(crate) synchronous: &'static str,
 }
 
 impl SqliteOpen {
-    /// Opens and sets up a connection: WAL, the durability asked for, foreign keys, the busy
-    /// timeout, the page cache and memory map.
+    /// Opens and sets up a connection: WAL, foreign keys, the busy timeout, the page cache
+    /// and memory map. `synchronous = NORMAL`: SQLite syncs only around checkpoints; with
+    /// `SqliteSync::Full` the store syncs each commit itself (group commit, ADR 0019).
     fn open(&self) -> Result<rusqlite::Connection> {
         use rusqlite::OpenFlags;
         let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -617,15 +614,17 @@ impl SqliteOpen {
         })?;
         conn.busy_timeout(SQLITE_BUSY)?;
         conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
+        // Random keys (serials) touch pages all over the indexes: keep them in memory
+        // (cache, memory map) and checkpoint the WAL less often. Multi-row inserts need a
+        // statement journal: in memory, rather than a temporary file per statement.
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = {};
+             PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              {};
              {};
              PRAGMA wal_autocheckpoint = 4000;
              PRAGMA temp_store = MEMORY;",
-            self.synchronous,
             crate::SQLITE_CACHE_SIZE,
             crate::SQLITE_MMAP_SIZE,
         ))?;

@@ -178,11 +178,7 @@ impl Store {
             SqliteSync::Normal => None,
         };
         let target = path.display().to_string();
-        let pool = SqlitePool::new(SqliteOpen {
-            path,
-            create,
-            synchronous: "NORMAL",
-        })?;
+        let pool = SqlitePool::new(SqliteOpen { path, create })?;
         Ok(Store {
             pool: Pool::Sqlite(pool),
             kind: DatabaseKind::Sqlite,
