@@ -69,20 +69,6 @@ impl Encode for i64 {
     }
 }
 
-impl Encode for i32 {
-    const KIND: Kind = Kind::Int;
-    fn encode(self) -> Value {
-        Value::Int(i64::from(self))
-    }
-}
-
-impl Encode for bool {
-    const KIND: Kind = Kind::Int;
-    fn encode(self) -> Value {
-        Value::Int(i64::from(self))
-    }
-}
-
 impl Encode for String {
     const KIND: Kind = Kind::Text;
     fn encode(self) -> Value {
@@ -150,12 +136,6 @@ impl Decode for i64 {
     }
 }
 
-impl Decode for bool {
-    fn decode(value: &Value) -> std::result::Result<Self, String> {
-        i64::decode(value).map(|v| v != 0)
-    }
-}
-
 impl Decode for String {
     fn decode(value: &Value) -> std::result::Result<Self, String> {
         match value {
@@ -192,7 +172,7 @@ fn describe(value: &Value) -> &'static str {
     }
 }
 
-/// A column, by name or by position.
+/// A column, by name (the generic parameter keeps the call sites sqlx-shaped: `try_get::<i64, _>("id")`).
 pub(crate) trait ColumnIndex {
     fn position(&self, columns: &[String]) -> Option<usize>;
     fn describe(&self) -> String;
@@ -204,15 +184,6 @@ impl ColumnIndex for &str {
     }
     fn describe(&self) -> String {
         (*self).to_owned()
-    }
-}
-
-impl ColumnIndex for usize {
-    fn position(&self, columns: &[String]) -> Option<usize> {
-        (*self < columns.len()).then_some(*self)
-    }
-    fn describe(&self) -> String {
-        format!("#{self}")
     }
 }
 
