@@ -149,6 +149,7 @@ impl Store {
         let count_sql = format!("SELECT COUNT(*) AS n FROM certificates{where_sql}");
         let total: i64 = params
             .bind_all(crate::db::query(count_sql))
+            .scan()
             .fetch_one(self.pool())
             .await?
             .try_get("n")?;
@@ -158,7 +159,7 @@ impl Store {
         let sql = format!(
             "SELECT {CERT_COLUMNS} FROM certificates{where_sql} ORDER BY id DESC LIMIT {limit} OFFSET {offset}"
         );
-        let query = params.bind_all(crate::db::query(sql));
+        let query = params.bind_all(crate::db::query(sql)).scan();
         let rows = query.fetch_all(self.pool()).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {

@@ -11,8 +11,9 @@
 //!   single cost of an ACME order. An SQLite statement of the store takes microseconds and
 //!   never waits on the network, so running it in place is cheaper than any hand-off; the
 //!   few that can wait (taking the write lock while another process holds it) wait
-//!   asynchronously (`begin_immediate`), and the one long read (the rows of a CRL) runs
-//!   where blocking is allowed ([`blocking`]).
+//!   asynchronously (`begin_immediate`), and the reads that can cover a large part of a
+//!   table (the rows of a CRL, statements marked [`Query::scan`]) run where blocking is
+//!   allowed ([`blocking`]).
 //!
 //! Statements are prepared once per connection and kept (rusqlite's statement cache).
 
@@ -222,6 +223,8 @@ impl Done {
 pub(crate) struct Query {
     sql: Cow<'static, str>,
     args: Vec<Value>,
+    /// May read a large part of a table (see [`Query::scan`]).
+    scan: bool,
 }
 
 /// A statement; bind its parameters in order, then run it with `execute` or a `fetch_…`.
@@ -229,6 +232,7 @@ pub(crate) fn query(sql: impl Into<Cow<'static, str>>) -> Query {
     Query {
         sql: sql.into(),
         args: Vec::new(),
+        scan: false,
     }
 }
 
@@ -298,10 +302,20 @@ impl Query {
         self
     }
 
+    /// Marks a statement that may read a large part of a table (a count or a search over
+    /// every certificate): on SQLite it runs where blocking is allowed ([`blocking`]), so
+    /// the other tasks of its thread move to another one meanwhile.
+    pub(crate) fn scan(mut self) -> Query {
+        self.scan = true;
+        self
+    }
+
     /// Runs a statement that returns no rows (or whose rows are not wanted).
     pub(crate) async fn execute<'a>(self, target: impl Into<Target<'a>>) -> Result<Done> {
         let rows_affected = match target.into().place()? {
-            Place::Sqlite(conn) => return self.execute_sqlite(conn.connection()?),
+            Place::Sqlite(conn) => {
+                return on_sqlite(self.scan, || self.execute_sqlite(conn.connection()?));
+            }
             Place::AnyPool(pool) => self.into_sqlx().execute(pool).await?,
             Place::AnyConn(conn) => self.into_sqlx().execute(conn).await?,
         }
@@ -312,7 +326,11 @@ impl Query {
     /// Every row.
     pub(crate) async fn fetch_all<'a>(self, target: impl Into<Target<'a>>) -> Result<Vec<Row>> {
         let rows = match target.into().place()? {
-            Place::Sqlite(conn) => return self.rows_sqlite(conn.connection()?, Collect::All),
+            Place::Sqlite(conn) => {
+                return on_sqlite(self.scan, || {
+                    self.rows_sqlite(conn.connection()?, Collect::All)
+                });
+            }
             Place::AnyPool(pool) => self.into_sqlx().fetch_all(pool).await?,
             Place::AnyConn(conn) => self.into_sqlx().fetch_all(conn).await?,
         };
@@ -326,7 +344,9 @@ impl Query {
     ) -> Result<Option<Row>> {
         let row = match target.into().place()? {
             Place::Sqlite(conn) => {
-                let rows = self.rows_sqlite(conn.connection()?, Collect::One)?;
+                let rows = on_sqlite(self.scan, || {
+                    self.rows_sqlite(conn.connection()?, Collect::One)
+                })?;
                 return Ok(rows.into_iter().next());
             }
             Place::AnyPool(pool) => self.into_sqlx().fetch_optional(pool).await?,
@@ -710,6 +730,12 @@ impl Drop for PooledSqlite {
             idle.push(conn);
         }
     }
+}
+
+/// Runs an SQLite statement in place, or, when it is a [`Query::scan`], where blocking is
+/// allowed.
+fn on_sqlite<T>(scan: bool, work: impl FnOnce() -> T) -> T {
+    if scan { blocking(work) } else { work() }
 }
 
 /// Runs `work`, which may block for a while (reading a million rows), where blocking is

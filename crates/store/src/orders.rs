@@ -427,6 +427,7 @@ impl Store {
             .bind_all(crate::db::query(format!(
                 "SELECT COUNT(*) AS n {from} {where_sql}"
             )))
+            .scan()
             .fetch_one(self.pool())
             .await?
             .try_get("n")?;
@@ -438,6 +439,7 @@ impl Store {
                  {from} {where_sql} ORDER BY {} LIMIT {limit_p} OFFSET {offset_p}",
                 order_by(filter.sort)
             )))
+            .scan()
             .fetch_all(self.pool())
             .await?;
         let out = rows
@@ -491,6 +493,7 @@ impl Store {
                 "SELECT profile_id, status, COUNT(*) AS n FROM certificate_requests {where_sql} \
                  GROUP BY profile_id, status ORDER BY profile_id, status"
             )))
+            .scan()
             .fetch_all(self.pool())
             .await?;
         rows.iter()

@@ -208,6 +208,7 @@ impl Store {
         .bind(ca.0)
         .bind(shard)
         .bind(now)
+        .scan()
         .fetch_one(self.pool())
         .await?;
         row.try_get("n")

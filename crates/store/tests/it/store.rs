@@ -211,6 +211,29 @@ async fn scripted_session(store: &Store) -> Vec<String> {
     seen
 }
 
+/// On a multi-threaded runtime, as `castellan serve` runs, the statements marked as scans (the
+/// certificate search and its count) run in `block_in_place`: the scripted session sees the
+/// same there as on a one-thread runtime, where they run in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_scans_on_a_multi_threaded_runtime_see_the_same() {
+    let (store, _db) = castellan_testkit::db::sqlite().await;
+    let threaded = scripted_session(&store).await;
+    let in_place = std::thread::spawn(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (store, _db) = castellan_testkit::db::sqlite().await;
+            scripted_session(&store).await
+        })
+    })
+    .join()
+    .unwrap();
+    assert_eq!(threaded, in_place);
+    assert!(threaded[0].starts_with("all: 3 "), "{threaded:?}");
+}
+
 #[tokio::test]
 async fn sqlite_and_postgres_give_the_same_results() {
     let (sqlite, _a) = castellan_testkit::db::sqlite().await;
