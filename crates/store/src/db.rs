@@ -373,7 +373,9 @@ impl Query {
         use futures_util::TryStreamExt;
         let mut rows = match target.into().place()? {
             Place::Sqlite(conn) => {
-                return blocking(|| self.each_sqlite(conn.connection()?, each));
+                return blocking(|| {
+                    self.each_sqlite(conn.connection()?, |row| each(row).map(|()| true))
+                });
             }
             Place::AnyPool(pool) => self.into_sqlx().fetch(pool),
             Place::AnyConn(conn) => self.into_sqlx().fetch(conn),
@@ -437,28 +439,26 @@ impl Query {
 
     fn rows_sqlite(self, conn: &rusqlite::Connection, collect: Collect) -> Result<Vec<Row>> {
         let mut out = Vec::new();
-        let mut statement = self.prepared(conn)?;
-        let columns = Arc::new(column_names(&statement));
-        let mut rows = statement.raw_query();
-        while let Some(row) = rows.next()? {
-            out.push(row_from_sqlite(row, &columns)?);
-            if collect == Collect::One {
-                break;
-            }
-        }
+        self.each_sqlite(conn, |row| {
+            out.push(row);
+            Ok(collect == Collect::All)
+        })?;
         Ok(out)
     }
 
+    /// Calls `each` with every row until it returns `false`.
     fn each_sqlite(
         self,
         conn: &rusqlite::Connection,
-        mut each: impl FnMut(Row) -> Result<()>,
+        mut each: impl FnMut(Row) -> Result<bool>,
     ) -> Result<()> {
         let mut statement = self.prepared(conn)?;
         let columns = Arc::new(column_names(&statement));
         let mut rows = statement.raw_query();
         while let Some(row) = rows.next()? {
-            each(row_from_sqlite(row, &columns)?)?;
+            if !each(row_from_sqlite(row, &columns)?)? {
+                break;
+            }
         }
         Ok(())
     }
