@@ -631,6 +631,11 @@ pub(crate) struct SqlitePool {
 }
 
 impl SqlitePool {
+    /// The database file.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.open.path
+    }
+
     /// A pool, with one connection opened now (so a database that cannot be opened fails at
     /// start, with its reason).
     pub(crate) fn new(open: SqliteOpen) -> Result<Arc<SqlitePool>> {

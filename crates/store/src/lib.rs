@@ -89,8 +89,6 @@ pub struct Store {
     /// SQLite with `SqliteSync::Full`: the group commit every `Tx::commit` waits on.
     sync: Option<Arc<GroupSync>>,
     target: String,
-    /// The URL sqlx opens to run migrations on SQLite.
-    sqlite_url: Option<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -135,9 +133,7 @@ impl Store {
                 reason: "the file does not exist".into(),
             });
         }
-        let mode = if create { "rwc" } else { "rw" };
-        let url = format!("sqlite://{}?mode={mode}", path.display());
-        Store::connect_sqlite(path.to_owned(), create, sync, url)
+        Store::connect_sqlite(path.to_owned(), create, sync)
     }
 
     /// Opens a database by URL: `postgres://…` or `sqlite://…`.
@@ -155,7 +151,7 @@ impl Store {
         match kind {
             DatabaseKind::Sqlite => {
                 let (path, create) = sqlite_path(url);
-                Store::connect_sqlite(path, create, SqliteSync::Full, url.to_owned())
+                Store::connect_sqlite(path, create, SqliteSync::Full)
             }
             DatabaseKind::Postgres => Store::connect_postgres(url).await,
         }
@@ -165,12 +161,7 @@ impl Store {
     /// makes commits durable itself (group commit, ADR 0019) instead of SQLite's fsync per
     /// commit: SQLite then syncs only at checkpoints (NORMAL: the WAL before, the database
     /// after), and `Tx::commit` syncs the WAL.
-    fn connect_sqlite(
-        path: std::path::PathBuf,
-        create: bool,
-        sync: SqliteSync,
-        url: String,
-    ) -> Result<Store> {
+    fn connect_sqlite(path: std::path::PathBuf, create: bool, sync: SqliteSync) -> Result<Store> {
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
         let group_sync = match sync {
@@ -185,7 +176,6 @@ impl Store {
             writer: Some(Arc::new(Mutex::new(()))),
             sync: group_sync,
             target,
-            sqlite_url: Some(url),
         })
     }
 
@@ -208,26 +198,23 @@ impl Store {
             writer: None,
             sync: None,
             target,
-            sqlite_url: None,
         })
     }
 
     /// Brings the schema up to date (idempotent). On SQLite, sqlx's migrator runs on a
     /// connection of its own, so databases migrated before keep their migration history.
     pub async fn migrate(&self) -> Result<()> {
-        let migrated = match (&self.pool, &self.sqlite_url) {
-            (Pool::Sqlite(_), Some(url)) => {
-                let mut conn = sqlx::SqliteConnection::connect(url)
+        let migrated = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(pool.path());
+                let mut conn = sqlx::SqliteConnection::connect_with(&options)
                     .await
                     .map_err(|e| StoreError::Migrate(e.to_string()))?;
                 let run = SQLITE_MIGRATIONS.run(&mut conn).await;
                 let _ = conn.close().await;
                 run
             }
-            (Pool::Any(pool), _) => POSTGRES_MIGRATIONS.run(pool).await,
-            (Pool::Sqlite(_), None) => {
-                return Err(StoreError::Migrate("no URL for the SQLite database".into()));
-            }
+            Pool::Any(pool) => POSTGRES_MIGRATIONS.run(pool).await,
         };
         migrated.map_err(|e| StoreError::Migrate(e.to_string()))
     }
