@@ -87,7 +87,7 @@ impl Authority {
             .unwrap_or_default();
         NameContext {
             acme: Some(self.acme_context(registration, &path)),
-            delegation_only: false,
+            rules: crate::domains::NameRules::Issuance,
         }
     }
 

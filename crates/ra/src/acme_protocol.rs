@@ -319,7 +319,8 @@ impl Authority {
     /// Places an order for DNS names (RFC 8555 §7.4). Every name must be on the ACME
     /// account's domain list and delegated to its organisation or department (the rule
     /// every front door uses, `check_names`). On a pre-validated server each name must also
-    /// have a valid DCV, and CAA must allow Castellan: the order is `ready` at once. On a
+    /// have a valid DCV: the order is `ready` at once (CAA is checked at finalize, when the
+    /// certificate is issued, and refuses with the `caa` problem type). On a
     /// server in challenge mode the names proven already (DCV, or a challenge this account
     /// passed recently) are valid, and the others wait for a challenge: the order is
     /// `pending` until they pass. `replaces` (RFC 9773) names the certificate this order
@@ -409,10 +410,13 @@ impl Authority {
                 .unwrap_or_default(),
             None => server.profiles.first().cloned().unwrap_or_default(),
         };
-        let challenges = server.authorization == AuthorizationMode::Challenges;
+        use crate::domains::NameRules;
         let context = crate::domains::NameContext {
             acme: Some(self.acme_context(registration, server_path)),
-            delegation_only: challenges,
+            rules: match server.authorization {
+                AuthorizationMode::Challenges => NameRules::Delegation,
+                AuthorizationMode::PreValidated => NameRules::Proven,
+            },
         };
         let checked = self
             .check_names_in(
@@ -682,6 +686,8 @@ impl Authority {
                 &context,
             )
             .await;
+        // The problem type of a refusal: CAA's own (RFC 8555 §6.7), or the CSR's.
+        let mut refusal = "badCSR";
         match result {
             // Issued at once: the order was marked valid with its certificate.
             Ok(outcome) if outcome.certificate_id.is_some() => {
@@ -698,13 +704,18 @@ impl Authority {
             Err(e) => {
                 order.status = "invalid".into();
                 order.error = e.to_string();
+                refusal = if matches!(e, RaError::CaaForbids(_)) {
+                    "caa"
+                } else {
+                    "badCSR"
+                };
             }
         }
         let mut tx = self.store.begin().await?;
         tx.finish_acme_order(&order).await?;
         tx.commit().await?;
         if order.status == "invalid" {
-            return Err(problem("badCSR", order.error.clone()));
+            return Err(problem(refusal, order.error.clone()));
         }
         Ok(order)
     }

@@ -592,8 +592,7 @@ impl Authority {
 
     /// [`Authority::check_names`] for one front door's context: an ACME order's names may be
     /// proven by its account's challenges, and CAA compares the RFC 8657 parameters with the
-    /// account and the method; `delegation_only` checks only that the names are the
-    /// organisation's to order (ACME challenge mode, before the challenges are answered).
+    /// account and the method; `context.rules` says which of the rules apply.
     pub(crate) async fn check_names_in(
         &self,
         org: OrgId,
@@ -622,6 +621,8 @@ impl Authority {
         let now = self.now();
         let mut checked = Vec::with_capacity(names.len());
         let mut refused: Vec<(String, String)> = Vec::new();
+        // How many of the refusals are CAA's (a name refused by CAA passed every other rule).
+        let mut caa_refused = 0;
         for raw in names {
             let name = match normalize_dns_name(raw) {
                 Ok(n) => n,
@@ -692,7 +693,7 @@ impl Authority {
                 continue;
             };
             let proven_by = self.proof_of(&name, &dcvs, now, context).await?;
-            if context.delegation_only {
+            if context.rules == NameRules::Delegation {
                 checked.push(CheckedName {
                     name,
                     registered_domain: domain.name.clone(),
@@ -716,6 +717,14 @@ impl Authority {
                 ));
                 continue;
             };
+            if context.rules == NameRules::Proven {
+                checked.push(CheckedName {
+                    name,
+                    registered_domain: domain.name.clone(),
+                    proven_by: Some(method),
+                });
+                continue;
+            }
             // CAA is a hard rule at issuance (RFC 8659): checked now, not at DCV time.
             let caa = castellan_va::check_caa(
                 &self.validation.resolver,
@@ -728,6 +737,7 @@ impl Authority {
             .await;
             if !caa.allowed {
                 refused.push((name.clone(), caa.reason));
+                caa_refused += 1;
             }
             checked.push(CheckedName {
                 name,
@@ -740,11 +750,16 @@ impl Authority {
         }
         let names: Vec<&str> = refused.iter().map(|(n, _)| n.as_str()).collect();
         let reasons: Vec<String> = refused.iter().map(|(n, r)| format!("{n}: {r}")).collect();
-        Err(RaError::DomainsNotAllowed(format!(
+        let message = format!(
             "You cannot order certificates for the following or additional domains: {}. {}",
             names.join(", "),
             reasons.join("; ")
-        )))
+        );
+        Err(if caa_refused == refused.len() {
+            RaError::CaaForbids(message)
+        } else {
+            RaError::DomainsNotAllowed(message)
+        })
     }
 
     /// What proves control of `name`: a validated DCV of its domain ([`DCV_PROOF`]), or, for
@@ -781,8 +796,24 @@ pub(crate) const DCV_PROOF: &str = "dcv";
 pub(crate) struct NameContext {
     /// The ACME account ordering, if the order came over ACME.
     pub(crate) acme: Option<AcmeContext>,
-    /// Check only that the names are the organisation's to order.
-    pub(crate) delegation_only: bool,
+    /// Which of the name rules apply.
+    pub(crate) rules: NameRules,
+}
+
+/// How much of the name rules a check applies ([`Authority::check_names_in`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum NameRules {
+    /// Delegation, proof of control and CAA: what issuance needs.
+    #[default]
+    Issuance,
+    /// Delegation and proof of control, not CAA: an order placed on a pre-validated ACME
+    /// server is `ready` on these, and CAA is checked at finalize, when the certificate is
+    /// issued (RFC 8659 asks for the DNS as it is at issuance; checking at new-order too
+    /// would only repeat the same questions seconds earlier).
+    Proven,
+    /// Only that the names are the organisation's to order (ACME challenge mode, before
+    /// the challenges are answered).
+    Delegation,
 }
 
 /// The ACME account an order came from.

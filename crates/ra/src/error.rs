@@ -104,6 +104,11 @@ pub enum RaError {
     #[error("{0}")]
     DomainsNotAllowed(String),
 
+    /// [`RaError::DomainsNotAllowed`] when CAA (RFC 8659) is the only rule that refuses: the
+    /// same words; ACME answers it with the `caa` problem type (RFC 8555 §6.7).
+    #[error("{0}")]
+    CaaForbids(String),
+
     /// Signing in failed.
     #[error(transparent)]
     SignIn(#[from] crate::signin::SignInError),

@@ -2,7 +2,8 @@
 //! passes (http-01 against a real web server on loopback, dns-01 against the test DNS),
 //! failures with the VA's words, reuse of a proven name, a check cut short and taken up
 //! again, `replaces` honoured once, the rate limits (renewals exempt) and open
-//! registration.
+//! registration; and on a pre-validated server, CAA checked at finalize rather than at
+//! new-order.
 
 use crate::domains::{World, world};
 use crate::support::*;
@@ -421,5 +422,69 @@ on_both!(
         let bound = open.acme_open_account(SERVER).await.unwrap().unwrap();
         assert_eq!(bound.account.name, "mail servers");
         assert_eq!(open.acme_open_account("ov").await.unwrap(), None);
+    }
+);
+
+on_both!(
+    a_pre_validated_order_is_ready_and_caa_is_checked_at_finalize,
+    |fx: Fixture| async move {
+        let a = fx.authority.with_acme(settings("")).unwrap();
+        let w = camford(&a).await;
+        crate::domains::validated(&a, "camford.ac.uk", fx.clock.now().unix_timestamp()).await;
+        let (id, _) = a
+            .create_acme_account(&w.rao, "web servers", "OV ACME Server", w.camford)
+            .await
+            .unwrap();
+        a.add_acme_domains(&w.rao, id, &["*.camford.ac.uk".to_owned()])
+            .await
+            .unwrap();
+        let record = a.store().acme_account(id).await.unwrap().unwrap();
+        let reg = a
+            .acme_register(&record, "{\"kty\":\"test\"}", "thumb-1", &[])
+            .await
+            .unwrap();
+        // A CAA record for another CA: the order is still ready (its names are delegated
+        // and validated), and finalize refuses the certificate with the caa problem type.
+        fx.dns
+            .add_caa("camford.ac.uk", 0, "issue", "letsencrypt.org")
+            .await;
+        let order = a
+            .acme_new_order(&reg, "ov", &dns("www.camford.ac.uk"), None, None)
+            .await
+            .unwrap();
+        assert_eq!(order.status, "ready");
+        let www = || csr(KeyType::EcP256, "www.camford.ac.uk", &[]);
+        match refusal(a.acme_finalize(&reg, order.id, &www(), &|_| false).await) {
+            RaError::Acme { kind, detail } => assert_eq!(
+                (kind, detail.as_str()),
+                (
+                    "caa",
+                    "You cannot order certificates for the following or additional domains: \
+                     www.camford.ac.uk. www.camford.ac.uk: CAA record at camford.ac.uk (0 issue \
+                     \"letsencrypt.org\") does not allow castellan.test to issue; add: \
+                     camford.ac.uk. CAA 0 issue \"castellan.test\""
+                )
+            ),
+            other => panic!("{other:?}"),
+        }
+        let refused = a.acme_order(&reg, order.id).await.unwrap();
+        assert_eq!(refused.status, "invalid");
+        assert!(
+            refused.error.contains("CAA record at camford.ac.uk"),
+            "{refused:?}"
+        );
+        // Castellan added to the record: the next order issues.
+        fx.dns
+            .add_caa("camford.ac.uk", 0, "issue", "castellan.test")
+            .await;
+        let order = a
+            .acme_new_order(&reg, "ov", &dns("www.camford.ac.uk"), None, None)
+            .await
+            .unwrap();
+        let issued = a
+            .acme_finalize(&reg, order.id, &www(), &|_| false)
+            .await
+            .unwrap();
+        assert_eq!(issued.status, "valid", "{issued:?}");
     }
 );

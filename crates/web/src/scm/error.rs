@@ -90,7 +90,9 @@ impl From<RaError> for ScmError {
             }
             RaError::InvalidInput { .. } => (StatusCode::BAD_REQUEST, -1601),
             RaError::Conflict(_) => (StatusCode::BAD_REQUEST, -1),
-            RaError::DomainsNotAllowed(_) => (StatusCode::BAD_REQUEST, -1137),
+            RaError::DomainsNotAllowed(_) | RaError::CaaForbids(_) => {
+                (StatusCode::BAD_REQUEST, -1137)
+            }
             RaError::Store(castellan_store::StoreError::Duplicate { .. }) => {
                 (StatusCode::BAD_REQUEST, -1601)
             }
