@@ -19,12 +19,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 const SERVER: &str = "ovc";
+/// The name of the ACME server at [`SERVER`].
+const CHALLENGES: &str = "OV ACME Server (challenges)";
 
 /// The default servers plus one in challenge mode at `/acme/ovc/`, with small rate limits.
 fn settings(open_account: &str) -> AcmeSettings {
     let mut servers = default_servers();
     let mut challenges = servers[0].clone();
-    challenges.name = "OV ACME Server (challenges)".into();
+    challenges.name = CHALLENGES.into();
     challenges.path = SERVER.into();
     challenges.authorization = AuthorizationMode::Challenges;
     challenges.open_registration_account = open_account.into();
@@ -91,16 +93,17 @@ async fn camford(a: &Authority) -> World {
     w
 }
 
-/// An ACME account of Camford on the challenge server with `*.camford.ac.uk`, and a
-/// registration with `thumbprint`; with the account's key id.
+/// An ACME account of Camford on ACME server `server` (its name) with `*.camford.ac.uk`,
+/// and a registration with `thumbprint`; with the account's key id.
 async fn account(
     a: &Authority,
     w: &World,
+    server: &str,
     name: &str,
     thumbprint: &str,
 ) -> (AcmeRegistration, String) {
     let (id, credentials) = a
-        .create_acme_account(&w.rao, name, "OV ACME Server (challenges)", w.camford)
+        .create_acme_account(&w.rao, name, server, w.camford)
         .await
         .unwrap();
     a.add_acme_domains(&w.rao, id, &["*.camford.ac.uk".to_owned()])
@@ -153,7 +156,7 @@ on_both!(
             .unwrap();
         let a = Arc::new(a);
         let w = camford(&a).await;
-        let (reg, _) = account(&a, &w, "web servers", "thumb-1").await;
+        let (reg, _) = account(&a, &w, CHALLENGES, "web servers", "thumb-1").await;
         for host in ["www.camford.ac.uk", "vpn.camford.ac.uk"] {
             fx.dns.add_a(host, std::net::Ipv4Addr::LOCALHOST).await;
         }
@@ -385,7 +388,7 @@ on_both!(
 
         // Another account of the same organisation: the seventh order under the domain is
         // taken, the eighth is not.
-        let (other, mac_id) = account(&a, &w, "mail servers", "thumb-2").await;
+        let (other, mac_id) = account(&a, &w, CHALLENGES, "mail servers", "thumb-2").await;
         let smtp = a
             .acme_new_order(&other, SERVER, &dns("smtp.camford.ac.uk"), None, None)
             .await
@@ -431,18 +434,7 @@ on_both!(
         let a = fx.authority.with_acme(settings("")).unwrap();
         let w = camford(&a).await;
         crate::domains::validated(&a, "camford.ac.uk", fx.clock.now().unix_timestamp()).await;
-        let (id, _) = a
-            .create_acme_account(&w.rao, "web servers", "OV ACME Server", w.camford)
-            .await
-            .unwrap();
-        a.add_acme_domains(&w.rao, id, &["*.camford.ac.uk".to_owned()])
-            .await
-            .unwrap();
-        let record = a.store().acme_account(id).await.unwrap().unwrap();
-        let reg = a
-            .acme_register(&record, "{\"kty\":\"test\"}", "thumb-1", &[])
-            .await
-            .unwrap();
+        let (reg, _) = account(&a, &w, "OV ACME Server", "web servers", "thumb-1").await;
         // A CAA record for another CA: the order is still ready (its names are delegated
         // and validated), and finalize refuses the certificate with the caa problem type.
         fx.dns
