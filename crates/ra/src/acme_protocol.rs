@@ -686,7 +686,7 @@ impl Authority {
                 &context,
             )
             .await;
-        // The problem type of a refusal: CAA's own (RFC 8555 §6.7), or the CSR's.
+        // The problem type of a refusal (RFC 8555 §6.7): CAA's, the names', or the CSR's.
         let mut refusal = "badCSR";
         match result {
             // Issued at once: the order was marked valid with its certificate.
@@ -704,10 +704,12 @@ impl Authority {
             Err(e) => {
                 order.status = "invalid".into();
                 order.error = e.to_string();
-                refusal = if matches!(e, RaError::CaaForbids(_)) {
-                    "caa"
-                } else {
-                    "badCSR"
+                refusal = match e {
+                    RaError::CaaForbids(_) => "caa",
+                    // A name no longer the account's to order (delegation withdrawn, DCV
+                    // expired since new-order).
+                    RaError::DomainsNotAllowed(_) => "rejectedIdentifier",
+                    _ => "badCSR",
                 };
             }
         }

@@ -429,7 +429,7 @@ on_both!(
 );
 
 on_both!(
-    a_pre_validated_order_is_ready_and_caa_is_checked_at_finalize,
+    a_pre_validated_order_is_ready_and_its_names_and_caa_are_checked_at_finalize,
     |fx: Fixture| async move {
         let a = fx.authority.with_acme(settings("")).unwrap();
         let w = camford(&a).await;
@@ -478,5 +478,25 @@ on_both!(
             .await
             .unwrap();
         assert_eq!(issued.status, "valid", "{issued:?}");
+        // The DCV lapses between new-order and finalize: the name is refused as an
+        // identifier, not as a CSR.
+        let order = a
+            .acme_new_order(&reg, "ov", &dns("www.camford.ac.uk"), None, None)
+            .await
+            .unwrap();
+        let now = fx.clock.now().unix_timestamp();
+        crate::domains::validated(&a, "camford.ac.uk", now - 366 * 86_400).await;
+        match refusal(a.acme_finalize(&reg, order.id, &www(), &|_| false).await) {
+            RaError::Acme { kind, detail } => assert_eq!(
+                (kind, detail.as_str()),
+                (
+                    "rejectedIdentifier",
+                    "You cannot order certificates for the following or additional domains: \
+                     www.camford.ac.uk. www.camford.ac.uk: control of camford.ac.uk is no \
+                     longer validated (the DCV expired); validate it under Domains (DCV)"
+                )
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 );
