@@ -312,6 +312,17 @@ pub fn check_requested_validity(not_before: Option<&str>, not_after: Option<&str
     Ok(())
 }
 
+/// The problem type (RFC 8555 §6.7) of a pipeline refusal at finalize: CAA's own; a name
+/// no longer the account's to order (delegation withdrawn, DCV expired since new-order); or
+/// else the CSR's.
+fn finalize_refusal(e: &RaError) -> &'static str {
+    match e {
+        RaError::CaaForbids(_) => "caa",
+        RaError::DomainsNotAllowed(_) => "rejectedIdentifier",
+        _ => "badCSR",
+    }
+}
+
 /// How long an order stays open, in seconds.
 pub const ORDER_LIFETIME: i64 = 7 * 86_400;
 
@@ -686,9 +697,8 @@ impl Authority {
                 &context,
             )
             .await;
-        // The problem type of a refusal (RFC 8555 §6.7): CAA's, the names', or the CSR's.
-        let mut refusal = "badCSR";
-        match result {
+        // The problem type of a refusal, if the pipeline refused.
+        let refused = match result {
             // Issued at once: the order was marked valid with its certificate.
             Ok(outcome) if outcome.certificate_id.is_some() => {
                 order.request_id = Some(outcome.id);
@@ -699,27 +709,22 @@ impl Authority {
             Ok(outcome) => {
                 order.request_id = Some(outcome.id);
                 order.status = "processing".into();
+                None
             }
             Err(e @ (RaError::Store(_) | RaError::Internal(_))) => return Err(e),
             Err(e) => {
                 order.status = "invalid".into();
                 order.error = e.to_string();
-                refusal = match e {
-                    RaError::CaaForbids(_) => "caa",
-                    // A name no longer the account's to order (delegation withdrawn, DCV
-                    // expired since new-order).
-                    RaError::DomainsNotAllowed(_) => "rejectedIdentifier",
-                    _ => "badCSR",
-                };
+                Some(finalize_refusal(&e))
             }
-        }
+        };
         let mut tx = self.store.begin().await?;
         tx.finish_acme_order(&order).await?;
         tx.commit().await?;
-        if order.status == "invalid" {
-            return Err(problem(refusal, order.error.clone()));
+        match refused {
+            Some(kind) => Err(problem(kind, order.error)),
+            None => Ok(order),
         }
-        Ok(order)
     }
 
     /// The PEM chain of an order's certificate: the leaf, then the CAs above it up to (not

@@ -693,56 +693,47 @@ impl Authority {
                 continue;
             };
             let proven_by = self.proof_of(&name, &dcvs, now, context).await?;
-            if context.rules == NameRules::Delegation {
-                checked.push(CheckedName {
-                    name,
-                    registered_domain: domain.name.clone(),
-                    proven_by,
-                });
-                continue;
-            }
-            let Some(method) = proven_by else {
-                let status = dcv_status(best_dcv(&name, &dcvs, now), now);
-                refused.push((
-                    name.clone(),
-                    format!(
-                        "control of {} is {}; validate it under Domains (DCV)",
-                        dcv_name(&domain.name),
-                        if status == DcvStatus::Expired {
-                            "no longer validated (the DCV expired)"
-                        } else {
-                            "not validated"
-                        }
-                    ),
-                ));
-                continue;
-            };
-            if context.rules == NameRules::Proven {
-                checked.push(CheckedName {
-                    name,
-                    registered_domain: domain.name.clone(),
-                    proven_by: Some(method),
-                });
-                continue;
-            }
-            // CAA is a hard rule at issuance (RFC 8659): checked now, not at DCV time.
-            let caa = castellan_va::check_caa(
-                &self.validation.resolver,
-                &name,
-                name.starts_with("*."),
-                &self.validation.settings.caa_identities,
-                context.acme.as_ref().map(|a| a.account_uri.as_str()),
-                (method != DCV_PROOF).then_some(method.as_str()),
-            )
-            .await;
-            if !caa.allowed {
-                refused.push((name.clone(), caa.reason));
-                caa_refused += 1;
+            match (&proven_by, context.rules) {
+                // Delegation only: proven or not, the name is the organisation's to order.
+                (_, NameRules::Delegation) => {}
+                (None, _) => {
+                    let status = dcv_status(best_dcv(&name, &dcvs, now), now);
+                    refused.push((
+                        name.clone(),
+                        format!(
+                            "control of {} is {}; validate it under Domains (DCV)",
+                            dcv_name(&domain.name),
+                            if status == DcvStatus::Expired {
+                                "no longer validated (the DCV expired)"
+                            } else {
+                                "not validated"
+                            }
+                        ),
+                    ));
+                    continue;
+                }
+                (Some(_), NameRules::Proven) => {}
+                // CAA is a hard rule at issuance (RFC 8659): checked now, not at DCV time.
+                (Some(method), NameRules::Issuance) => {
+                    let caa = castellan_va::check_caa(
+                        &self.validation.resolver,
+                        &name,
+                        name.starts_with("*."),
+                        &self.validation.settings.caa_identities,
+                        context.acme.as_ref().map(|a| a.account_uri.as_str()),
+                        (method != DCV_PROOF).then_some(method.as_str()),
+                    )
+                    .await;
+                    if !caa.allowed {
+                        refused.push((name.clone(), caa.reason));
+                        caa_refused += 1;
+                    }
+                }
             }
             checked.push(CheckedName {
                 name,
                 registered_domain: domain.name.clone(),
-                proven_by: Some(method),
+                proven_by,
             });
         }
         if refused.is_empty() {
