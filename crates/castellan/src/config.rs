@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 /// The name of the configuration file inside the data directory.
 pub const CONFIG_FILE: &str = "castellan.toml";
 
+/// The most `validation.caa_cache_seconds` may be: 8 hours, how long the Baseline
+/// Requirements (§3.2.2.8) let a CA rely on a CAA answer whose TTL is shorter.
+const MAX_CAA_CACHE_SECONDS: u64 = 8 * 3600;
+
 /// Every setting Castellan reads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -99,6 +103,9 @@ pub struct ValidationConfig {
     pub dcv_zone: String,
     /// Castellan's CAA issuer domains; empty for the host of base_url.
     pub caa_identities: Vec<String>,
+    /// The longest a CAA answer is reused, in seconds (it is reused for its TTL, never longer
+    /// than this); 0 asks the DNS at every check.
+    pub caa_cache_seconds: u64,
     /// How long a passed DCV counts, in days.
     pub validity_days: i64,
     /// How often submitted DCV orders are checked again, in minutes.
@@ -118,6 +125,7 @@ impl Default for ValidationConfig {
             allow_private_targets: false,
             dcv_zone: String::new(),
             caa_identities: Vec::new(),
+            caa_cache_seconds: 300,
             validity_days: 365,
             recheck_minutes: 60,
             order_days: 30,
@@ -337,6 +345,14 @@ fn check(config: &Config) -> Result<()> {
             );
         }
     }
+    if config.validation.caa_cache_seconds > MAX_CAA_CACHE_SECONDS {
+        bail!(
+            "invalid configuration: validation.caa_cache_seconds is {}; it must be 0 to \
+             {MAX_CAA_CACHE_SECONDS} (8 hours, the Baseline Requirements' limit for a CAA answer \
+             whose TTL is shorter)",
+            config.validation.caa_cache_seconds
+        );
+    }
     if !config.pki_listen.is_empty() && config.pki_listen.parse::<std::net::SocketAddr>().is_err() {
         bail!(
             "invalid configuration: pki_listen '{}' is not ip:port (e.g. 0.0.0.0:80), or empty \
@@ -428,6 +444,7 @@ impl Config {
             } else {
                 v.caa_identities.clone()
             },
+            caa_cache: std::time::Duration::from_secs(v.caa_cache_seconds),
             validity_days: v.validity_days,
             recheck_seconds: v.recheck_minutes * 60,
             order_days: v.order_days,
@@ -531,6 +548,9 @@ allow_private_targets = {allow_private_targets}
 dcv_zone = {dcv_zone}
 # Castellan's CAA issuer domains (issue "<identity>"); empty for the host of base_url.
 caa_identities = {caa_identities}
+# The longest (seconds) a CAA answer is reused: each is reused for its TTL, never longer than
+# this (the Baseline Requirements allow the TTL or 8 hours); 0 asks the DNS at every check.
+caa_cache_seconds = {caa_cache_seconds}
 # How long a passed DCV counts (days), how often submitted orders are checked again
 # (minutes), and how long an order keeps being checked (days).
 validity_days = {validity_days}
@@ -627,6 +647,7 @@ orders_per_domain_per_week = {orders_per_domain_per_week}
             allow_private_targets = self.validation.allow_private_targets,
             dcv_zone = s(&self.validation.dcv_zone),
             caa_identities = list(&self.validation.caa_identities),
+            caa_cache_seconds = self.validation.caa_cache_seconds,
             validity_days = self.validation.validity_days,
             recheck_minutes = self.validation.recheck_minutes,
             order_days = self.validation.order_days,

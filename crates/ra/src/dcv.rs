@@ -84,6 +84,8 @@ pub struct ValidationSettings {
     pub dcv_zone: String,
     /// Castellan's CAA issuer domains; the first is the one suggested in fixes.
     pub caa_identities: Vec<String>,
+    /// The longest a CAA answer is reused (for its TTL, never longer); zero asks every time.
+    pub caa_cache: Duration,
     /// How long a passed DCV counts, in days.
     pub validity_days: i64,
     /// How often submitted orders are checked again, in seconds.
@@ -104,6 +106,7 @@ impl Default for ValidationSettings {
             https_port: 443,
             dcv_zone: "dcv.castellan.invalid".into(),
             caa_identities: vec!["castellan.invalid".into()],
+            caa_cache: Duration::from_secs(300),
             validity_days: 365,
             recheck_seconds: 3600,
             order_days: 30,
@@ -125,6 +128,7 @@ impl Validation {
             servers: settings.dns_servers.clone(),
             timeout: settings.dns_timeout,
             attempts: 2,
+            caa_cache_max: settings.caa_cache,
         })
         .map_err(|e| RaError::Internal(format!("DNS resolver: {e}")))?;
         let fetcher = Fetcher::new(

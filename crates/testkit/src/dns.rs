@@ -148,6 +148,14 @@ impl TestDns {
             .insert(LowerName::new(&fqdn(name)));
     }
 
+    /// Undoes [`TestDns::fail`]: `name` is answered from the zone again.
+    pub fn recover(&self, name: &str) {
+        self.failing
+            .write()
+            .unwrap()
+            .remove(&LowerName::new(&fqdn(name)));
+    }
+
     async fn add(&self, name: &str, data: RData) {
         let record = Record::from_rdata(fqdn(name), TTL, data);
         let text = record.to_string();

@@ -2,9 +2,10 @@
 //! and writes down every question and answer, so a failed check can show the administrator
 //! exactly what Castellan saw.
 //!
-//! Answers are never cached: a DCV user who has just added a record clicks "check again" and
-//! must see it, and CAA must be checked against the DNS as it is at issuance. The recursive
-//! resolver in front (Unbound, in production) does the caching and the DNSSEC validation.
+//! DCV answers are never cached: a DCV user who has just added a record clicks "check again"
+//! and must see it. CAA answers are reused for their TTL, at most `caa_cache_max`
+//! ([`reuse`]). The recursive resolver in front (Unbound, in production) does the DNSSEC
+//! validation.
 //!
 //! NXDOMAIN and NODATA are answers ("there is no such record") and come back as empty results.
 //! SERVFAIL, REFUSED and timeouts are [`Error::LookupFailed`]: nobody knows what the records
@@ -29,6 +30,9 @@ use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use crate::error::{Error, Result};
 use crate::names;
 
+mod reuse;
+pub use reuse::Reused;
+
 /// The most CNAME hops [`Resolver::cname_chain`] follows. Real delegations use one or two;
 /// eight is what common resolvers allow before giving up.
 pub const MAX_CNAME_HOPS: usize = 8;
@@ -42,6 +46,9 @@ pub struct ResolverSettings {
     pub timeout: Duration,
     /// How many times to retry a question that got no answer.
     pub attempts: usize,
+    /// The longest a CAA answer is reused (it is reused for its TTL, never longer than
+    /// this); zero asks again every time.
+    pub caa_cache_max: Duration,
 }
 
 impl Default for ResolverSettings {
@@ -50,6 +57,7 @@ impl Default for ResolverSettings {
             servers: Vec::new(),
             timeout: Duration::from_secs(5),
             attempts: 2,
+            caa_cache_max: Duration::from_secs(300),
         }
     }
 }
@@ -64,6 +72,8 @@ pub struct Lookup<T> {
     pub aliases: Vec<String>,
     /// What was asked, of which resolver, and what came back: one line each.
     pub transcript: Vec<String>,
+    /// Set when the answer is one given earlier, reused within its TTL (CAA only).
+    pub reused: Option<Reused>,
 }
 
 /// One CAA record as published (RFC 8659 §4.1).
@@ -91,6 +101,8 @@ pub struct Resolver {
     inner: TokioResolver,
     /// The servers asked, as shown in transcripts.
     servers: Arc<str>,
+    /// CAA answers reused within their TTL.
+    caa_answers: Arc<reuse::CaaAnswers>,
 }
 
 impl fmt::Debug for Resolver {
@@ -117,10 +129,9 @@ impl Resolver {
         let shown = describe(&config);
         options.timeout = settings.timeout;
         options.attempts = settings.attempts;
-        // No cache: see the module documentation.
+        // No cache in the resolver: see the module documentation. The TTLs are left as
+        // published (not clamped), for the CAA answers Castellan keeps itself.
         options.cache_size = 0;
-        options.positive_max_ttl = Some(Duration::ZERO);
-        options.negative_max_ttl = Some(Duration::ZERO);
         // /etc/hosts says nothing about who controls a domain.
         options.use_hosts_file = ResolveHosts::Never;
         // Keep the CNAME records in answers, for `Lookup::aliases` and the transcript.
@@ -133,6 +144,7 @@ impl Resolver {
         Ok(Resolver {
             inner,
             servers: shown.into(),
+            caa_answers: Arc::new(reuse::CaaAnswers::new(settings.caa_cache_max)),
         })
     }
 
@@ -162,6 +174,7 @@ impl Resolver {
                     value: chain,
                     aliases: Vec::new(),
                     transcript,
+                    reused: None,
                 });
             };
             let shown = names::show(&target);
@@ -208,15 +221,22 @@ impl Resolver {
             value,
             aliases: aliases(&records),
             transcript,
+            reused: None,
         })
     }
 
     /// The CAA RRset at `name` (following CNAMEs, as RFC 8659 §3 says the DNS does). Only this
-    /// name: climbing toward the root is [`crate::caa::check_caa`]'s job.
+    /// name: climbing toward the root is [`crate::caa::check_caa`]'s job. An answer given
+    /// less than its TTL ago (and less than `caa_cache_max`) is reused, and says so.
     pub async fn caa(&self, name: &str) -> Result<Lookup<Vec<CaaRecord>>> {
+        let fqdn = names::fqdn(name)?;
+        let key = names::normalize(name);
+        if let Some(kept) = self.caa_answers.get(&key) {
+            return Ok(kept);
+        }
         let mut transcript = Vec::new();
-        let records = self
-            .ask(&names::fqdn(name)?, RecordType::CAA, &mut transcript)
+        let (records, ttl) = self
+            .ask_with_ttl(&fqdn, RecordType::CAA, &mut transcript)
             .await?;
         let value = records
             .iter()
@@ -231,11 +251,16 @@ impl Resolver {
                 _ => None,
             })
             .collect();
-        Ok(Lookup {
+        let lookup = Lookup {
             value,
             aliases: aliases(&records),
             transcript,
-        })
+            reused: None,
+        };
+        if let Some(ttl) = ttl {
+            self.caa_answers.keep(key, &lookup, ttl);
+        }
+        Ok(lookup)
     }
 
     /// The IPv4 and IPv6 addresses of `name` (following CNAMEs). A failure of one family is
@@ -273,6 +298,7 @@ impl Resolver {
             value,
             aliases: aliases(&records),
             transcript,
+            reused: None,
         })
     }
 
@@ -284,6 +310,18 @@ impl Resolver {
         rtype: RecordType,
         transcript: &mut Vec<String>,
     ) -> Result<Vec<Record>> {
+        Ok(self.ask_with_ttl(name, rtype, transcript).await?.0)
+    }
+
+    /// [`Resolver::ask`], with how long the answer may be relied on: the smallest TTL of the
+    /// answer's records (CNAMEs included), or for NXDOMAIN and NODATA the zone's negative
+    /// TTL; `None` when the answer gave none.
+    async fn ask_with_ttl(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+        transcript: &mut Vec<String>,
+    ) -> Result<(Vec<Record>, Option<Duration>)> {
         let query = format!("{rtype} {name}");
         transcript.push(format!("asked {} for {query}", self.servers));
         match self.inner.lookup(name.clone(), rtype).await {
@@ -292,7 +330,7 @@ impl Resolver {
                 if answers.is_empty() {
                     transcript.push(format!("  no {rtype} records"));
                 }
-                // No TTL: the resolver clamps it to zero (no cache), so it would mislead.
+                let ttl = answers.iter().map(|r| r.ttl).min();
                 for record in &answers {
                     transcript.push(format!(
                         "  answer: {} {} {}",
@@ -301,7 +339,7 @@ impl Resolver {
                         record.data
                     ));
                 }
-                Ok(answers)
+                Ok((answers, ttl.map(|t| Duration::from_secs(t.into()))))
             }
             Err(NetError::Dns(DnsError::NoRecordsFound(none))) => {
                 transcript.push(if none.response_code == ResponseCode::NXDomain {
@@ -309,7 +347,8 @@ impl Resolver {
                 } else {
                     format!("  no {rtype} records (the name exists)")
                 });
-                Ok(Vec::new())
+                let ttl = none.negative_ttl.map(|t| Duration::from_secs(t.into()));
+                Ok((Vec::new(), ttl))
             }
             Err(e) => {
                 let reason = failure(&e);

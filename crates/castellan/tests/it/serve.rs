@@ -248,3 +248,24 @@ fn a_configuration_typo_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn a_caa_cache_longer_than_eight_hours_is_refused() {
+    let ws = Workspace::new();
+    ok(ws.init("data", &[]));
+    let data = ws.path("data");
+    let config = data.join("castellan.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("\ncaa_cache_seconds = 300\n"), "{text}");
+    std::fs::write(
+        &config,
+        text.replace("caa_cache_seconds = 300", "caa_cache_seconds = 28801"),
+    )
+    .unwrap();
+    let err = fails(run_in(&data, &["ca", "show"]));
+    assert_eq!(
+        err,
+        "invalid configuration: validation.caa_cache_seconds is 28801; it must be 0 to 28800 \
+         (8 hours, the Baseline Requirements' limit for a CAA answer whose TTL is shorter)"
+    );
+}

@@ -55,6 +55,8 @@ pub fn validation(dns: &castellan_testkit::dns::TestDns) -> castellan_ra::dcv::V
         allow_private_targets: true,
         dcv_zone: "dcv.castellan.test".into(),
         caa_identities: vec!["castellan.test".into()],
+        // The tests change CAA records between checks; reuse is va's tests' subject.
+        caa_cache: std::time::Duration::ZERO,
         base_url: "https://certs.camford.ac.uk".into(),
         ..castellan_ra::dcv::ValidationSettings::default()
     }

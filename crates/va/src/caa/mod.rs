@@ -8,6 +8,8 @@
 //!    non-empty answer is the relevant RRset. A name that is a CNAME is answered with its
 //!    target's records by the DNS itself; the climb goes on from the *original* name's parent
 //!    (RFC 8659 dropped RFC 6844's climbing from the CNAME target).
+//!    An answer given less than its TTL ago is reused (at most `caa_cache_max`; Baseline
+//!    Requirements §3.2.2.8 allow the TTL or 8 hours), and a refusal says how old it is.
 //! 2. **No CAA anywhere**: any CA may issue. Allowed.
 //! 3. **A lookup fails** (SERVFAIL, timeout) at any level: refused. The Baseline Requirements
 //!    §3.2.2.8 let a CA treat a failure as permission only when the failure is outside its
@@ -101,7 +103,18 @@ pub async fn check_caa(
             Ok(found) => {
                 transcript.extend(found.transcript);
                 let owner = found.aliases.last().cloned();
-                let (allowed, reason) = decide(&request, domain, owner.as_deref(), &found.value);
+                let (allowed, mut reason) =
+                    decide(&request, domain, owner.as_deref(), &found.value);
+                if let (false, Some(reused)) = (allowed, found.reused) {
+                    // Whoever has just changed the record needs to know when it counts.
+                    reason.push_str(&format!(
+                        " (the DNS answered this {} s ago; CAA answers are reused for their \
+                         TTL, at most {} s, so a changed record counts in {} s)",
+                        reused.age.as_secs(),
+                        reused.max.as_secs(),
+                        reused.left.as_secs().max(1)
+                    ));
+                }
                 return CaaDecision {
                     allowed,
                     relevant_set: Some((domain.to_owned(), found.value)),

@@ -3,7 +3,9 @@
 
 use castellan_va::{CaaRecord, check_caa};
 
-use crate::support::{dead_resolver, dns, identities};
+use std::time::Duration;
+
+use crate::support::{dead_resolver, dns, identities, resolver_at, resolver_keeping_caa};
 
 /// Checks `name` for a plain request with no account and no method.
 async fn plain(
@@ -514,4 +516,124 @@ async fn no_answer_at_all_refuses() {
         "{}",
         decision.reason
     );
+}
+
+/// `text` with every run of digits replaced by `N`: the ages and times left in a reused
+/// answer's reason depend on how fast the test runs.
+fn digits_as_n(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !out.ends_with('N') {
+                out.push('N');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_caa_answer_is_reused_for_its_ttl_and_a_refusal_says_when_a_change_counts() {
+    let dns = castellan_testkit::dns::TestDns::start().await;
+    let keeping = resolver_keeping_caa(dns.addr(), Duration::from_secs(300));
+    let asking = resolver_at(dns.addr());
+    dns.add_caa("example.com", 0, "issue", "letsencrypt.org")
+        .await;
+    let first = plain(&keeping, "www.example.com", false).await;
+    assert!(!first.allowed);
+    let refused = "CAA record at example.com (0 issue \"letsencrypt.org\") does not allow \
+                   castellan.test to issue; add: example.com. CAA 0 issue \"castellan.test\"";
+    assert_eq!(first.reason, refused);
+
+    // The administrator adds Castellan. A resolver that asks every time sees it at once; the
+    // one that keeps answers reuses the old one (TTL 60 s) and says for how long.
+    dns.remove("example.com").await;
+    dns.add_caa("example.com", 0, "issue", "castellan.test")
+        .await;
+    assert!(plain(&asking, "www.example.com", false).await.allowed);
+    let again = plain(&keeping, "www.example.com", false).await;
+    assert!(!again.allowed);
+    assert_eq!(
+        digits_as_n(&again.reason),
+        digits_as_n(&format!(
+            "{refused} (the DNS answered this 0 s ago; CAA answers are reused for their TTL, \
+             at most 300 s, so a changed record counts in 60 s)"
+        ))
+    );
+    let left: u64 = again
+        .reason
+        .rsplit("counts in ")
+        .next()
+        .and_then(|t| t.strip_suffix(" s)"))
+        .and_then(|t| t.parse().ok())
+        .unwrap();
+    assert!((55..=60).contains(&left), "{}", again.reason);
+    // Every level was reused (no CAA at www.example.com is kept for the negative TTL, 1 s,
+    // so it may have been asked again), and the transcript says which.
+    let reused: Vec<&String> = again
+        .transcript
+        .iter()
+        .filter(|l| l.starts_with("reused the answer to CAA "))
+        .collect();
+    assert!(
+        reused.iter().any(|l| digits_as_n(l)
+            == "reused the answer to CAA example.com. from N s ago (CAA \
+                answers are kept for their TTL, at most N s; N s left):"),
+        "{:#?}",
+        again.transcript
+    );
+}
+
+#[tokio::test]
+async fn an_answer_is_reused_no_longer_than_the_configured_maximum() {
+    let dns = castellan_testkit::dns::TestDns::start().await;
+    let keeping = resolver_keeping_caa(dns.addr(), Duration::from_secs(1));
+    dns.add_caa("example.com", 0, "issue", "letsencrypt.org")
+        .await;
+    assert!(!plain(&keeping, "example.com", false).await.allowed);
+    dns.remove("example.com").await;
+    dns.add_caa("example.com", 0, "issue", "castellan.test")
+        .await;
+    let kept = plain(&keeping, "example.com", false).await;
+    assert!(!kept.allowed);
+    assert!(
+        kept.reason
+            .contains("at most 1 s, so a changed record counts in 1 s)"),
+        "{}",
+        kept.reason
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let fresh = plain(&keeping, "example.com", false).await;
+    assert!(fresh.allowed, "{fresh:?}");
+    assert!(fresh.transcript[0].starts_with("asked "), "{fresh:?}");
+}
+
+#[tokio::test]
+async fn no_record_is_reused_for_the_zones_negative_ttl_and_a_failure_not_at_all() {
+    let dns = castellan_testkit::dns::TestDns::start().await;
+    let keeping = resolver_keeping_caa(dns.addr(), Duration::from_secs(300));
+    // The test zone's negative TTL is 1 s.
+    assert!(plain(&keeping, "example.com", false).await.allowed);
+    dns.add_caa("example.com", 0, "issue", "letsencrypt.org")
+        .await;
+    let kept = plain(&keeping, "example.com", false).await;
+    assert!(kept.allowed);
+    assert!(
+        kept.transcript[0].starts_with("reused the answer to CAA example.com. from 0 s ago"),
+        "{:#?}",
+        kept.transcript
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(!plain(&keeping, "example.com", false).await.allowed);
+
+    // SERVFAIL is never kept: once the server answers again, so does the check.
+    dns.fail("broken.test");
+    let failed = plain(&keeping, "broken.test", false).await;
+    assert!(!failed.allowed);
+    assert!(failed.reason.contains("SERVFAIL"), "{}", failed.reason);
+    dns.recover("broken.test");
+    let answered = plain(&keeping, "broken.test", false).await;
+    assert!(answered.allowed, "{answered:?}");
 }

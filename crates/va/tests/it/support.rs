@@ -21,12 +21,19 @@ pub async fn dns() -> (TestDns, Resolver) {
     (dns, resolver)
 }
 
-/// A resolver asking `server` only, with short timeouts so failures are quick.
+/// A resolver asking `server` only, with short timeouts so failures are quick. It reuses no
+/// CAA answer: the tests change records between checks.
 pub fn resolver_at(server: SocketAddr) -> Resolver {
+    resolver_keeping_caa(server, Duration::ZERO)
+}
+
+/// A resolver asking `server` only, reusing CAA answers for their TTL, at most `max`.
+pub fn resolver_keeping_caa(server: SocketAddr, max: Duration) -> Resolver {
     Resolver::new(&ResolverSettings {
         servers: vec![server],
         timeout: Duration::from_millis(500),
         attempts: 0,
+        caa_cache_max: max,
     })
     .unwrap()
 }
