@@ -2,6 +2,7 @@
 //! inserts): the SQL text holds only `$n` placeholders, never values.
 
 use crate::db::Query;
+use crate::{Result, StoreError};
 use castellan_model::DatabaseKind;
 
 /// One value to bind.
@@ -48,6 +49,25 @@ impl Params {
         } else {
             "?".to_owned()
         }
+    }
+
+    /// A table of `values` (each once) with one text column, `n.value`, to join on where
+    /// `WHERE x IN (…)` would do: SQLite builds a temporary b-tree for an `IN` list, and
+    /// materialises a multi-row `VALUES` into one, on every execution, while `json_each`
+    /// is read in place (a name check's three lookups built five such b-trees). The values
+    /// travel as one JSON array; PostgreSQL reads it with `jsonb_array_elements_text`.
+    pub(crate) fn text_table(&mut self, values: &[String]) -> Result<String> {
+        let mut unique: Vec<&String> = values.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let json = serde_json::to_string(&unique)
+            .map_err(|e| StoreError::Corrupt(format!("a list of values as JSON: {e}")))?;
+        let placeholder = self.push(Bind::Text(json));
+        Ok(if self.numbered {
+            format!("jsonb_array_elements_text(CAST({placeholder} AS jsonb)) AS n(value)")
+        } else {
+            format!("json_each({placeholder}) AS n")
+        })
     }
 
     /// How many values so far.

@@ -699,6 +699,13 @@ both!(
             .collect();
         assert_eq!(names, [("*.ac.uk", 1), ("*.camford.ac.uk", 1)]);
         assert!(store.domains_named(&[]).await.unwrap().is_empty());
+        // A name given twice is one domain; quotes and backslashes are values, not syntax.
+        let odd = store
+            .domains_named(&["*.ac.uk".into(), "x\"y\\z'".into(), "*.ac.uk".into()])
+            .await
+            .unwrap();
+        assert_eq!(odd.len(), 1);
+        assert_eq!(odd[0].name, "*.ac.uk");
 
         let dcvs = store
             .dcvs_of(&[
