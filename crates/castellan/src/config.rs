@@ -125,7 +125,7 @@ impl Default for ValidationConfig {
             allow_private_targets: false,
             dcv_zone: String::new(),
             caa_identities: Vec::new(),
-            caa_cache_seconds: 300,
+            caa_cache_seconds: castellan_ra::dcv::DEFAULT_CAA_CACHE_MAX.as_secs(),
             validity_days: 365,
             recheck_minutes: 60,
             order_days: 30,
@@ -444,7 +444,7 @@ impl Config {
             } else {
                 v.caa_identities.clone()
             },
-            caa_cache: std::time::Duration::from_secs(v.caa_cache_seconds),
+            caa_cache_max: std::time::Duration::from_secs(v.caa_cache_seconds),
             validity_days: v.validity_days,
             recheck_seconds: v.recheck_minutes * 60,
             order_days: v.order_days,

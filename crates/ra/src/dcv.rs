@@ -14,6 +14,8 @@ use crate::scope::OrgTree;
 use crate::{Authority, RaError, Result, tokens};
 use castellan_model::Privilege;
 use castellan_store::{DcvRecord, NewEmail};
+/// The default of [`ValidationSettings::caa_cache_max`] (and of `validation.caa_cache_seconds`).
+pub use castellan_va::DEFAULT_CAA_CACHE_MAX;
 use castellan_va::{Fetcher, Resolver, Scheme};
 use std::time::Duration;
 
@@ -85,7 +87,7 @@ pub struct ValidationSettings {
     /// Castellan's CAA issuer domains; the first is the one suggested in fixes.
     pub caa_identities: Vec<String>,
     /// The longest a CAA answer is reused (for its TTL, never longer); zero asks every time.
-    pub caa_cache: Duration,
+    pub caa_cache_max: Duration,
     /// How long a passed DCV counts, in days.
     pub validity_days: i64,
     /// How often submitted orders are checked again, in seconds.
@@ -106,7 +108,7 @@ impl Default for ValidationSettings {
             https_port: 443,
             dcv_zone: "dcv.castellan.invalid".into(),
             caa_identities: vec!["castellan.invalid".into()],
-            caa_cache: Duration::from_secs(300),
+            caa_cache_max: DEFAULT_CAA_CACHE_MAX,
             validity_days: 365,
             recheck_seconds: 3600,
             order_days: 30,
@@ -128,7 +130,7 @@ impl Validation {
             servers: settings.dns_servers.clone(),
             timeout: settings.dns_timeout,
             attempts: 2,
-            caa_cache_max: settings.caa_cache,
+            caa_cache_max: settings.caa_cache_max,
         })
         .map_err(|e| RaError::Internal(format!("DNS resolver: {e}")))?;
         let fetcher = Fetcher::new(

@@ -2,7 +2,6 @@
 //! inserts): the SQL text holds only `$n` placeholders, never values.
 
 use crate::db::Query;
-use crate::{Result, StoreError};
 use castellan_model::DatabaseKind;
 
 /// One value to bind.
@@ -56,18 +55,17 @@ impl Params {
     /// materialises a multi-row `VALUES` into one, on every execution, while `json_each`
     /// is read in place (a name check's three lookups built five such b-trees). The values
     /// travel as one JSON array; PostgreSQL reads it with `jsonb_array_elements_text`.
-    pub(crate) fn text_table(&mut self, values: &[String]) -> Result<String> {
-        let mut unique: Vec<&String> = values.iter().collect();
-        unique.sort();
+    pub(crate) fn text_table(&mut self, values: &[String]) -> String {
+        let mut unique: Vec<&str> = values.iter().map(String::as_str).collect();
+        unique.sort_unstable();
         unique.dedup();
-        let json = serde_json::to_string(&unique)
-            .map_err(|e| StoreError::Corrupt(format!("a list of values as JSON: {e}")))?;
+        let json = serde_json::Value::from(unique).to_string();
         let placeholder = self.push(Bind::Text(json));
-        Ok(if self.numbered {
+        if self.numbered {
             format!("jsonb_array_elements_text(CAST({placeholder} AS jsonb)) AS n(value)")
         } else {
             format!("json_each({placeholder}) AS n")
-        })
+        }
     }
 
     /// How many values so far.

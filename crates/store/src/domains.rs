@@ -37,7 +37,7 @@ impl Store {
             .split(", ")
             .map(|c| format!("dcv.{}", c.trim()))
             .collect();
-        let names = params.text_table(domains)?;
+        let names = params.text_table(domains);
         let mut found = params
             .bind_all(crate::db::query(format!(
                 "SELECT {} FROM {names} JOIN dcv ON dcv.domain = n.value",
@@ -288,13 +288,13 @@ async fn load_domains(
             format!(
                 "SELECT d.id, d.name, d.description, d.active, d.created_by, d.created_at, \
                  d.updated_at FROM {} JOIN domains d ON d.name = n.value",
-                domain_params.text_table(names)?
+                domain_params.text_table(names)
             ),
             format!(
                 "SELECT g.domain_id, g.org_id, g.cert_type, g.status, g.requested_by FROM {} \
                  JOIN domains d ON d.name = n.value \
                  JOIN domain_delegations g ON g.domain_id = d.id",
-                delegation_params.text_table(names)?
+                delegation_params.text_table(names)
             ),
         ),
     };

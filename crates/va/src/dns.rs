@@ -37,6 +37,10 @@ pub use reuse::Reused;
 /// eight is what common resolvers allow before giving up.
 pub const MAX_CNAME_HOPS: usize = 8;
 
+/// How long a CAA answer is reused at most unless configured otherwise
+/// (`validation.caa_cache_seconds`).
+pub const DEFAULT_CAA_CACHE_MAX: Duration = Duration::from_secs(300);
+
 /// Where and how the resolver asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolverSettings {
@@ -57,7 +61,7 @@ impl Default for ResolverSettings {
             servers: Vec::new(),
             timeout: Duration::from_secs(5),
             attempts: 2,
-            caa_cache_max: Duration::from_secs(300),
+            caa_cache_max: DEFAULT_CAA_CACHE_MAX,
         }
     }
 }

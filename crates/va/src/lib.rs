@@ -21,7 +21,7 @@ mod names;
 
 pub use caa::{CaaDecision, check_caa};
 pub use dcv::{Check, check_cname, check_http, check_txt};
-pub use dns::{CaaRecord, Lookup, Resolver, ResolverSettings, Reused};
+pub use dns::{CaaRecord, DEFAULT_CAA_CACHE_MAX, Lookup, Resolver, ResolverSettings, Reused};
 pub use error::{Error, Result};
 pub use fetch::{FetchSettings, Fetched, Fetcher, Scheme};
 pub use names::normalize as normalize_name;

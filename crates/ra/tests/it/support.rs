@@ -56,7 +56,7 @@ pub fn validation(dns: &castellan_testkit::dns::TestDns) -> castellan_ra::dcv::V
         dcv_zone: "dcv.castellan.test".into(),
         caa_identities: vec!["castellan.test".into()],
         // The tests change CAA records between checks; reuse is va's tests' subject.
-        caa_cache: std::time::Duration::ZERO,
+        caa_cache_max: std::time::Duration::ZERO,
         base_url: "https://certs.camford.ac.uk".into(),
         ..castellan_ra::dcv::ValidationSettings::default()
     }

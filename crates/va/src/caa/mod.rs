@@ -112,7 +112,7 @@ pub async fn check_caa(
                          TTL, at most {} s, so a changed record counts in {} s)",
                         reused.age.as_secs(),
                         reused.max.as_secs(),
-                        reused.left.as_secs().max(1)
+                        reused.seconds_left()
                     ));
                 }
                 return CaaDecision {

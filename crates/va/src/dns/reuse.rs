@@ -29,6 +29,14 @@ pub struct Reused {
     pub max: Duration,
 }
 
+impl Reused {
+    /// Whole seconds until a changed record counts, rounded up (never "0 s" while the
+    /// answer is still reused).
+    pub fn seconds_left(&self) -> u64 {
+        self.left.as_secs() + u64::from(self.left.subsec_nanos() > 0)
+    }
+}
+
 /// The CAA answers of one resolver, by normalised name.
 pub(super) struct CaaAnswers {
     max: Duration,
@@ -72,7 +80,7 @@ impl CaaAnswers {
                  their TTL, at most {} s; {} s left):",
                 reused.age.as_secs(),
                 reused.max.as_secs(),
-                reused.left.as_secs()
+                reused.seconds_left()
             ),
         );
         lookup.reused = Some(reused);
