@@ -282,6 +282,7 @@ impl<'a> Target<'a> {
             Target::Pool(Pool::Sqlite(pool)) => Place::Sqlite(Lease::Taken(pool.get()?)),
             Target::Pool(Pool::Any(pool)) => Place::AnyPool(pool),
             Target::Conn(Conn::Sqlite(conn)) => Place::Sqlite(Lease::Held(conn)),
+            Target::Conn(Conn::Member(member)) => Place::Sqlite(Lease::Held(member.conn()?)),
             Target::Conn(Conn::Any(conn)) => Place::AnyConn(conn),
             Target::Conn(Conn::AnyTx(tx)) => Place::AnyConn(tx),
         })
@@ -570,9 +571,11 @@ impl Pool {
     }
 }
 
-/// One connection: of the SQLite pool, of the PostgreSQL pool, or a PostgreSQL transaction.
+/// One connection: of the SQLite pool, of the PostgreSQL pool, or a write transaction's.
 pub(crate) enum Conn {
     Sqlite(PooledSqlite),
+    /// An SQLite write transaction (`writer.rs`).
+    Member(crate::writer::Member),
     Any(PoolConnection<Any>),
     AnyTx(sqlx::Transaction<'static, Any>),
 }

@@ -43,6 +43,18 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// An SQLite write transaction was not stored: the COMMIT of the batch it shared with
+    /// others failed, or an error rolled that batch back (ADR 0022). Nobody was told it was
+    /// committed; doing it again is safe.
+    #[error(
+        "the database could not commit this change ({reason}); nothing of it was stored, so \
+         it can be made again"
+    )]
+    Commit {
+        /// Why.
+        reason: String,
+    },
+
     /// Any other database error (PostgreSQL, or migrations).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

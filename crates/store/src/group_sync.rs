@@ -8,11 +8,15 @@
 //! it waits until an fsync of the WAL file that *started after* its COMMIT has finished.
 //! Commits that arrive while one fsync runs share the next one. A caller still hears
 //! "committed" only once its transaction is on disk.
+//!
+//! Since ADR 0022 a commit here is the COMMIT of a batch of transactions (`writer.rs`): the
+//! leader COMMITs the open batch just before it syncs, so the counts below count COMMITs,
+//! not transactions.
 
 use crate::{Result, StoreError};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, MutexGuard};
 
 /// The commits made and the commits known durable, counted.
 pub(crate) struct GroupSync {
@@ -50,7 +54,18 @@ impl GroupSync {
         if self.synced.load(Ordering::SeqCst) >= ticket {
             return Ok(());
         }
-        let _leader = self.leader.lock().await;
+        let leader = self.lead().await;
+        self.durable_led(ticket, leader).await
+    }
+
+    /// Waits for the leader's place: behind the fsync running now, if any.
+    pub(crate) async fn lead(&self) -> MutexGuard<'_, ()> {
+        self.leader.lock().await
+    }
+
+    /// [`GroupSync::durable`] for the leader: syncs unless an fsync that started after
+    /// commit `ticket` has finished meanwhile.
+    pub(crate) async fn durable_led(&self, ticket: u64, _leader: MutexGuard<'_, ()>) -> Result<()> {
         if self.synced.load(Ordering::SeqCst) >= ticket {
             return Ok(());
         }

@@ -11,7 +11,9 @@
 //! Writes go through [`Tx`]. On SQLite a process-wide writer lock serialises write
 //! transactions (SQLite has one writer anyway, and this turns "database is locked" into a
 //! short wait); transactions start with `BEGIN IMMEDIATE`, so a second process waits (up to
-//! the busy timeout) instead of failing half-way.
+//! the busy timeout) instead of failing half-way. Each transaction is a savepoint in a batch
+//! that the group commit COMMITs and syncs for all its transactions at once (`writer.rs`,
+//! `docs/adr/0022-sqlite-shared-commit.md`).
 
 mod acme;
 mod admins;
@@ -37,6 +39,7 @@ mod revocation;
 mod sessions;
 pub mod settings;
 mod tokens;
+mod writer;
 
 pub use acme::*;
 pub use error::{Result, StoreError};
@@ -57,7 +60,7 @@ use sqlx::migrate::Migrator;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use writer::Writer;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -85,9 +88,9 @@ pub enum SqliteSync {
 pub struct Store {
     pool: Pool,
     kind: DatabaseKind,
-    writer: Option<Arc<Mutex<()>>>,
-    /// SQLite with `SqliteSync::Full`: the group commit every `Tx::commit` waits on.
-    sync: Option<Arc<GroupSync>>,
+    /// SQLite's writer lock, its open batch and, with `SqliteSync::Full`, the group commit
+    /// (`writer.rs`, ADR 0022); `None` on PostgreSQL.
+    writer: Option<Arc<Writer>>,
     target: String,
 }
 
@@ -99,15 +102,14 @@ impl std::fmt::Debug for Store {
 
 /// A write transaction. Dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
-    /// The transaction's connection: an SQLite connection inside `BEGIN IMMEDIATE` (rolled
-    /// back when dropped uncommitted), or a PostgreSQL transaction.
+    /// The transaction's connection: on SQLite the writer lock, with the open batch's
+    /// connection inside the transaction's savepoint (rolled back when dropped uncommitted,
+    /// `writer.rs`); on PostgreSQL a transaction.
     inner: Conn,
     kind: DatabaseKind,
     /// The audit chain's head as this transaction's appends left it (sequence number and
     /// hash of the last row), written back once at commit (`audit.rs`).
     audit_head: Option<(i64, String)>,
-    sync: Option<Arc<GroupSync>>,
-    writer: Option<OwnedMutexGuard<()>>,
 }
 
 /// Removes the password from a database URL for messages and logs.
@@ -165,7 +167,7 @@ impl Store {
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
         let group_sync = match sync {
-            SqliteSync::Full => Some(Arc::new(GroupSync::new(wal.into()))),
+            SqliteSync::Full => Some(GroupSync::new(wal.into())),
             SqliteSync::Normal => None,
         };
         let target = path.display().to_string();
@@ -173,8 +175,7 @@ impl Store {
         Ok(Store {
             pool: Pool::Sqlite(pool),
             kind: DatabaseKind::Sqlite,
-            writer: Some(Arc::new(Mutex::new(()))),
-            sync: group_sync,
+            writer: Some(Arc::new(Writer::new(group_sync))),
             target,
         })
     }
@@ -196,7 +197,6 @@ impl Store {
             pool: Pool::Any(pool),
             kind: DatabaseKind::Postgres,
             writer: None,
-            sync: None,
             target,
         })
     }
@@ -235,7 +235,7 @@ impl Store {
     /// read (an HTTP answer) settles first. Immediate where the engine syncs each commit
     /// before showing it (PostgreSQL).
     pub async fn settle(&self) -> Result<()> {
-        match &self.sync {
+        match self.writer.as_ref().and_then(|w| w.sync()) {
             Some(sync) => sync.settle().await,
             None => Ok(()),
         }
@@ -244,7 +244,10 @@ impl Store {
     /// The group commit's counts on SQLite with `SqliteSync::Full`: (commits, commits known
     /// durable, fsyncs run). `None` where the engine syncs each commit itself.
     pub fn group_commit_counts(&self) -> Option<(u64, u64, u64)> {
-        self.sync.as_ref().map(|s| s.counts())
+        self.writer
+            .as_ref()
+            .and_then(|w| w.sync())
+            .map(|s| s.counts())
     }
 
     /// The database, without any password, for messages.
@@ -254,29 +257,29 @@ impl Store {
 
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<Tx> {
-        let guard = match &self.writer {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
-        };
-        let inner = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let mut conn = pool.get()?;
-                conn.begin_immediate().await?;
-                Conn::Sqlite(conn)
+        let inner = match (&self.pool, &self.writer) {
+            (Pool::Sqlite(pool), Some(writer)) => Conn::Member(writer.begin(pool).await?),
+            (Pool::Sqlite(_), None) => {
+                return Err(StoreError::Connect {
+                    target: self.target.clone(),
+                    reason: "the SQLite store has no writer".into(),
+                });
             }
-            Pool::Any(pool) => Conn::AnyTx(pool.begin().await?),
+            (Pool::Any(pool), _) => Conn::AnyTx(pool.begin().await?),
         };
         Ok(Tx {
             inner,
             kind: self.kind,
             audit_head: None,
-            sync: self.sync.clone(),
-            writer: guard,
         })
     }
 
-    /// Closes every connection (SQLite then checkpoints and removes its WAL file).
+    /// Closes every connection (SQLite then checkpoints and removes its WAL file), after
+    /// committing the open batch of transactions, if any.
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.commit_open().await;
+        }
         self.pool.close().await;
     }
 
@@ -331,21 +334,10 @@ impl Tx {
     /// Commits, and returns once the commit is durable.
     pub async fn commit(mut self) -> Result<()> {
         self.write_audit_head().await?;
-        let Tx {
-            inner,
-            sync,
-            writer,
-            ..
-        } = self;
-        match inner {
-            Conn::Sqlite(conn) => conn.connection()?.execute_batch("COMMIT")?,
+        match self.inner {
+            Conn::Member(member) => member.commit().await?,
             Conn::AnyTx(tx) => tx.commit().await?,
-            Conn::Any(_) => {}
-        }
-        // The next writer may go on while this commit is synced (with the ones after it).
-        drop(writer);
-        if let Some(sync) = sync {
-            sync.durable(sync.committed()).await?;
+            Conn::Sqlite(_) | Conn::Any(_) => {}
         }
         Ok(())
     }
@@ -353,9 +345,9 @@ impl Tx {
     /// Rolls back explicitly (dropping does the same).
     pub async fn rollback(self) -> Result<()> {
         match self.inner {
-            Conn::Sqlite(conn) => conn.connection()?.execute_batch("ROLLBACK")?,
+            Conn::Member(member) => member.rollback()?,
             Conn::AnyTx(tx) => tx.rollback().await?,
-            Conn::Any(_) => {}
+            Conn::Sqlite(_) | Conn::Any(_) => {}
         }
         Ok(())
     }
