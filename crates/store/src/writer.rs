@@ -60,6 +60,22 @@ struct Open {
     members: usize,
 }
 
+impl Open {
+    /// Runs `sql` (the savepoint's release or undo) in the batch, unless an error already
+    /// ended the SQLite transaction: then the batch is lost, and the reason says so.
+    fn run(&self, sql: &str) -> std::result::Result<(), String> {
+        match self.conn.connection() {
+            Ok(c) if c.is_autocommit() => Err(format!(
+                "an error rolled back the SQLite transaction this one shared with {} other \
+                 transaction(s)",
+                self.members
+            )),
+            Ok(c) => c.execute_batch(sql).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
 /// What the COMMIT of a batch gave, for the transactions waiting on it.
 #[derive(Default)]
 struct Batch {
@@ -199,15 +215,7 @@ impl Member {
                 reason: "the transaction has ended".into(),
             });
         };
-        let released = match open.conn.connection() {
-            Ok(c) if c.is_autocommit() => Err(format!(
-                "an error rolled back the SQLite transaction this one shared with {} other \
-                 transaction(s)",
-                open.members
-            )),
-            Ok(c) => c.execute_batch(RELEASE).map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
+        let released = open.run(RELEASE);
         if let Err(reason) = released {
             return Err(lose_open(&mut guard, reason));
         }
@@ -251,16 +259,7 @@ impl Member {
         if !self.in_savepoint {
             return Ok(());
         }
-        let undone = match open.conn.connection() {
-            Ok(c) if c.is_autocommit() => Err(format!(
-                "an error rolled back the SQLite transaction this one shared with {} other \
-                 transaction(s)",
-                open.members
-            )),
-            Ok(c) => c.execute_batch(UNDO).map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        match undone {
+        match open.run(UNDO) {
             Ok(()) => Ok(()),
             Err(reason) => Err(lose_open(&mut guard, reason)),
         }
