@@ -181,6 +181,14 @@ fn ticket(batch: &Batch) -> Result<u64> {
     }
 }
 
+/// A `Member` used after it committed or lost its batch: a bug in the store, not a state a
+/// caller can reach through `Tx`, which is consumed by its commit.
+fn ended() -> StoreError {
+    StoreError::Commit {
+        reason: "the transaction was used after it had ended (a bug in the store)".into(),
+    }
+}
+
 /// Ends the open batch without a COMMIT: whatever it held is rolled back, and the
 /// transactions waiting on it are told `reason`.
 fn lose_open(slot: &mut Slot, reason: String) -> StoreError {
@@ -197,23 +205,17 @@ impl Member {
             .as_mut()
             .and_then(|guard| guard.open.as_mut())
             .map(|open| &mut open.conn)
-            .ok_or_else(|| StoreError::Commit {
-                reason: "the transaction has ended".into(),
-            })
+            .ok_or_else(ended)
     }
 
     /// Commits: returns once the transaction is committed and durable (see the module's
     /// doc).
     pub(crate) async fn commit(mut self) -> Result<()> {
         let Some(mut guard) = self.guard.take() else {
-            return Err(StoreError::Commit {
-                reason: "the transaction has ended".into(),
-            });
+            return Err(ended());
         };
         let Some(open) = guard.open.as_mut() else {
-            return Err(StoreError::Commit {
-                reason: "the transaction has ended".into(),
-            });
+            return Err(ended());
         };
         let released = open.run(RELEASE);
         if let Err(reason) = released {
