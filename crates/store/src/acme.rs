@@ -80,8 +80,22 @@ impl Store {
         Ok(accounts)
     }
 
-    /// One ACME account, with its domains.
+    /// One ACME account, with its domains. On SQLite a copy is kept in memory
+    /// (`acme_cache.rs`).
     pub async fn acme_account(&self, id: AcmeAccountId) -> Result<Option<AcmeAccountRecord>> {
+        let cache = self.acme_cache();
+        if let Some(found) = cache.and_then(|c| c.account(id.0)) {
+            return Ok(Some(found));
+        }
+        let generation = cache.map(|c| c.generation());
+        let found = self.read_acme_account(id).await?;
+        if let (Some(cache), Some(generation), Some(found)) = (cache, generation, &found) {
+            cache.keep_account(id.0, generation, found);
+        }
+        Ok(found)
+    }
+
+    async fn read_acme_account(&self, id: AcmeAccountId) -> Result<Option<AcmeAccountRecord>> {
         let row = crate::db::query(format!("SELECT {COLUMNS} FROM acme_accounts WHERE id = $1"))
             .bind(id.0)
             .fetch_optional(self.pool())
@@ -240,10 +254,26 @@ impl Store {
         row.as_ref().map(registration_from).transpose()
     }
 
-    /// The registration with this id.
     /// Registration `id` with the name of the ACME server its ACME account is on, in one
-    /// query (every signed ACME request needs both).
+    /// query (every signed ACME request needs both). On SQLite a copy is kept in memory
+    /// (`acme_cache.rs`).
     pub async fn acme_registration_on(
+        &self,
+        id: i64,
+    ) -> Result<Option<(AcmeRegistration, String)>> {
+        let cache = self.acme_cache();
+        if let Some(found) = cache.and_then(|c| c.registration(id)) {
+            return Ok(Some(found));
+        }
+        let generation = cache.map(|c| c.generation());
+        let found = self.read_acme_registration_on(id).await?;
+        if let (Some(cache), Some(generation), Some(found)) = (cache, generation, &found) {
+            cache.keep_registration(id, generation, found);
+        }
+        Ok(found)
+    }
+
+    async fn read_acme_registration_on(
         &self,
         id: i64,
     ) -> Result<Option<(AcmeRegistration, String)>> {

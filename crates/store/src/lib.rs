@@ -16,6 +16,7 @@
 //! `docs/adr/0022-sqlite-shared-commit.md`).
 
 mod acme;
+mod acme_cache;
 mod admins;
 mod approvals;
 mod audit;
@@ -51,6 +52,7 @@ pub use records::*;
 pub use revocation::*;
 pub use sessions::SessionRecord;
 
+use acme_cache::AcmeCache;
 use castellan_model::DatabaseKind;
 use db::{Conn, Pool, SqliteOpen, SqlitePool};
 use group_sync::GroupSync;
@@ -171,11 +173,16 @@ impl Store {
             SqliteSync::Normal => None,
         };
         let target = path.display().to_string();
-        let pool = SqlitePool::new(SqliteOpen { path, create })?;
+        let acme_cache = Arc::new(AcmeCache::default());
+        let pool = SqlitePool::new(SqliteOpen {
+            path,
+            create,
+            acme_cache: acme_cache.clone(),
+        })?;
         Ok(Store {
             pool: Pool::Sqlite(pool),
             kind: DatabaseKind::Sqlite,
-            writer: Some(Arc::new(Writer::new(group_sync))),
+            writer: Some(Arc::new(Writer::new(group_sync, acme_cache))),
             target,
         })
     }
@@ -248,6 +255,19 @@ impl Store {
             .as_ref()
             .and_then(|w| w.sync())
             .map(|s| s.counts())
+    }
+
+    /// The ACME registrations and accounts kept in memory (`acme_cache.rs`): on SQLite
+    /// only.
+    pub(crate) fn acme_cache(&self) -> Option<&AcmeCache> {
+        self.writer.as_ref().map(|w| w.acme_cache())
+    }
+
+    /// How often reads of ACME registrations and accounts were answered from memory and how
+    /// often they went to the database: (from memory, from the database). `None` where
+    /// nothing is kept (PostgreSQL).
+    pub fn acme_cache_counts(&self) -> Option<(u64, u64)> {
+        self.acme_cache().map(|c| c.counts())
     }
 
     /// The database, without any password, for messages.

@@ -25,6 +25,7 @@
 //! leader while holding the writer lock: `Member::commit` lets go of the writer lock first,
 //! and `Store::settle` is called outside transactions.
 
+use crate::acme_cache::AcmeCache;
 use crate::db::{PooledSqlite, SqlitePool};
 use crate::group_sync::GroupSync;
 use crate::{Result, StoreError};
@@ -44,6 +45,9 @@ pub(crate) struct Writer {
     /// `SqliteSync::Full`: the group commit, which COMMITs and syncs the batches. `None`:
     /// each transaction commits at once.
     sync: Option<GroupSync>,
+    /// Told when a batch ends, so that copies read while it was open are not used after
+    /// its COMMIT (`acme_cache.rs`).
+    acme_cache: Arc<AcmeCache>,
 }
 
 /// What the writer lock guards: the open batch, if any.
@@ -93,11 +97,16 @@ pub(crate) struct Member {
 }
 
 impl Writer {
-    pub(crate) fn new(sync: Option<GroupSync>) -> Writer {
+    pub(crate) fn new(sync: Option<GroupSync>, acme_cache: Arc<AcmeCache>) -> Writer {
         Writer {
             slot: Arc::new(Mutex::new(Slot::default())),
             sync,
+            acme_cache,
         }
+    }
+
+    pub(crate) fn acme_cache(&self) -> &AcmeCache {
+        &self.acme_cache
     }
 
     pub(crate) fn sync(&self) -> Option<&GroupSync> {
@@ -142,6 +151,7 @@ impl Writer {
             .conn
             .connection()
             .and_then(|c| c.execute_batch("COMMIT").map_err(StoreError::from));
+        self.acme_cache.batch_ended();
         let outcome = match committed {
             Ok(()) => Ok(self.sync.as_ref().map_or(0, |s| s.committed())),
             Err(e) => Err(e.to_string()),

@@ -731,3 +731,178 @@ both!(
         assert_eq!(store.domains().await.unwrap().len(), 4);
     }
 );
+
+/// An ACME account for the tests below, with one domain and one registered key; returns
+/// (account, registration).
+async fn acme_account_with_registration(store: &Store) -> (castellan_model::AcmeAccountId, i64) {
+    use castellan_store::{AcmeRegistration, NewAcmeAccount, OrganizationData};
+    let mut tx = store.begin().await.unwrap();
+    let org = tx
+        .insert_organization(
+            None,
+            &OrganizationData {
+                name: "University of Camford".into(),
+                ..OrganizationData::default()
+            },
+            1_800_000_000,
+        )
+        .await
+        .unwrap();
+    let account = tx
+        .insert_acme_account(&NewAcmeAccount {
+            name: "Physics web servers".into(),
+            org_id: org,
+            server: "ov".into(),
+            mac_id: "mac-1".into(),
+            encrypted_mac_key: vec![1, 2, 3],
+            created_by: None,
+            created_at: 1_800_000_000,
+        })
+        .await
+        .unwrap();
+    tx.add_acme_domain(account, "physics.camford.ac.uk")
+        .await
+        .unwrap();
+    let registration = tx
+        .insert_acme_registration(&AcmeRegistration {
+            id: 0,
+            acme_account_id: account,
+            thumbprint: "thumb-1".into(),
+            jwk: "{\"key\":1}".into(),
+            status: "valid".into(),
+            contacts: String::new(),
+            created_at: 1_800_000_000,
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    (account, registration)
+}
+
+// Every committed change to an ACME registration or account is seen by the next read, on
+// both engines (SQLite keeps copies in memory, `acme_cache.rs`, and must never answer from
+// one made before the change): key rollover, deactivation, renaming, domains added and
+// removed, the account deleted (its registrations go with it).
+both!(
+    acme_registrations_and_accounts_read_after_a_change_show_it,
+    |store: Store| async move {
+        let (account, id) = acme_account_with_registration(&store).await;
+        let registration = |store: Store| async move {
+            let (r, server) = store.acme_registration_on(id).await.unwrap().unwrap();
+            (r.status, r.jwk, server)
+        };
+        let account_of = |store: Store| async move {
+            let a = store.acme_account(account).await.unwrap().unwrap();
+            (a.account.name, a.domains, a.status)
+        };
+        for _ in 0..2 {
+            assert_eq!(
+                registration(store.clone()).await,
+                ("valid".into(), "{\"key\":1}".into(), "ov".into())
+            );
+            assert_eq!(
+                account_of(store.clone()).await,
+                (
+                    "Physics web servers".into(),
+                    vec!["physics.camford.ac.uk".into()],
+                    "valid".into()
+                )
+            );
+        }
+        if store.kind() == castellan_model::DatabaseKind::Sqlite {
+            assert_eq!(
+                store.acme_cache_counts(),
+                Some((2, 2)),
+                "(from memory, read)"
+            );
+        } else {
+            assert_eq!(store.acme_cache_counts(), None);
+        }
+
+        let mut tx = store.begin().await.unwrap();
+        tx.set_acme_registration_key(id, "{\"key\":2}", "thumb-2")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(registration(store.clone()).await.1, "{\"key\":2}");
+
+        let mut tx = store.begin().await.unwrap();
+        tx.update_acme_registration(id, "deactivated", "")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(registration(store.clone()).await.0, "deactivated");
+
+        let mut tx = store.begin().await.unwrap();
+        tx.rename_acme_account(account, "Chemistry").await.unwrap();
+        tx.add_acme_domain(account, "chem.camford.ac.uk")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            account_of(store.clone()).await,
+            (
+                "Chemistry".into(),
+                vec!["chem.camford.ac.uk".into(), "physics.camford.ac.uk".into()],
+                "valid".into()
+            )
+        );
+        let mut tx = store.begin().await.unwrap();
+        tx.remove_acme_domain(account, "physics.camford.ac.uk")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            account_of(store.clone()).await.1,
+            vec!["chem.camford.ac.uk".to_owned()]
+        );
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.delete_acme_account(account).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(store.acme_account(account).await.unwrap(), None);
+        assert_eq!(store.acme_registration_on(id).await.unwrap(), None);
+    }
+);
+
+/// SQLite: a registration read while a change to it is written but not yet committed shows
+/// the old row, and that copy is not used once the change commits; a change rolled back
+/// leaves the row as it was.
+#[tokio::test]
+async fn sqlite_acme_copies_read_during_an_uncommitted_change_are_not_used_after_it() {
+    let (store, _db) = castellan_testkit::db::sqlite().await;
+    let (_, id) = acme_account_with_registration(&store).await;
+    let status = |store: Store| async move {
+        store
+            .acme_registration_on(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .status
+    };
+    assert_eq!(status(store.clone()).await, "valid");
+
+    let mut tx = store.begin().await.unwrap();
+    tx.update_acme_registration(id, "deactivated", "")
+        .await
+        .unwrap();
+    // Read (and read again) while the change is uncommitted: the committed row.
+    assert_eq!(status(store.clone()).await, "valid");
+    assert_eq!(status(store.clone()).await, "valid");
+    tx.commit().await.unwrap();
+    assert_eq!(status(store.clone()).await, "deactivated");
+    assert_eq!(status(store.clone()).await, "deactivated");
+
+    let mut tx = store.begin().await.unwrap();
+    tx.update_acme_registration(id, "valid", "").await.unwrap();
+    drop(tx);
+    assert_eq!(status(store.clone()).await, "deactivated");
+    // Answered from memory: the second read of each pair above; every other read went to
+    // the database.
+    assert_eq!(
+        store.acme_cache_counts(),
+        Some((2, 4)),
+        "(from memory, read)"
+    );
+}
