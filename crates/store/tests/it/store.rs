@@ -649,19 +649,9 @@ both!(
     a_name_check_reads_only_the_domains_and_validations_it_names,
     |store: Store| async move {
         use castellan_model::CertificateType;
-        use castellan_store::{DcvRecord, Delegation, OrganizationData};
+        use castellan_store::{DcvRecord, Delegation};
         let mut tx = store.begin().await.unwrap();
-        let org = tx
-            .insert_organization(
-                None,
-                &OrganizationData {
-                    name: "University of Camford".into(),
-                    ..OrganizationData::default()
-                },
-                1_800_000_000,
-            )
-            .await
-            .unwrap();
+        let org = camford(&mut tx).await;
         for name in [
             "camford.ac.uk",
             "*.camford.ac.uk",
@@ -732,22 +722,26 @@ both!(
     }
 );
 
+/// Stores the organisation the tests below work in.
+async fn camford(tx: &mut castellan_store::Tx) -> OrgId {
+    tx.insert_organization(
+        None,
+        &castellan_store::OrganizationData {
+            name: "University of Camford".into(),
+            ..castellan_store::OrganizationData::default()
+        },
+        1_800_000_000,
+    )
+    .await
+    .unwrap()
+}
+
 /// An ACME account for the tests below, with one domain and one registered key; returns
 /// (account, registration).
 async fn acme_account_with_registration(store: &Store) -> (castellan_model::AcmeAccountId, i64) {
-    use castellan_store::{AcmeRegistration, NewAcmeAccount, OrganizationData};
+    use castellan_store::{AcmeRegistration, NewAcmeAccount};
     let mut tx = store.begin().await.unwrap();
-    let org = tx
-        .insert_organization(
-            None,
-            &OrganizationData {
-                name: "University of Camford".into(),
-                ..OrganizationData::default()
-            },
-            1_800_000_000,
-        )
-        .await
-        .unwrap();
+    let org = camford(&mut tx).await;
     let account = tx
         .insert_acme_account(&NewAcmeAccount {
             name: "Physics web servers".into(),
