@@ -171,6 +171,8 @@ impl Writer {
         }
         let leader = sync.lead().await;
         if batch.outcome.get().is_none() {
+            // The tasks ready to run go first: those about to commit join this batch.
+            tokio::task::yield_now().await;
             self.commit_open().await;
         }
         sync.durable_led(ticket(batch)?, leader).await
