@@ -83,16 +83,13 @@ impl Store {
     /// One ACME account, with its domains. On SQLite a copy is kept in memory
     /// (`acme_cache.rs`).
     pub async fn acme_account(&self, id: AcmeAccountId) -> Result<Option<AcmeAccountRecord>> {
-        let cache = self.acme_cache();
-        if let Some(found) = cache.and_then(|c| c.account(id.0)) {
-            return Ok(Some(found));
-        }
-        let generation = cache.map(|c| c.generation());
-        let found = self.read_acme_account(id).await?;
-        if let (Some(cache), Some(generation), Some(found)) = (cache, generation, &found) {
-            cache.keep_account(id.0, generation, found);
-        }
-        Ok(found)
+        crate::acme_cache::read_through(
+            self.acme_cache(),
+            |c| &c.accounts,
+            id.0,
+            || self.read_acme_account(id),
+        )
+        .await
     }
 
     async fn read_acme_account(&self, id: AcmeAccountId) -> Result<Option<AcmeAccountRecord>> {
@@ -261,16 +258,13 @@ impl Store {
         &self,
         id: i64,
     ) -> Result<Option<(AcmeRegistration, String)>> {
-        let cache = self.acme_cache();
-        if let Some(found) = cache.and_then(|c| c.registration(id)) {
-            return Ok(Some(found));
-        }
-        let generation = cache.map(|c| c.generation());
-        let found = self.read_acme_registration_on(id).await?;
-        if let (Some(cache), Some(generation), Some(found)) = (cache, generation, &found) {
-            cache.keep_registration(id, generation, found);
-        }
-        Ok(found)
+        crate::acme_cache::read_through(
+            self.acme_cache(),
+            |c| &c.registrations,
+            id,
+            || self.read_acme_registration_on(id),
+        )
+        .await
     }
 
     async fn read_acme_registration_on(

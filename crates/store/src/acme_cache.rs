@@ -24,6 +24,7 @@
 //! command-line tools never write these tables. On PostgreSQL, which several processes may
 //! share, nothing is kept.
 
+use crate::Result;
 use crate::acme::{AcmeAccountRecord, AcmeRegistration};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -49,19 +50,77 @@ pub(crate) struct AcmeCache {
     generation: AtomicU64,
     /// A watched row changed since the last COMMIT or rollback of the writer.
     changed: AtomicBool,
-    registrations: Mutex<HashMap<i64, (u64, RegistrationOn)>>,
-    accounts: Mutex<HashMap<i64, (u64, AcmeAccountRecord)>>,
+    /// Registrations by id.
+    pub(crate) registrations: Copies<RegistrationOn>,
+    /// ACME accounts by id.
+    pub(crate) accounts: Copies<AcmeAccountRecord>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
-impl AcmeCache {
-    /// The generation to pass to [`AcmeCache::keep_registration`] or
-    /// [`AcmeCache::keep_account`]: taken before the read.
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
+/// Copies of one kind of row by id, each with the generation it was read in.
+pub(crate) struct Copies<T>(Mutex<HashMap<i64, (u64, T)>>);
+
+impl<T> Default for Copies<T> {
+    fn default() -> Self {
+        Copies(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<T: Clone> Copies<T> {
+    fn get(&self, id: i64, generation: u64) -> Option<T> {
+        let map = self.0.lock().ok()?;
+        match map.get(&id) {
+            Some((kept_in, value)) if *kept_in == generation => Some(value.clone()),
+            _ => None,
+        }
     }
 
+    /// Keeps `value` if the generation is still the one it was read in (checked under the
+    /// map's lock, so a change reported meanwhile wins).
+    fn keep(&self, id: i64, generation: u64, value: &T, now: &AtomicU64) {
+        let Ok(mut map) = self.0.lock() else { return };
+        if now.load(Ordering::SeqCst) != generation {
+            return;
+        }
+        if map.len() >= MAX_COPIES {
+            map.clear();
+        }
+        map.insert(id, (generation, value.clone()));
+    }
+}
+
+/// Row `id` from `copies` (of `cache`, where one is kept: SQLite) when a copy of the current
+/// generation is there; otherwise from `read`, keeping what it found if nothing changed
+/// meanwhile.
+pub(crate) async fn read_through<T, F>(
+    cache: Option<&AcmeCache>,
+    copies: impl Fn(&AcmeCache) -> &Copies<T>,
+    id: i64,
+    read: impl FnOnce() -> F,
+) -> Result<Option<T>>
+where
+    T: Clone,
+    F: Future<Output = Result<Option<T>>>,
+{
+    let Some(cache) = cache else {
+        return read().await;
+    };
+    // Taken before the read: a change reported after it keeps the copy out.
+    let generation = cache.generation.load(Ordering::SeqCst);
+    if let Some(found) = copies(cache).get(id, generation) {
+        cache.hits.fetch_add(1, Ordering::Relaxed);
+        return Ok(Some(found));
+    }
+    cache.misses.fetch_add(1, Ordering::Relaxed);
+    let found = read().await?;
+    if let Some(found) = &found {
+        copies(cache).keep(id, generation, found, &cache.generation);
+    }
+    Ok(found)
+}
+
+impl AcmeCache {
     /// SQLite's update hook: a row of `table` changed (not yet committed).
     pub(crate) fn row_changed(&self, table: &str) {
         if WATCHED.contains(&table) {
@@ -78,32 +137,6 @@ impl AcmeCache {
         }
     }
 
-    /// Registration `id`, if a copy of this generation is kept.
-    pub(crate) fn registration(&self, id: i64) -> Option<RegistrationOn> {
-        let found = lookup(&self.registrations, id, self.generation());
-        self.count(found.is_some());
-        found
-    }
-
-    /// Keeps registration `id` as read in `generation`.
-    pub(crate) fn keep_registration(&self, id: i64, generation: u64, value: &RegistrationOn) {
-        keep(&self.registrations, id, generation, value, || {
-            self.generation()
-        });
-    }
-
-    /// ACME account `id`, if a copy of this generation is kept.
-    pub(crate) fn account(&self, id: i64) -> Option<AcmeAccountRecord> {
-        let found = lookup(&self.accounts, id, self.generation());
-        self.count(found.is_some());
-        found
-    }
-
-    /// Keeps ACME account `id` as read in `generation`.
-    pub(crate) fn keep_account(&self, id: i64, generation: u64, value: &AcmeAccountRecord) {
-        keep(&self.accounts, id, generation, value, || self.generation());
-    }
-
     /// (reads answered from a copy, reads that went to the database).
     pub(crate) fn counts(&self) -> (u64, u64) {
         (
@@ -111,36 +144,4 @@ impl AcmeCache {
             self.misses.load(Ordering::SeqCst),
         )
     }
-
-    fn count(&self, hit: bool) {
-        let counter = if hit { &self.hits } else { &self.misses };
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-fn lookup<T: Clone>(map: &Mutex<HashMap<i64, (u64, T)>>, id: i64, generation: u64) -> Option<T> {
-    let map = map.lock().ok()?;
-    match map.get(&id) {
-        Some((kept_in, value)) if *kept_in == generation => Some(value.clone()),
-        _ => None,
-    }
-}
-
-/// Keeps `value` if the generation is still the one it was read in (checked under the map's
-/// lock, so a change reported meanwhile wins).
-fn keep<T: Clone>(
-    map: &Mutex<HashMap<i64, (u64, T)>>,
-    id: i64,
-    generation: u64,
-    value: &T,
-    now: impl Fn() -> u64,
-) {
-    let Ok(mut map) = map.lock() else { return };
-    if now() != generation {
-        return;
-    }
-    if map.len() >= MAX_COPIES {
-        map.clear();
-    }
-    map.insert(id, (generation, value.clone()));
 }

@@ -105,6 +105,7 @@ impl Writer {
         }
     }
 
+    /// The ACME copies this writer tells of the end of each batch.
     pub(crate) fn acme_cache(&self) -> &AcmeCache {
         &self.acme_cache
     }
