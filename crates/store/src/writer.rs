@@ -10,8 +10,10 @@
 //! durable. Every transaction that commits while one fsync runs joins the same batch, so the
 //! pages they all touch (the right-most leaves of the tables and their indexes, the audit
 //! chain's head) go to the WAL once per batch instead of once per transaction, and the
-//! batch pays one COMMIT's locking. With `SqliteSync::Normal` each transaction commits at
-//! once, alone.
+//! batch pays one COMMIT's locking. Before its COMMIT the leader lets the other tasks run
+//! while they keep the thread busy (at most 2 ms), so that the transactions they are about
+//! to commit join too (`Writer::gather`, ADR 0024). With `SqliteSync::Normal` each
+//! transaction commits at once, alone.
 //!
 //! Nothing is weakened:
 //! - a caller hears "committed" only once its batch is committed and synced;
@@ -29,7 +31,9 @@ use crate::acme_cache::AcmeCache;
 use crate::db::{PooledSqlite, SqlitePool};
 use crate::group_sync::GroupSync;
 use crate::{Result, StoreError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// The savepoint each transaction of a batch runs in.
@@ -48,7 +52,24 @@ pub(crate) struct Writer {
     /// Told when a batch ends, so that copies read while it was open are not used after
     /// its COMMIT (`acme_cache.rs`).
     acme_cache: Arc<AcmeCache>,
+    /// How long the leader may gather its batch, in microseconds ([`GATHER_FOR`]; tests
+    /// set it).
+    gather_for_micros: AtomicU64,
+    /// Transactions committed into the open batch (as `Open::members`), for the leader's
+    /// gathering, which reads it without the writer lock.
+    open_members: AtomicUsize,
 }
+
+/// A batch this large has shared its COMMIT enough: the leader gathers no longer.
+const GATHER_UNTIL: usize = 16;
+
+/// The longest the group commit's leader lets other tasks run before it COMMITs: under
+/// load, the batch it gathers meanwhile saves COMMITs, fsyncs and cold reads (ADR 0024).
+const GATHER_FOR: Duration = Duration::from_millis(2);
+
+/// A yield that comes back sooner than this found no other task ready to run (or only ran
+/// before those that yielded earlier: see `Writer::gather`).
+const IDLE_YIELD: Duration = Duration::from_micros(20);
 
 /// What the writer lock guards: the open batch, if any.
 #[derive(Default)]
@@ -102,6 +123,8 @@ impl Writer {
             slot: Arc::new(Mutex::new(Slot::default())),
             sync,
             acme_cache,
+            gather_for_micros: AtomicU64::new(GATHER_FOR.as_micros() as u64),
+            open_members: AtomicUsize::new(0),
         }
     }
 
@@ -153,11 +176,40 @@ impl Writer {
             .connection()
             .and_then(|c| c.execute_batch("COMMIT").map_err(StoreError::from));
         self.acme_cache.batch_ended();
+        self.open_members.store(0, Ordering::Relaxed);
         let outcome = match committed {
             Ok(()) => Ok(self.sync.as_ref().map_or(0, |s| s.committed())),
             Err(e) => Err(e.to_string()),
         };
         let _ = open.batch.outcome.set(outcome);
+    }
+
+    /// Lets the other tasks run before the leader COMMITs, so that the transactions they are
+    /// about to commit join its batch (ADR 0024): yields again and again while they keep the
+    /// thread busy, for at most [`GATHER_FOR`] or until the batch holds [`GATHER_UNTIL`]
+    /// transactions, and stops when yields come back at once (nothing else was ready to
+    /// run), so a transaction that commits alone is not held back.
+    async fn gather(&self) {
+        let limit = Duration::from_micros(self.gather_for_micros.load(Ordering::Relaxed));
+        let start = Instant::now();
+        let mut quick = 0;
+        loop {
+            let round = Instant::now();
+            tokio::task::yield_now().await;
+            // tokio wakes the tasks that yielded last first: a yield can come back at once
+            // while others that yielded before it are still to run. Two in a row cannot.
+            quick = if round.elapsed() < IDLE_YIELD {
+                quick + 1
+            } else {
+                0
+            };
+            if quick == 2
+                || start.elapsed() >= limit
+                || self.open_members.load(Ordering::Relaxed) >= GATHER_UNTIL
+            {
+                return;
+            }
+        }
     }
 
     /// Returns once `batch` is committed and on disk: at once if an fsync after its COMMIT
@@ -172,8 +224,7 @@ impl Writer {
         }
         let leader = sync.lead().await;
         if batch.outcome.get().is_none() {
-            // The tasks ready to run go first: those about to commit join this batch.
-            tokio::task::yield_now().await;
+            self.gather().await;
             self.commit_open().await;
         }
         sync.durable_led(ticket(batch)?, leader).await
@@ -235,6 +286,9 @@ impl Member {
             return Err(lose_open(&mut guard, reason));
         }
         open.members += 1;
+        self.writer
+            .open_members
+            .store(open.members, Ordering::Relaxed);
         let batch = open.batch.clone();
         if self.writer.sync.is_none() {
             if let Some(open) = guard.open.take() {
@@ -410,6 +464,67 @@ mod tests {
                 Some("1".into())
             );
         }
+    }
+
+    /// Work on the thread without a pause, as a request's parsing and checks.
+    fn busy_for(time: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < time {
+            std::hint::spin_loop();
+        }
+    }
+
+    #[tokio::test]
+    async fn transactions_begun_while_the_leader_gathers_join_its_batch() {
+        let (store, _dir) = store().await;
+        // No limit within the test: the batch ends when nothing else is left to run.
+        writer(&store)
+            .gather_for_micros
+            .store(600_000_000, Ordering::Relaxed);
+        let (before, _, _) = store.group_commit_counts().unwrap();
+        let first = commit_setting(&store, "first");
+        // Three requests still at work when the first transaction commits: three stretches
+        // of 100 µs each, with a yield between them, before their own transactions.
+        let busy: Vec<_> = (0..3)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for _ in 0..3 {
+                        busy_for(Duration::from_micros(100));
+                        tokio::task::yield_now().await;
+                    }
+                    let mut tx = store.begin().await?;
+                    tx.set_setting(&format!("busy-{i}"), "1").await?;
+                    tx.commit().await
+                })
+            })
+            .collect();
+        first.await.unwrap().unwrap();
+        for task in busy {
+            task.await.unwrap().unwrap();
+        }
+        let (commits, synced, _) = store.group_commit_counts().unwrap();
+        assert_eq!(commits, before + 1, "four transactions, one COMMIT");
+        assert_eq!(synced, commits);
+        for name in ["first", "busy-0", "busy-1", "busy-2"] {
+            assert_eq!(store.setting(name).await.unwrap(), Some("1".into()));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_transaction_that_commits_alone_is_not_held_back() {
+        let (store, _dir) = store().await;
+        writer(&store)
+            .gather_for_micros
+            .store(600_000_000, Ordering::Relaxed);
+        let (before, _, _) = store.group_commit_counts().unwrap();
+        // Held back, it would wait the ten minutes set above.
+        let alone = tokio::time::timeout(Duration::from_secs(60), commit_setting(&store, "alone"))
+            .await
+            .expect("a transaction alone waited for the gathering's limit");
+        alone.unwrap().unwrap();
+        let (commits, synced, _) = store.group_commit_counts().unwrap();
+        assert_eq!((commits, synced), (before + 1, before + 1));
     }
 
     #[tokio::test]
