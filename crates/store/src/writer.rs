@@ -474,13 +474,19 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn transactions_begun_while_the_leader_gathers_join_its_batch() {
-        let (store, _dir) = store().await;
-        // No limit within the test: the batch ends when nothing else is left to run.
+    /// A store whose leader may gather for ten minutes: within a test, a batch ends only
+    /// when nothing else is left to run.
+    async fn store_gathering_unbounded() -> (Store, Dir) {
+        let (store, dir) = store().await;
         writer(&store)
             .gather_for_micros
             .store(600_000_000, Ordering::Relaxed);
+        (store, dir)
+    }
+
+    #[tokio::test]
+    async fn transactions_begun_while_the_leader_gathers_join_its_batch() {
+        let (store, _dir) = store_gathering_unbounded().await;
         let (before, _, _) = store.group_commit_counts().unwrap();
         let first = commit_setting(&store, "first");
         // Three requests still at work when the first transaction commits: three stretches
@@ -513,12 +519,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_transaction_that_commits_alone_is_not_held_back() {
-        let (store, _dir) = store().await;
-        writer(&store)
-            .gather_for_micros
-            .store(600_000_000, Ordering::Relaxed);
+        let (store, _dir) = store_gathering_unbounded().await;
         let (before, _, _) = store.group_commit_counts().unwrap();
-        // Held back, it would wait the ten minutes set above.
+        // Held back, it would wait the ten minutes of `store_gathering_unbounded`.
         let alone = tokio::time::timeout(Duration::from_secs(60), commit_setting(&store, "alone"))
             .await
             .expect("a transaction alone waited for the gathering's limit");
