@@ -184,6 +184,16 @@ impl Writer {
         let _ = open.batch.outcome.set(outcome);
     }
 
+    /// Ends the open batch without a COMMIT: whatever it held is rolled back, and the
+    /// transactions waiting on it are told `reason`.
+    fn lose_open(&self, slot: &mut Slot, reason: String) -> StoreError {
+        if let Some(open) = slot.open.take() {
+            let _ = open.batch.outcome.set(Err(reason.clone()));
+        }
+        self.open_members.store(0, Ordering::Relaxed);
+        StoreError::Commit { reason }
+    }
+
     /// Lets the other tasks run before the leader COMMITs, so that the transactions they are
     /// about to commit join its batch (ADR 0024): yields again and again while they keep the
     /// thread busy, for at most [`GATHER_FOR`] or until the batch holds [`GATHER_UNTIL`]
@@ -253,15 +263,6 @@ fn ended() -> StoreError {
     }
 }
 
-/// Ends the open batch without a COMMIT: whatever it held is rolled back, and the
-/// transactions waiting on it are told `reason`.
-fn lose_open(slot: &mut Slot, reason: String) -> StoreError {
-    if let Some(open) = slot.open.take() {
-        let _ = open.batch.outcome.set(Err(reason.clone()));
-    }
-    StoreError::Commit { reason }
-}
-
 impl Member {
     /// The batch's connection.
     pub(crate) fn conn(&mut self) -> Result<&mut PooledSqlite> {
@@ -283,7 +284,7 @@ impl Member {
         };
         let released = open.run(RELEASE);
         if let Err(reason) = released {
-            return Err(lose_open(&mut guard, reason));
+            return Err(self.writer.lose_open(&mut guard, reason));
         }
         open.members += 1;
         self.writer
@@ -330,7 +331,7 @@ impl Member {
         }
         match open.run(UNDO) {
             Ok(()) => Ok(()),
-            Err(reason) => Err(lose_open(&mut guard, reason)),
+            Err(reason) => Err(self.writer.lose_open(&mut guard, reason)),
         }
     }
 }
