@@ -145,11 +145,20 @@ pub fn run(args: ReportArgs) -> Result<()> {
             verdict = false;
         }
     }
+    // No level measured for both (`PEBBLE=0`, `CALLGRIND=1`): there is no ratio to judge.
+    let compared = !ratios.is_empty();
     println!(
         "ratio {}/{} orders/s: {}",
         args.ours,
         args.peer,
-        ratios.join(", ")
+        if compared {
+            ratios.join(", ")
+        } else {
+            format!(
+                "not measured (no level has figures for both {} and {})",
+                args.ours, args.peer
+            )
+        }
     );
     let errors: u64 = results.iter().map(|r| r.errors).sum();
     let bad_nonce: u64 = results.iter().map(|r| r.bad_nonce).sum();
@@ -188,7 +197,11 @@ pub fn run(args: ReportArgs) -> Result<()> {
             .map(usize::to_string)
             .collect::<Vec<_>>()
             .join(" and "),
-        if verdict { "met" } else { "MISSED" }
+        match (compared, verdict) {
+            (false, _) => "not measured",
+            (true, true) => "met",
+            (true, false) => "MISSED",
+        }
     );
     Ok(())
 }
