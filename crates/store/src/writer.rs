@@ -31,7 +31,7 @@ use crate::acme_cache::AcmeCache;
 use crate::db::{PooledSqlite, SqlitePool};
 use crate::group_sync::GroupSync;
 use crate::{Result, StoreError};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -55,9 +55,6 @@ pub(crate) struct Writer {
     /// How long the leader may gather its batch, in microseconds ([`GATHER_FOR`]; tests
     /// set it).
     gather_for_micros: AtomicU64,
-    /// Transactions committed into the open batch (as `Open::members`), for the leader's
-    /// gathering, which reads it without the writer lock.
-    open_members: AtomicUsize,
 }
 
 /// A batch this large has shared its COMMIT enough: the leader gathers no longer.
@@ -124,7 +121,6 @@ impl Writer {
             sync,
             acme_cache,
             gather_for_micros: AtomicU64::new(GATHER_FOR.as_micros() as u64),
-            open_members: AtomicUsize::new(0),
         }
     }
 
@@ -176,22 +172,11 @@ impl Writer {
             .connection()
             .and_then(|c| c.execute_batch("COMMIT").map_err(StoreError::from));
         self.acme_cache.batch_ended();
-        self.open_members.store(0, Ordering::Relaxed);
         let outcome = match committed {
             Ok(()) => Ok(self.sync.as_ref().map_or(0, |s| s.committed())),
             Err(e) => Err(e.to_string()),
         };
         let _ = open.batch.outcome.set(outcome);
-    }
-
-    /// Ends the open batch without a COMMIT: whatever it held is rolled back, and the
-    /// transactions waiting on it are told `reason`.
-    fn lose_open(&self, slot: &mut Slot, reason: String) -> StoreError {
-        if let Some(open) = slot.open.take() {
-            let _ = open.batch.outcome.set(Err(reason.clone()));
-        }
-        self.open_members.store(0, Ordering::Relaxed);
-        StoreError::Commit { reason }
     }
 
     /// Lets the other tasks run before the leader COMMITs, so that the transactions they are
@@ -213,13 +198,18 @@ impl Writer {
             } else {
                 0
             };
-            if quick == 2
-                || start.elapsed() >= limit
-                || self.open_members.load(Ordering::Relaxed) >= GATHER_UNTIL
-            {
+            if quick == 2 || start.elapsed() >= limit || self.open_members() >= GATHER_UNTIL {
                 return;
             }
         }
+    }
+
+    /// Transactions committed into the open batch so far; 0 while a transaction holds the
+    /// writer lock (the leader does not wait for it to learn the count).
+    fn open_members(&self) -> usize {
+        self.slot
+            .try_lock()
+            .map_or(0, |slot| slot.open.as_ref().map_or(0, |open| open.members))
     }
 
     /// Returns once `batch` is committed and on disk: at once if an fsync after its COMMIT
@@ -263,6 +253,15 @@ fn ended() -> StoreError {
     }
 }
 
+/// Ends the open batch without a COMMIT: whatever it held is rolled back, and the
+/// transactions waiting on it are told `reason`.
+fn lose_open(slot: &mut Slot, reason: String) -> StoreError {
+    if let Some(open) = slot.open.take() {
+        let _ = open.batch.outcome.set(Err(reason.clone()));
+    }
+    StoreError::Commit { reason }
+}
+
 impl Member {
     /// The batch's connection.
     pub(crate) fn conn(&mut self) -> Result<&mut PooledSqlite> {
@@ -284,12 +283,9 @@ impl Member {
         };
         let released = open.run(RELEASE);
         if let Err(reason) = released {
-            return Err(self.writer.lose_open(&mut guard, reason));
+            return Err(lose_open(&mut guard, reason));
         }
         open.members += 1;
-        self.writer
-            .open_members
-            .store(open.members, Ordering::Relaxed);
         let batch = open.batch.clone();
         if self.writer.sync.is_none() {
             if let Some(open) = guard.open.take() {
@@ -331,7 +327,7 @@ impl Member {
         }
         match open.run(UNDO) {
             Ok(()) => Ok(()),
-            Err(reason) => Err(self.writer.lose_open(&mut guard, reason)),
+            Err(reason) => Err(lose_open(&mut guard, reason)),
         }
     }
 }
