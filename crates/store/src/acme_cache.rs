@@ -9,26 +9,14 @@
 //! SQLite each of those reads starts a read transaction on a connection whose page cache
 //! the last commit emptied, so they cost more than the rows are worth.
 //!
-//! A copy is exact, never merely recent:
-//! - every connection of the store reports each row it changes in `acme_registrations`,
-//!   `acme_accounts` or `acme_account_domains` (SQLite's update hook, so cascades and
-//!   statements written later are covered too): the *generation* moves on at once, and
-//!   again after the batch's COMMIT (`Writer::finish`), when the change becomes visible;
-//! - a copy is kept only if the generation did not move while it was read, and used only
-//!   while the generation is the one it was read in.
-//!
-//! So after a change commits, no copy read before the commit is used again, and a copy read
-//! while the change was still uncommitted (it shows the old row) is dropped by the second
-//! move. Only this process's connections report changes: the copies are for SQLite, where
-//! one `castellan serve` owns the database (its ACME nonces are in its memory too) and the
-//! command-line tools never write these tables. On PostgreSQL, which several processes may
-//! share, nothing is kept.
+//! The copies are exact by generation (`kept.rs`): a changed row of `acme_registrations`,
+//! `acme_accounts` or `acme_account_domains` retires them all.
 
 use crate::Result;
 use crate::acme::{AcmeAccountRecord, AcmeRegistration};
+use crate::kept::Watch;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The tables whose rows the copies are made of.
 const WATCHED: [&str; 3] = [
@@ -45,17 +33,22 @@ const MAX_COPIES: usize = 10_000;
 pub(crate) type RegistrationOn = (AcmeRegistration, String);
 
 /// The copies, and the generation they are checked against.
-#[derive(Default)]
 pub(crate) struct AcmeCache {
-    generation: AtomicU64,
-    /// A watched row changed since the last COMMIT or rollback of the writer.
-    changed: AtomicBool,
+    watch: Watch,
     /// Registrations by id.
     pub(crate) registrations: Copies<RegistrationOn>,
     /// ACME accounts by id.
     pub(crate) accounts: Copies<AcmeAccountRecord>,
-    hits: AtomicU64,
-    misses: AtomicU64,
+}
+
+impl Default for AcmeCache {
+    fn default() -> Self {
+        AcmeCache {
+            watch: Watch::new(&WATCHED),
+            registrations: Copies::default(),
+            accounts: Copies::default(),
+        }
+    }
 }
 
 /// Copies of one kind of row by id, each with the generation it was read in.
@@ -78,9 +71,9 @@ impl<T: Clone> Copies<T> {
 
     /// Keeps `value` if the generation is still the one it was read in (checked under the
     /// map's lock, so a change reported meanwhile wins).
-    fn keep(&self, id: i64, generation: u64, value: &T, now: &AtomicU64) {
+    fn keep(&self, id: i64, generation: u64, value: &T, watch: &Watch) {
         let Ok(mut map) = self.0.lock() else { return };
-        if now.load(Ordering::SeqCst) != generation {
+        if watch.current() != generation {
             return;
         }
         if map.len() >= MAX_COPIES {
@@ -107,15 +100,15 @@ where
         return read().await;
     };
     // Taken before the read: a change reported after it keeps the copy out.
-    let generation = cache.generation.load(Ordering::SeqCst);
+    let generation = cache.watch.current();
     if let Some(found) = copies(cache).get(id, generation) {
-        cache.hits.fetch_add(1, Ordering::Relaxed);
+        cache.watch.hit();
         return Ok(Some(found));
     }
-    cache.misses.fetch_add(1, Ordering::Relaxed);
+    cache.watch.miss();
     let found = read().await?;
     if let Some(found) = &found {
-        copies(cache).keep(id, generation, found, &cache.generation);
+        copies(cache).keep(id, generation, found, &cache.watch);
     }
     Ok(found)
 }
@@ -123,25 +116,16 @@ where
 impl AcmeCache {
     /// SQLite's update hook: a row of `table` changed (not yet committed).
     pub(crate) fn row_changed(&self, table: &str) {
-        if WATCHED.contains(&table) {
-            self.changed.store(true, Ordering::SeqCst);
-            self.generation.fetch_add(1, Ordering::SeqCst);
-        }
+        self.watch.row_changed(table);
     }
 
-    /// The writer's batch ended (committed or rolled back): if it changed a watched row,
-    /// what was read while it was open is no longer used.
+    /// The writer's batch ended (committed or rolled back).
     pub(crate) fn batch_ended(&self) {
-        if self.changed.swap(false, Ordering::SeqCst) {
-            self.generation.fetch_add(1, Ordering::SeqCst);
-        }
+        self.watch.batch_ended();
     }
 
     /// (reads answered from a copy, reads that went to the database).
     pub(crate) fn counts(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::SeqCst),
-            self.misses.load(Ordering::SeqCst),
-        )
+        self.watch.counts()
     }
 }

@@ -587,7 +587,7 @@ pub(crate) struct SqliteOpen {
     /// Create the file when it does not exist.
     pub(crate) create: bool,
     /// Told of every change to the rows it keeps copies of (SQLite's update hook).
-    pub(crate) acme_cache: Arc<crate::acme_cache::AcmeCache>,
+    pub(crate) kept: Arc<crate::kept::Kept>,
 }
 
 impl SqliteOpen {
@@ -610,11 +610,9 @@ impl SqliteOpen {
         })?;
         conn.busy_timeout(SQLITE_BUSY)?;
         conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
-        let cache = self.acme_cache.clone();
+        let kept = self.kept.clone();
         conn.update_hook(Some(
-            move |_: rusqlite::hooks::Action, _: &str, table: &str, _: i64| {
-                cache.row_changed(table)
-            },
+            move |_: rusqlite::hooks::Action, _: &str, table: &str, _: i64| kept.row_changed(table),
         ))?;
         // Random keys (serials) touch pages all over the indexes: keep them in memory
         // (cache, memory map) and checkpoint the WAL less often. Multi-row inserts need a

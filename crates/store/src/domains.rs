@@ -5,32 +5,69 @@ use crate::db::{Conn, Row};
 use crate::{DcvRecord, Delegation, DomainRecord, Result, Store, StoreError, Tx};
 use castellan_model::{AdminId, CertificateType, DomainId, OrgId};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 const DCV_COLUMNS: &str = "domain, order_status, method, host, point, validated_method, \
      validated_at, expires_at, submitted_at, last_check, next_check, last_result, transcript, \
      updated_at";
 
 impl Store {
-    /// Every domain with its delegations, by name.
+    /// Every domain with its delegations, by name. On SQLite kept in memory
+    /// (`directory_cache.rs`).
     pub async fn domains(&self) -> Result<Vec<DomainRecord>> {
-        let mut conn = self.pool().acquire().await?;
-        load_domains(&mut conn, Which::All, self.kind()).await
+        match self.directory_cache() {
+            Some(_) => Ok(self.all_domains().await?.to_vec()),
+            None => {
+                let mut conn = self.pool().acquire().await?;
+                load_domains(&mut conn, Which::All, self.kind()).await
+            }
+        }
+    }
+
+    /// Every domain, kept in memory (SQLite only), sorted by name as bytes.
+    async fn all_domains(&self) -> Result<Arc<Vec<DomainRecord>>> {
+        crate::kept::read_through(self.directory_cache().map(|c| &c.domains), || async {
+            let mut conn = self.pool().acquire().await?;
+            let mut all = load_domains(&mut conn, Which::All, self.kind()).await?;
+            all.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(all)
+        })
+        .await
     }
 
     /// The domains named (exact names, normalised as stored), with their delegations, by
-    /// name: what a name check needs, without reading every domain.
+    /// name: what a name check needs, without reading every domain (from memory on SQLite).
     pub async fn domains_named(&self, names: &[String]) -> Result<Vec<DomainRecord>> {
         if names.is_empty() {
             return Ok(Vec::new());
+        }
+        if self.directory_cache().is_some() {
+            let all = self.all_domains().await?;
+            return Ok(crate::kept::pick(&all, names, |d| &d.name));
         }
         let mut conn = self.pool().acquire().await?;
         load_domains(&mut conn, Which::Named(names), self.kind()).await
     }
 
-    /// The validation state of each of `domains` that has one, by domain.
+    /// Every validation state, kept in memory (SQLite only), sorted by domain as bytes.
+    async fn all_dcvs(&self) -> Result<Arc<Vec<DcvRecord>>> {
+        crate::kept::read_through(self.directory_cache().map(|c| &c.dcvs), || async {
+            let mut all = self.read_dcvs().await?;
+            all.sort_by(|a, b| a.domain.cmp(&b.domain));
+            Ok(all)
+        })
+        .await
+    }
+
+    /// The validation state of each of `domains` that has one, by domain (from memory on
+    /// SQLite).
     pub async fn dcvs_of(&self, domains: &[String]) -> Result<Vec<DcvRecord>> {
         if domains.is_empty() {
             return Ok(Vec::new());
+        }
+        if self.directory_cache().is_some() {
+            let all = self.all_dcvs().await?;
+            return Ok(crate::kept::pick(&all, domains, |d| &d.domain));
         }
         let mut params = Params::new(self.kind());
         let columns: Vec<String> = DCV_COLUMNS
@@ -71,8 +108,15 @@ impl Store {
             .transpose()
     }
 
-    /// Every validation state.
+    /// Every validation state (from memory on SQLite).
     pub async fn dcvs(&self) -> Result<Vec<DcvRecord>> {
+        match self.directory_cache() {
+            Some(_) => Ok(self.all_dcvs().await?.to_vec()),
+            None => self.read_dcvs().await,
+        }
+    }
+
+    async fn read_dcvs(&self) -> Result<Vec<DcvRecord>> {
         crate::db::query(format!("SELECT {DCV_COLUMNS} FROM dcv ORDER BY domain"))
             .fetch_all(self.pool())
             .await?

@@ -24,12 +24,14 @@ mod bind;
 mod cas;
 mod certificates;
 mod db;
+mod directory_cache;
 mod domains;
 mod error;
 mod escrow;
 mod group_sync;
 mod invitations;
 mod issued;
+mod kept;
 mod notifications;
 mod orders;
 mod organizations;
@@ -55,7 +57,9 @@ pub use sessions::SessionRecord;
 use acme_cache::AcmeCache;
 use castellan_model::DatabaseKind;
 use db::{Conn, Pool, SqliteOpen, SqlitePool};
+use directory_cache::DirectoryCache;
 use group_sync::GroupSync;
+use kept::Kept;
 use sqlx::Connection as _;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
@@ -173,16 +177,16 @@ impl Store {
             SqliteSync::Normal => None,
         };
         let target = path.display().to_string();
-        let acme_cache = Arc::new(AcmeCache::default());
+        let kept = Arc::new(Kept::default());
         let pool = SqlitePool::new(SqliteOpen {
             path,
             create,
-            acme_cache: acme_cache.clone(),
+            kept: kept.clone(),
         })?;
         Ok(Store {
             pool: Pool::Sqlite(pool),
             kind: DatabaseKind::Sqlite,
-            writer: Some(Arc::new(Writer::new(group_sync, acme_cache))),
+            writer: Some(Arc::new(Writer::new(group_sync, kept))),
             target,
         })
     }
@@ -260,7 +264,13 @@ impl Store {
     /// The ACME registrations and accounts kept in memory (`acme_cache.rs`): on SQLite
     /// only.
     pub(crate) fn acme_cache(&self) -> Option<&AcmeCache> {
-        self.writer.as_ref().map(|w| w.acme_cache())
+        self.writer.as_ref().map(|w| &w.kept().acme)
+    }
+
+    /// The organisations, domains and validations kept in memory (`directory_cache.rs`):
+    /// on SQLite only.
+    pub(crate) fn directory_cache(&self) -> Option<&DirectoryCache> {
+        self.writer.as_ref().map(|w| &w.kept().directory)
     }
 
     /// How often reads of ACME registrations and accounts were answered from memory and how
@@ -268,6 +278,13 @@ impl Store {
     /// nothing is kept (PostgreSQL).
     pub fn acme_cache_counts(&self) -> Option<(u64, u64)> {
         self.acme_cache().map(|c| c.counts())
+    }
+
+    /// How often reads of the organisations, domains and validations were answered from
+    /// memory and how often they went to the database: (from memory, from the database).
+    /// `None` where nothing is kept (PostgreSQL).
+    pub fn directory_cache_counts(&self) -> Option<(u64, u64)> {
+        self.directory_cache().map(|c| c.counts())
     }
 
     /// The database, without any password, for messages.

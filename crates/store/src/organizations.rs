@@ -3,6 +3,7 @@
 use crate::db::{Conn, Row};
 use crate::{OrganizationData, OrganizationRecord, Result, Store, StoreError, Tx};
 use castellan_model::{CertificateType, OrgId};
+use std::sync::Arc;
 
 const COLUMNS: &str = "id, parent_id, name, alias, secondary_name, address1, address2, address3, \
      city, state_or_province, postal_code, country, organization_identifier, academic_code, \
@@ -12,20 +13,37 @@ const COLUMNS: &str = "id, parent_id, name, alias, secondary_name, address1, add
      enabled_profiles";
 
 impl Store {
-    /// Every organisation and department, by id.
+    /// Every organisation and department, by id. On SQLite kept in memory
+    /// (`directory_cache.rs`).
     pub async fn organizations(&self) -> Result<Vec<OrganizationRecord>> {
-        crate::db::query(format!("SELECT {COLUMNS} FROM organizations ORDER BY id"))
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(read)
-            .collect()
+        Ok(self.all_organizations().await?.to_vec())
     }
 
     /// One organisation or department.
     pub async fn organization(&self, id: OrgId) -> Result<Option<OrganizationRecord>> {
+        if self.directory_cache().is_some() {
+            let all = self.all_organizations().await?;
+            return Ok(all
+                .binary_search_by_key(&id.0, |o| o.id.0)
+                .ok()
+                .map(|i| all[i].clone()));
+        }
         let mut conn = self.pool().acquire().await?;
         load(&mut conn, id).await
+    }
+
+    async fn all_organizations(&self) -> Result<Arc<Vec<OrganizationRecord>>> {
+        crate::kept::read_through(self.directory_cache().map(|c| &c.organizations), || async {
+            let mut all = crate::db::query(format!("SELECT {COLUMNS} FROM organizations"))
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(read)
+                .collect::<Result<Vec<_>>>()?;
+            all.sort_by_key(|o| o.id.0);
+            Ok(all)
+        })
+        .await
     }
 }
 

@@ -27,9 +27,9 @@
 //! leader while holding the writer lock: `Member::commit` lets go of the writer lock first,
 //! and `Store::settle` is called outside transactions.
 
-use crate::acme_cache::AcmeCache;
 use crate::db::{PooledSqlite, SqlitePool};
 use crate::group_sync::GroupSync;
+use crate::kept::Kept;
 use crate::{Result, StoreError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -50,8 +50,8 @@ pub(crate) struct Writer {
     /// each transaction commits at once.
     sync: Option<GroupSync>,
     /// Told when a batch ends, so that copies read while it was open are not used after
-    /// its COMMIT (`acme_cache.rs`).
-    acme_cache: Arc<AcmeCache>,
+    /// its COMMIT (`kept.rs`).
+    kept: Arc<Kept>,
     /// How long the leader may gather its batch, in microseconds ([`GATHER_FOR`]; tests
     /// set it).
     gather_for_micros: AtomicU64,
@@ -115,18 +115,18 @@ pub(crate) struct Member {
 }
 
 impl Writer {
-    pub(crate) fn new(sync: Option<GroupSync>, acme_cache: Arc<AcmeCache>) -> Writer {
+    pub(crate) fn new(sync: Option<GroupSync>, kept: Arc<Kept>) -> Writer {
         Writer {
             slot: Arc::new(Mutex::new(Slot::default())),
             sync,
-            acme_cache,
+            kept,
             gather_for_micros: AtomicU64::new(GATHER_FOR.as_micros() as u64),
         }
     }
 
-    /// The ACME copies this writer tells of the end of each batch.
-    pub(crate) fn acme_cache(&self) -> &AcmeCache {
-        &self.acme_cache
+    /// The copies this writer tells of the end of each batch.
+    pub(crate) fn kept(&self) -> &Kept {
+        &self.kept
     }
 
     pub(crate) fn sync(&self) -> Option<&GroupSync> {
@@ -171,7 +171,7 @@ impl Writer {
             .conn
             .connection()
             .and_then(|c| c.execute_batch("COMMIT").map_err(StoreError::from));
-        self.acme_cache.batch_ended();
+        self.kept.batch_ended();
         let outcome = match committed {
             Ok(()) => Ok(self.sync.as_ref().map_or(0, |s| s.committed())),
             Err(e) => Err(e.to_string()),

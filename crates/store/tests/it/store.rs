@@ -900,3 +900,244 @@ async fn sqlite_acme_copies_read_during_an_uncommitted_change_are_not_used_after
         "(from memory, read)"
     );
 }
+
+/// What a name check and an order read of the directory: (organisation names by id, the
+/// organisation `org`'s city, the domains named with their delegations, the DCVs of
+/// `dcvs`), and every domain and DCV by name.
+async fn directory(store: &Store, org: OrgId) -> (Vec<String>, String, Vec<String>, Vec<String>) {
+    let organizations = store.organizations().await.unwrap();
+    let city = store
+        .organization(org)
+        .await
+        .unwrap()
+        .map(|o| o.data.city)
+        .unwrap_or_else(|| "gone".into());
+    let domains = store
+        .domains_named(&[
+            "*.camford.ac.uk".into(),
+            "camford.ac.uk".into(),
+            "*.camford.ac.uk".into(),
+        ])
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {}",
+                d.name,
+                if d.active { "active" } else { "suspended" },
+                d.delegations.len()
+            )
+        })
+        .collect::<Vec<_>>();
+    let dcvs = store
+        .dcvs_of(&["camford.ac.uk".into(), "www.camford.ac.uk".into()])
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| format!("{} {}", d.domain, d.order_status))
+        .collect();
+    (
+        organizations.iter().map(|o| o.data.name.clone()).collect(),
+        city,
+        domains,
+        dcvs,
+    )
+}
+
+// Every committed change to an organisation, a domain, a delegation or a DCV is seen by the
+// next read, on both engines (SQLite keeps them in memory, `directory_cache.rs`, and must
+// never answer from a copy made before the change).
+both!(
+    the_directory_read_after_a_change_shows_it,
+    |store: Store| async move {
+        use castellan_model::CertificateType;
+        use castellan_store::{DcvRecord, Delegation};
+        let mut tx = store.begin().await.unwrap();
+        let org = camford(&mut tx).await;
+        let domain = tx
+            .insert_domain("camford.ac.uk", "", true, None, 1_800_000_000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let before = (
+            vec!["University of Camford".to_owned()],
+            String::new(),
+            vec!["camford.ac.uk active 0".to_owned()],
+            Vec::<String>::new(),
+        );
+        assert_eq!(directory(&store, org).await, before);
+        assert_eq!(directory(&store, org).await, before);
+        if store.kind() == castellan_model::DatabaseKind::Sqlite {
+            // The first round read the three tables (`organization` found the organisations
+            // `organizations` had just read); the second read none.
+            assert_eq!(
+                store.directory_cache_counts(),
+                Some((5, 3)),
+                "(from memory, read)"
+            );
+        } else {
+            assert_eq!(store.directory_cache_counts(), None);
+        }
+
+        let mut tx = store.begin().await.unwrap();
+        let mut data = tx.organization(org).await.unwrap().unwrap().data;
+        data.city = "Camford".into();
+        tx.update_organization(org, &data, 1_800_000_001)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(directory(&store, org).await.1, "Camford");
+
+        let mut tx = store.begin().await.unwrap();
+        let wildcard = tx
+            .insert_domain("*.camford.ac.uk", "", true, None, 1_800_000_000)
+            .await
+            .unwrap();
+        tx.put_delegation(
+            wildcard,
+            &Delegation {
+                org_id: org,
+                cert_type: CertificateType::Ssl,
+                active: true,
+                requested_by: None,
+            },
+            1_800_000_000,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            directory(&store, org).await.2,
+            ["*.camford.ac.uk active 1", "camford.ac.uk active 0"]
+        );
+
+        let mut tx = store.begin().await.unwrap();
+        tx.set_domain_active(domain, false, 1_800_000_002)
+            .await
+            .unwrap();
+        assert!(
+            tx.remove_delegation(wildcard, org, CertificateType::Ssl)
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(
+            directory(&store, org).await.2,
+            ["*.camford.ac.uk active 0", "camford.ac.uk suspended 0"]
+        );
+
+        let mut tx = store.begin().await.unwrap();
+        tx.save_dcv(&DcvRecord {
+            domain: "camford.ac.uk".into(),
+            order_status: "SUBMITTED".into(),
+            ..DcvRecord::default()
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(directory(&store, org).await.3, ["camford.ac.uk SUBMITTED"]);
+        assert_eq!(store.dcvs().await.unwrap().len(), 1);
+
+        let mut tx = store.begin().await.unwrap();
+        tx.delete_dcv("camford.ac.uk").await.unwrap();
+        assert!(tx.delete_domain(wildcard).await.unwrap());
+        tx.insert_organization(
+            None,
+            &castellan_store::OrganizationData {
+                name: "University of Oxbridge".into(),
+                ..castellan_store::OrganizationData::default()
+            },
+            1_800_000_003,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            directory(&store, org).await,
+            (
+                vec![
+                    "University of Camford".to_owned(),
+                    "University of Oxbridge".to_owned()
+                ],
+                "Camford".into(),
+                vec!["camford.ac.uk suspended 0".to_owned()],
+                Vec::new()
+            )
+        );
+        assert_eq!(store.domains().await.unwrap().len(), 1);
+        assert!(store.dcvs().await.unwrap().is_empty());
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.delete_domain(domain).await.unwrap());
+        assert!(tx.delete_organization(org).await.unwrap());
+        tx.commit().await.unwrap();
+        let after = directory(&store, org).await;
+        assert_eq!(
+            (after.0, after.1, after.2),
+            (
+                vec!["University of Oxbridge".to_owned()],
+                "gone".into(),
+                Vec::new()
+            )
+        );
+    }
+);
+
+/// SQLite: the directory read while a change to it is written but not yet committed shows
+/// what was committed, and that copy is not used once the change commits; a change rolled
+/// back leaves it as it was.
+#[tokio::test]
+async fn sqlite_directory_copies_read_during_an_uncommitted_change_are_not_used_after_it() {
+    let (store, _db) = castellan_testkit::db::sqlite().await;
+    let mut tx = store.begin().await.unwrap();
+    let org = camford(&mut tx).await;
+    let domain = tx
+        .insert_domain("camford.ac.uk", "", true, None, 1_800_000_000)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let state = |store: Store| async move {
+        let d = directory(&store, org).await;
+        (d.1, d.2)
+    };
+    let committed = (String::new(), vec!["camford.ac.uk active 0".to_owned()]);
+    assert_eq!(state(store.clone()).await, committed);
+
+    let mut tx = store.begin().await.unwrap();
+    tx.set_domain_active(domain, false, 1_800_000_001)
+        .await
+        .unwrap();
+    let mut data = tx.organization(org).await.unwrap().unwrap().data;
+    data.city = "Camford".into();
+    tx.update_organization(org, &data, 1_800_000_001)
+        .await
+        .unwrap();
+    // Read (and read again) while the change is uncommitted: what was committed.
+    assert_eq!(state(store.clone()).await, committed);
+    assert_eq!(state(store.clone()).await, committed);
+    tx.commit().await.unwrap();
+    let changed = (
+        "Camford".to_owned(),
+        vec!["camford.ac.uk suspended 0".to_owned()],
+    );
+    assert_eq!(state(store.clone()).await, changed);
+    assert_eq!(state(store.clone()).await, changed);
+
+    let mut tx = store.begin().await.unwrap();
+    tx.set_domain_active(domain, true, 1_800_000_002)
+        .await
+        .unwrap();
+    drop(tx);
+    assert_eq!(state(store.clone()).await, changed);
+    // A round asks four times: the organisations, one of them, domains, DCVs. From the
+    // database: the first round all three tables; the first round during the change and
+    // the first after its commit the two changed (organisations, domains); the round after
+    // the rollback the domains (the rolled-back write moved their generation on). From
+    // memory, every other answer.
+    assert_eq!(
+        store.directory_cache_counts(),
+        Some((1 + 2 + 4 + 2 + 4 + 3, 3 + 2 + 2 + 1)),
+        "(from memory, read)"
+    );
+}
