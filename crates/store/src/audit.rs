@@ -4,12 +4,14 @@
 //! serialises appenders on both engines (a row lock on PostgreSQL, the single writer on
 //! SQLite), so two rows never claim the same predecessor. Further rows appended in the same
 //! transaction follow on from the head kept in the transaction, which writes the head back
-//! once, at commit: an order's request and approval cost four statements, not six. How a
-//! row is hashed is `ra`'s business; the store only keeps the chain in order.
+//! once, at commit: an order's request and approval cost four statements, not six. On
+//! SQLite, whose single writer already serialises appenders, the head is read with a plain
+//! `SELECT` (an `UPDATE … RETURNING` costs SQLite a temporary b-tree each time). How a row
+//! is hashed is `ra`'s business; the store only keeps the chain in order.
 
 use crate::db::Row;
 use crate::{AuditRecord, NewAuditEntry, Result, Store, Tx};
-use castellan_model::{AdminId, OrgId};
+use castellan_model::{AdminId, DatabaseKind, OrgId};
 
 const COLUMNS: &str = "id, at, admin_id, actor, access_method, address, action, object_type, \
      object_id, org_id, description, before_json, after_json, prev_hash, hash";
@@ -25,11 +27,15 @@ impl Tx {
         let (seq, prev) = match self.audit_head.take() {
             Some((seq, last_hash)) => (seq + 1, last_hash),
             None => {
-                let head = crate::db::query(
-                    "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash",
-                )
-                .fetch_one(self.conn())
-                .await?;
+                let sql = match self.kind() {
+                    DatabaseKind::Sqlite => {
+                        "SELECT seq + 1 AS seq, last_hash FROM audit_head WHERE id = 1"
+                    }
+                    DatabaseKind::Postgres => {
+                        "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash"
+                    }
+                };
+                let head = crate::db::query(sql).fetch_one(self.conn()).await?;
                 (head.try_get("seq")?, head.try_get("last_hash")?)
             }
         };

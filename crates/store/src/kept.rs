@@ -1,6 +1,6 @@
 //! What the store keeps in memory on SQLite, and the generations that keep it exact
 //! (ADR 0023 for ACME registrations and accounts, ADR 0025 for the organisations, domains
-//! and validations of a name check).
+//! and validations of a name check, and the keys blocked after a key compromise).
 //!
 //! A copy is exact, never merely recent:
 //! - every connection of the store reports each row it changes (SQLite's update hook, so
@@ -17,18 +17,31 @@
 //! command-line tools never write the watched tables. On PostgreSQL, which several
 //! processes may share, nothing is kept.
 
-use crate::Result;
 use crate::acme_cache::AcmeCache;
 use crate::directory_cache::DirectoryCache;
+use crate::{BlockedKey, Result};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Everything kept, told of every changed row and of the end of every batch.
-#[derive(Default)]
 pub(crate) struct Kept {
     pub(crate) acme: AcmeCache,
     pub(crate) directory: DirectoryCache,
+    /// The keys blocked after a key compromise, by the hex SHA-256 of their
+    /// SubjectPublicKeyInfo (every issuance asks; a key is blocked rarely).
+    pub(crate) blocked_keys: Snapshot<HashMap<String, BlockedKey>>,
+}
+
+impl Default for Kept {
+    fn default() -> Self {
+        Kept {
+            acme: AcmeCache::default(),
+            directory: DirectoryCache::default(),
+            blocked_keys: Snapshot::new(&["blocked_keys"]),
+        }
+    }
 }
 
 impl Kept {
@@ -36,12 +49,14 @@ impl Kept {
     pub(crate) fn row_changed(&self, table: &str) {
         self.acme.row_changed(table);
         self.directory.row_changed(table);
+        self.blocked_keys.watch().row_changed(table);
     }
 
     /// The writer's batch ended (committed or rolled back).
     pub(crate) fn batch_ended(&self) {
         self.acme.batch_ended();
         self.directory.batch_ended();
+        self.blocked_keys.watch().batch_ended();
     }
 }
 

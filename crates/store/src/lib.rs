@@ -264,13 +264,18 @@ impl Store {
     /// The ACME registrations and accounts kept in memory (`acme_cache.rs`): on SQLite
     /// only.
     pub(crate) fn acme_cache(&self) -> Option<&AcmeCache> {
-        self.writer.as_ref().map(|w| &w.kept().acme)
+        self.kept().map(|k| &k.acme)
+    }
+
+    /// What is kept in memory (`kept.rs`): on SQLite only.
+    pub(crate) fn kept(&self) -> Option<&Kept> {
+        self.writer.as_ref().map(|w| w.kept())
     }
 
     /// The organisations, domains and validations kept in memory (`directory_cache.rs`):
     /// on SQLite only.
     pub(crate) fn directory_cache(&self) -> Option<&DirectoryCache> {
-        self.writer.as_ref().map(|w| &w.kept().directory)
+        self.kept().map(|k| &k.directory)
     }
 
     /// How often reads of ACME registrations and accounts were answered from memory and how

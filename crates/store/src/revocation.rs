@@ -4,6 +4,7 @@
 use crate::db::Row;
 use crate::{Result, Store, Tx};
 use castellan_model::{CaId, CertificateId};
+use std::collections::HashMap;
 
 /// The size of the parts a CRL is stored in.
 pub const CRL_PART_BYTES: usize = 1024 * 1024;
@@ -116,6 +117,13 @@ pub struct BlockedKey {
     pub serial: Option<String>,
     /// When.
     pub blocked_at: i64,
+}
+
+fn blocked_from(row: &Row) -> Result<BlockedKey> {
+    Ok(BlockedKey {
+        serial: row.try_get("serial")?,
+        blocked_at: row.try_get("blocked_at")?,
+    })
 }
 
 fn response_from(row: &Row) -> Result<StoredOcspResponse> {
@@ -393,8 +401,30 @@ impl Store {
             .collect()
     }
 
-    /// Whether `spki_sha256` (hex) is blocked, and by which certificate.
+    /// Whether `spki_sha256` (hex) is blocked, and by which certificate. On SQLite every
+    /// blocked key is kept in memory (`kept.rs`): a key's certificate and its serial never
+    /// change once it is blocked.
     pub async fn blocked_key(&self, spki_sha256: &str) -> Result<Option<BlockedKey>> {
+        let Some(kept) = self.kept().map(|k| &k.blocked_keys) else {
+            return self.read_blocked_key(spki_sha256).await;
+        };
+        let all = kept
+            .read_through(|| async {
+                crate::db::query(
+                    "SELECT b.spki_sha256, c.serial, b.blocked_at FROM blocked_keys b \
+                     LEFT JOIN certificates c ON c.id = b.certificate_id",
+                )
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get("spki_sha256")?, blocked_from(row)?)))
+                .collect::<Result<HashMap<String, BlockedKey>>>()
+            })
+            .await?;
+        Ok(all.get(spki_sha256).cloned())
+    }
+
+    async fn read_blocked_key(&self, spki_sha256: &str) -> Result<Option<BlockedKey>> {
         let row = crate::db::query(
             "SELECT c.serial, b.blocked_at FROM blocked_keys b \
              LEFT JOIN certificates c ON c.id = b.certificate_id WHERE b.spki_sha256 = $1",
@@ -402,13 +432,7 @@ impl Store {
         .bind(spki_sha256)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|row| {
-            Ok(BlockedKey {
-                serial: row.try_get("serial")?,
-                blocked_at: row.try_get("blocked_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(blocked_from).transpose()
     }
 }
 

@@ -1141,3 +1141,43 @@ async fn sqlite_directory_copies_read_during_an_uncommitted_change_are_not_used_
         "(from memory, read)"
     );
 }
+
+// A key blocked after a key compromise is seen by the next issuance's check on both engines
+// (SQLite keeps the blocked keys in memory, `kept.rs`), with the serial of the certificate
+// whose revocation blocked it; read while the block is not yet committed, it is not.
+both!(
+    a_blocked_key_is_seen_once_the_block_commits,
+    |store: Store| async move {
+        let issuer = issuing_ca(&store).await;
+        let mut tx = store.begin().await.unwrap();
+        let certificate = tx
+            .insert_certificate(&certificate(
+                issuer,
+                "0a0b0c",
+                "www.camford.ac.uk",
+                &["www.camford.ac.uk"],
+                1_810_000_000,
+            ))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.blocked_key("spki-0a0b0c").await.unwrap(), None);
+        assert_eq!(store.blocked_key("spki-0a0b0c").await.unwrap(), None);
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            tx.block_key("spki-0a0b0c", certificate, 1_800_000_000)
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.blocked_key("spki-0a0b0c").await.unwrap(), None);
+        tx.commit().await.unwrap();
+        let blocked = Some(castellan_store::BlockedKey {
+            serial: Some("0a0b0c".into()),
+            blocked_at: 1_800_000_000,
+        });
+        assert_eq!(store.blocked_key("spki-0a0b0c").await.unwrap(), blocked);
+        assert_eq!(store.blocked_key("spki-0a0b0c").await.unwrap(), blocked);
+        assert_eq!(store.blocked_key("spki-other").await.unwrap(), None);
+    }
+);
