@@ -734,22 +734,32 @@ impl Authority {
         registration: &AcmeRegistration,
         id: i64,
     ) -> Result<String> {
-        let order = self.acme_order(registration, id).await?;
-        let certificate = order.certificate_id.ok_or_else(|| {
-            problem(
-                "malformed",
-                format!(
-                    "order {id} is {}, it has no certificate yet; poll the order until it \
-                         is valid, then download the certificate",
-                    order.status
-                ),
-            )
-        })?;
-        let (issuer, der) = self
-            .store
-            .certificate_der(certificate)
-            .await?
-            .ok_or_else(|| problem("malformed", "the certificate is gone"))?;
+        // A valid order of this account and its certificate in one read; any other case
+        // (another account's order, one still processing or refused) the long way.
+        let (issuer, der) = match self.store.acme_order_with_certificate(id).await? {
+            Some((order, Some(certificate)))
+                if order.registration_id == registration.id && order.status == "valid" =>
+            {
+                certificate
+            }
+            _ => {
+                let order = self.acme_order(registration, id).await?;
+                let certificate = order.certificate_id.ok_or_else(|| {
+                    problem(
+                        "malformed",
+                        format!(
+                            "order {id} is {}, it has no certificate yet; poll the order \
+                             until it is valid, then download the certificate",
+                            order.status
+                        ),
+                    )
+                })?;
+                self.store
+                    .certificate_der(certificate)
+                    .await?
+                    .ok_or_else(|| problem("malformed", "the certificate is gone"))?
+            }
+        };
         let chain = self.chain_of(issuer)?;
         let mut pem = castellan_pki::encode::pem_encode("CERTIFICATE", &der);
         for ca in chain.iter().take(chain.len().saturating_sub(1)) {

@@ -2,7 +2,7 @@
 
 use crate::db::Row;
 use crate::{Result, Store, StoreError, Tx};
-use castellan_model::{AcmeAccountId, AdminId, OrgId};
+use castellan_model::{AcmeAccountId, AdminId, CaId, OrgId};
 
 /// What an ACME account is made with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -449,6 +449,36 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(order_from).transpose()
+    }
+
+    /// An ACME order with its certificate's issuer and DER, if it has one, in one query
+    /// (the certificate download needs both).
+    pub async fn acme_order_with_certificate(
+        &self,
+        id: i64,
+    ) -> Result<Option<(AcmeOrder, Option<(CaId, Vec<u8>)>)>> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let columns: Vec<String> = ORDER_COLUMNS
+                .split(',')
+                .map(|c| format!("o.{}", c.trim()))
+                .collect();
+            format!(
+                "SELECT {}, c.issuer_ca_id AS certificate_issuer, c.der AS certificate_der \
+                 FROM acme_orders o LEFT JOIN certificates c ON c.id = o.certificate_id \
+                 WHERE o.id = $1",
+                columns.join(", ")
+            )
+        });
+        let row = crate::db::query(SQL.as_str())
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let certificate = match row.try_get::<Option<i64>, _>("certificate_issuer")? {
+            Some(issuer) => Some((CaId(issuer), row.try_get("certificate_der")?)),
+            None => None,
+        };
+        Ok(Some((order_from(&row)?, certificate)))
     }
 }
 

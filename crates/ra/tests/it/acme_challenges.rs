@@ -189,6 +189,15 @@ on_both!(
             .await,
         );
         assert_eq!(early.to_string(), "the order is pending, not ready");
+        // Nor is there a certificate to download yet.
+        assert_eq!(
+            refusal(a.acme_certificate_chain(&reg, www.id).await).to_string(),
+            format!(
+                "order {} is pending, it has no certificate yet; poll the order until it is \
+                 valid, then download the certificate",
+                www.id
+            )
+        );
         // A type not offered is refused; answering twice starts one check.
         let wrong = refusal(
             a.acme_answer_challenge(&reg, SERVER, www.id, 0, "http-02")
@@ -232,6 +241,22 @@ on_both!(
             .await
             .unwrap()
             .unwrap();
+        // The download: the leaf first, then the issuing CA; another ACME account's
+        // registration is told there is no such order of its own.
+        let chain = a.acme_certificate_chain(&reg, www.id).await.unwrap();
+        assert!(
+            chain.starts_with(&castellan_pki::encode::pem_encode(
+                "CERTIFICATE",
+                &certificate.certificate.der
+            )),
+            "{chain}"
+        );
+        assert_eq!(chain.matches("-----BEGIN CERTIFICATE-----").count(), 2);
+        let (other, _) = account(&a, &w, CHALLENGES, "mail servers", "thumb-9").await;
+        assert_eq!(
+            refusal(a.acme_certificate_chain(&other, www.id).await).to_string(),
+            format!("no order {} of this account", www.id)
+        );
 
         // mail by dns-01, checked after a restart cut the first check short.
         let mail = a
