@@ -648,8 +648,7 @@ both!(
 both!(
     a_name_check_reads_only_the_domains_and_validations_it_names,
     |store: Store| async move {
-        use castellan_model::CertificateType;
-        use castellan_store::{DcvRecord, Delegation};
+        use castellan_store::DcvRecord;
         let mut tx = store.begin().await.unwrap();
         let org = camford(&mut tx).await;
         for name in [
@@ -662,18 +661,7 @@ both!(
                 .insert_domain(name, "", true, None, 1_800_000_000)
                 .await
                 .unwrap();
-            tx.put_delegation(
-                id,
-                &Delegation {
-                    org_id: org,
-                    cert_type: CertificateType::Ssl,
-                    active: true,
-                    requested_by: None,
-                },
-                1_800_000_000,
-            )
-            .await
-            .unwrap();
+            delegate_for_ssl(&mut tx, id, org).await;
         }
         for domain in ["camford.ac.uk", "oxbridge.ac.uk", "www.camford.ac.uk"] {
             tx.save_dcv(&DcvRecord {
@@ -729,12 +717,34 @@ fn kept_answers(store: &Store, counts: Option<(u64, u64)>, on_sqlite: (u64, u64)
     assert_eq!(counts, expected, "(from memory, read)");
 }
 
+/// Delegates `domain` to `org` for SSL certificates, active at once.
+async fn delegate_for_ssl(
+    tx: &mut castellan_store::Tx,
+    domain: castellan_model::DomainId,
+    org: OrgId,
+) {
+    let delegation = castellan_store::Delegation {
+        org_id: org,
+        cert_type: castellan_model::CertificateType::Ssl,
+        active: true,
+        requested_by: None,
+    };
+    tx.put_delegation(domain, &delegation, 1_800_000_000)
+        .await
+        .unwrap();
+}
+
 /// Stores the organisation the tests below work in.
 async fn camford(tx: &mut castellan_store::Tx) -> OrgId {
+    organization(tx, "University of Camford").await
+}
+
+/// Stores an organisation with only a name.
+async fn organization(tx: &mut castellan_store::Tx, name: &str) -> OrgId {
     tx.insert_organization(
         None,
         &castellan_store::OrganizationData {
-            name: "University of Camford".into(),
+            name: name.into(),
             ..castellan_store::OrganizationData::default()
         },
         1_800_000_000,
@@ -951,7 +961,7 @@ both!(
     the_directory_read_after_a_change_shows_it,
     |store: Store| async move {
         use castellan_model::CertificateType;
-        use castellan_store::{DcvRecord, Delegation};
+        use castellan_store::DcvRecord;
         let mut tx = store.begin().await.unwrap();
         let org = camford(&mut tx).await;
         let domain = tx
@@ -985,18 +995,7 @@ both!(
             .insert_domain("*.camford.ac.uk", "", true, None, 1_800_000_000)
             .await
             .unwrap();
-        tx.put_delegation(
-            wildcard,
-            &Delegation {
-                org_id: org,
-                cert_type: CertificateType::Ssl,
-                active: true,
-                requested_by: None,
-            },
-            1_800_000_000,
-        )
-        .await
-        .unwrap();
+        delegate_for_ssl(&mut tx, wildcard, org).await;
         tx.commit().await.unwrap();
         assert_eq!(
             directory(&store, org).await.2,
@@ -1033,16 +1032,7 @@ both!(
         let mut tx = store.begin().await.unwrap();
         tx.delete_dcv("camford.ac.uk").await.unwrap();
         assert!(tx.delete_domain(wildcard).await.unwrap());
-        tx.insert_organization(
-            None,
-            &castellan_store::OrganizationData {
-                name: "University of Oxbridge".into(),
-                ..castellan_store::OrganizationData::default()
-            },
-            1_800_000_003,
-        )
-        .await
-        .unwrap();
+        organization(&mut tx, "University of Oxbridge").await;
         tx.commit().await.unwrap();
         assert_eq!(
             directory(&store, org).await,
