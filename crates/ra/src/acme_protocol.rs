@@ -742,23 +742,7 @@ impl Authority {
             {
                 certificate
             }
-            _ => {
-                let order = self.acme_order(registration, id).await?;
-                let certificate = order.certificate_id.ok_or_else(|| {
-                    problem(
-                        "malformed",
-                        format!(
-                            "order {id} is {}, it has no certificate yet; poll the order \
-                             until it is valid, then download the certificate",
-                            order.status
-                        ),
-                    )
-                })?;
-                self.store
-                    .certificate_der(certificate)
-                    .await?
-                    .ok_or_else(|| problem("malformed", "the certificate is gone"))?
-            }
+            _ => self.acme_order_certificate(registration, id).await?,
         };
         let chain = self.chain_of(issuer)?;
         let mut pem = castellan_pki::encode::pem_encode("CERTIFICATE", &der);
@@ -770,6 +754,30 @@ impl Authority {
 }
 
 impl Authority {
+    /// The issuer and DER of order `id`'s certificate, through [`Authority::acme_order`]
+    /// (which brings a processing order up to date), refused while it has none.
+    async fn acme_order_certificate(
+        &self,
+        registration: &AcmeRegistration,
+        id: i64,
+    ) -> Result<(castellan_model::CaId, Vec<u8>)> {
+        let order = self.acme_order(registration, id).await?;
+        let certificate = order.certificate_id.ok_or_else(|| {
+            problem(
+                "malformed",
+                format!(
+                    "order {id} is {}, it has no certificate yet; poll the order until it \
+                     is valid, then download the certificate",
+                    order.status
+                ),
+            )
+        })?;
+        self.store
+            .certificate_der(certificate)
+            .await?
+            .ok_or_else(|| problem("malformed", "the certificate is gone"))
+    }
+
     /// Whether certificate `id` came from an order of `registration`'s ACME account (any of
     /// its registrations): who may revoke it over ACME, and replace it.
     async fn acme_account_ordered(

@@ -457,22 +457,15 @@ impl Store {
         &self,
         id: i64,
     ) -> Result<Option<(AcmeOrder, Option<(CaId, Vec<u8>)>)>> {
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            let columns: Vec<String> = ORDER_COLUMNS
-                .split(',')
-                .map(|c| format!("o.{}", c.trim()))
-                .collect();
-            format!(
-                "SELECT {}, c.issuer_ca_id AS certificate_issuer, c.der AS certificate_der \
-                 FROM acme_orders o LEFT JOIN certificates c ON c.id = o.certificate_id \
-                 WHERE o.id = $1",
-                columns.join(", ")
-            )
-        });
-        let row = crate::db::query(SQL.as_str())
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = crate::db::query(format!(
+            "SELECT {}, c.issuer_ca_id AS certificate_issuer, c.der AS certificate_der \
+             FROM acme_orders o LEFT JOIN certificates c ON c.id = o.certificate_id \
+             WHERE o.id = $1",
+            crate::bind::qualified(ORDER_COLUMNS, "o")
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let certificate = match row.try_get::<Option<i64>, _>("certificate_issuer")? {
             Some(issuer) => Some((CaId(issuer), row.try_get("certificate_der")?)),
@@ -793,11 +786,7 @@ impl Store {
              JOIN acme_registrations r ON r.id = o.registration_id \
              WHERE a.identifier = $1 AND a.validated_at >= $2 AND a.status = 'valid' \
              AND r.acme_account_id = $3 ORDER BY a.validated_at DESC LIMIT 1",
-            AUTHZ_COLUMNS
-                .split(", ")
-                .map(|c| format!("a.{}", c.trim()))
-                .collect::<Vec<_>>()
-                .join(", ")
+            crate::bind::qualified(AUTHZ_COLUMNS, "a")
         ))
         .bind(identifier)
         .bind(since)

@@ -114,14 +114,9 @@ where
 }
 
 impl AcmeCache {
-    /// SQLite's update hook: a row of `table` changed (not yet committed).
-    pub(crate) fn row_changed(&self, table: &str) {
-        self.watch.row_changed(table);
-    }
-
-    /// The writer's batch ended (committed or rolled back).
-    pub(crate) fn batch_ended(&self) {
-        self.watch.batch_ended();
+    /// The generation the copies are checked against.
+    pub(crate) fn watch(&self) -> &Watch {
+        &self.watch
     }
 
     /// (reads answered from a copy, reads that went to the database).

@@ -20,6 +20,16 @@ pub(crate) enum Bind {
     OptBlob(Option<Vec<u8>>),
 }
 
+/// `columns` (a comma-separated list) each prefixed with `alias.`, for a join whose tables
+/// share column names.
+pub(crate) fn qualified(columns: &str, alias: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Collects values and hands out their placeholders.
 pub(crate) struct Params {
     values: Vec<Bind>,

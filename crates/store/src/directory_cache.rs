@@ -35,26 +35,13 @@ impl Default for DirectoryCache {
 }
 
 impl DirectoryCache {
-    fn watches(&self) -> [&Watch; 3] {
+    /// The generation of each table group.
+    pub(crate) fn watches(&self) -> [&Watch; 3] {
         [
             self.organizations.watch(),
             self.domains.watch(),
             self.dcvs.watch(),
         ]
-    }
-
-    /// SQLite's update hook: a row of `table` changed (not yet committed).
-    pub(crate) fn row_changed(&self, table: &str) {
-        for watch in self.watches() {
-            watch.row_changed(table);
-        }
-    }
-
-    /// The writer's batch ended (committed or rolled back).
-    pub(crate) fn batch_ended(&self) {
-        for watch in self.watches() {
-            watch.batch_ended();
-        }
     }
 
     /// (reads answered from memory, reads that went to the database), all three together.

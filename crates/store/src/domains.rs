@@ -70,15 +70,11 @@ impl Store {
             return Ok(crate::kept::pick(&all, domains, |d| &d.domain));
         }
         let mut params = Params::new(self.kind());
-        let columns: Vec<String> = DCV_COLUMNS
-            .split(", ")
-            .map(|c| format!("dcv.{}", c.trim()))
-            .collect();
         let names = params.text_table(domains);
         let mut found = params
             .bind_all(crate::db::query(format!(
                 "SELECT {} FROM {names} JOIN dcv ON dcv.domain = n.value",
-                columns.join(", ")
+                crate::bind::qualified(DCV_COLUMNS, "dcv")
             )))
             .fetch_all(self.pool())
             .await?

@@ -45,18 +45,30 @@ impl Default for Kept {
 }
 
 impl Kept {
+    /// Every generation kept.
+    fn watches(&self) -> [&Watch; 5] {
+        let [organizations, domains, dcvs] = self.directory.watches();
+        [
+            self.acme.watch(),
+            organizations,
+            domains,
+            dcvs,
+            self.blocked_keys.watch(),
+        ]
+    }
+
     /// SQLite's update hook: a row of `table` changed (not yet committed).
     pub(crate) fn row_changed(&self, table: &str) {
-        self.acme.row_changed(table);
-        self.directory.row_changed(table);
-        self.blocked_keys.watch().row_changed(table);
+        for watch in self.watches() {
+            watch.row_changed(table);
+        }
     }
 
     /// The writer's batch ended (committed or rolled back).
     pub(crate) fn batch_ended(&self) {
-        self.acme.batch_ended();
-        self.directory.batch_ended();
-        self.blocked_keys.watch().batch_ended();
+        for watch in self.watches() {
+            watch.batch_ended();
+        }
     }
 }
 

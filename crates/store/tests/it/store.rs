@@ -910,9 +910,10 @@ async fn sqlite_acme_copies_read_during_an_uncommitted_change_are_not_used_after
     );
 }
 
-/// What a name check and an order read of the directory: (organisation names by id, the
-/// organisation `org`'s city, the domains named with their delegations, the DCVs of
-/// `dcvs`), and every domain and DCV by name.
+/// What an order and its name check read of the directory, as text: (every organisation's
+/// name, by id; the city of `org`, or "gone"; camford.ac.uk and *.camford.ac.uk with their
+/// state and number of delegations; the DCVs of camford.ac.uk and www.camford.ac.uk with
+/// their order status).
 async fn directory(store: &Store, org: OrgId) -> (Vec<String>, String, Vec<String>, Vec<String>) {
     let organizations = store.organizations().await.unwrap();
     let city = store
