@@ -71,8 +71,13 @@ use writer::Writer;
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
-/// SQLite's page cache per connection (64 MiB).
-pub(crate) const SQLITE_CACHE_SIZE: &str = "PRAGMA cache_size = -65536";
+/// SQLite's page cache per connection (8 MiB). Reads of the database file come through the
+/// memory map, not this cache; what it keeps are the pages a write transaction changes and
+/// the pages read from the WAL. It is not larger because SQLite walks the whole cache at
+/// the end of a write transaction in which a b-tree balance renumbered pages (most batches,
+/// with random keys in several indexes): with 64 MiB that walk over ~16,000 pages was 3% of
+/// the server's CPU under ACME load (`docs/benchmarks.md`).
+pub(crate) const SQLITE_CACHE_SIZE: &str = "PRAGMA cache_size = -8192";
 /// SQLite's memory-mapped I/O per connection (256 MiB).
 pub(crate) const SQLITE_MMAP_SIZE: &str = "PRAGMA mmap_size = 268435456";
 
