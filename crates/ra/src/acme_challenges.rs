@@ -99,13 +99,18 @@ impl Authority {
         order_id: i64,
         index: i64,
     ) -> Result<(AcmeOrder, AcmeAuthorization)> {
-        let order = self.acme_order(registration, order_id).await?;
-        let authorization = self
+        let (order, authorization) = match self
             .store
-            .acme_authorizations(order.id)
+            .acme_order_with_authorization(order_id, index)
             .await?
-            .into_iter()
-            .find(|a| a.index == index)
+        {
+            Some((order, authorization)) => (Some(order), authorization),
+            None => (None, None),
+        };
+        let order = self
+            .acme_order_as_of_now(registration, order_id, order)
+            .await?;
+        let authorization = authorization
             .or_else(|| legacy_authorization(&order, index))
             .ok_or_else(|| {
                 problem(

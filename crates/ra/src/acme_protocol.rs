@@ -586,10 +586,20 @@ impl Authority {
         registration: &AcmeRegistration,
         id: i64,
     ) -> Result<castellan_store::AcmeOrder> {
-        let mut order = self
-            .store
-            .acme_order(id)
-            .await?
+        let order = self.store.acme_order(id).await?;
+        self.acme_order_as_of_now(registration, id, order).await
+    }
+
+    /// Order `id` as read (`order`), refused unless it is `registration`'s, brought up to
+    /// date: a processing order whose request was decided since, or a pending or ready one
+    /// past its expiry.
+    pub(crate) async fn acme_order_as_of_now(
+        &self,
+        registration: &AcmeRegistration,
+        id: i64,
+        order: Option<castellan_store::AcmeOrder>,
+    ) -> Result<castellan_store::AcmeOrder> {
+        let mut order = order
             .filter(|o| o.registration_id == registration.id)
             .ok_or_else(|| problem("malformed", format!("no order {id} of this account")))?;
         if order.status == "processing"

@@ -744,19 +744,36 @@ pub struct AcmeAuthorization {
 const AUTHZ_COLUMNS: &str = "order_id, idx, identifier, registered_domain, status, token, \
      challenge, attempted_at, validated_at, error, created_at";
 
+/// How [`Store::acme_order_with_authorization`] names the authorization's columns (the
+/// order's have the same names).
+const AUTHZ_PREFIX: &str = "authz_";
+
 fn authorization_from(row: &Row) -> Result<AcmeAuthorization> {
+    authorization_named(row, "")
+}
+
+/// An authorization from a row whose authorization columns are named `<prefix><column>`
+/// ([`crate::bind::qualified_as`]).
+fn authorization_named(row: &Row, prefix: &str) -> Result<AcmeAuthorization> {
+    let name = |column: &'static str| -> std::borrow::Cow<'static, str> {
+        if prefix.is_empty() {
+            column.into()
+        } else {
+            format!("{prefix}{column}").into()
+        }
+    };
     Ok(AcmeAuthorization {
-        order_id: row.try_get("order_id")?,
-        index: row.try_get("idx")?,
-        identifier: row.try_get("identifier")?,
-        registered_domain: row.try_get("registered_domain")?,
-        status: row.try_get("status")?,
-        token: row.try_get("token")?,
-        challenge: row.try_get("challenge")?,
-        attempted_at: row.try_get("attempted_at")?,
-        validated_at: row.try_get("validated_at")?,
-        error: row.try_get("error")?,
-        created_at: row.try_get("created_at")?,
+        order_id: row.try_get(&*name("order_id"))?,
+        index: row.try_get(&*name("idx"))?,
+        identifier: row.try_get(&*name("identifier"))?,
+        registered_domain: row.try_get(&*name("registered_domain"))?,
+        status: row.try_get(&*name("status"))?,
+        token: row.try_get(&*name("token"))?,
+        challenge: row.try_get(&*name("challenge"))?,
+        attempted_at: row.try_get(&*name("attempted_at"))?,
+        validated_at: row.try_get(&*name("validated_at"))?,
+        error: row.try_get(&*name("error"))?,
+        created_at: row.try_get(&*name("created_at"))?,
     })
 }
 
@@ -770,6 +787,33 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(authorization_from).collect()
+    }
+
+    /// ACME order `id` with its authorization `index`, if it has one, in one query (an
+    /// authorization's URL names both, and answering it needs both).
+    pub async fn acme_order_with_authorization(
+        &self,
+        id: i64,
+        index: i64,
+    ) -> Result<Option<(AcmeOrder, Option<AcmeAuthorization>)>> {
+        let row = crate::db::query(format!(
+            "SELECT {}, {} FROM acme_orders o \
+             LEFT JOIN acme_authorizations a ON a.order_id = o.id AND a.idx = $2 \
+             WHERE o.id = $1",
+            crate::bind::qualified(ORDER_COLUMNS, "o"),
+            crate::bind::qualified_as(AUTHZ_COLUMNS, "a", AUTHZ_PREFIX)
+        ))
+        .bind(id)
+        .bind(index)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let authorization =
+            match row.try_get::<Option<i64>, _>(format!("{AUTHZ_PREFIX}idx").as_str())? {
+                Some(_) => Some(authorization_named(&row, AUTHZ_PREFIX)?),
+                None => None,
+            };
+        Ok(Some((order_from(&row)?, authorization)))
     }
 
     /// The most recent valid authorization for exactly `identifier` held by ACME account

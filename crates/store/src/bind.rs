@@ -30,6 +30,16 @@ pub(crate) fn qualified(columns: &str, alias: &str) -> String {
         .join(", ")
 }
 
+/// `columns` each prefixed with `alias.` and named `<prefix><column>` in the result: for a
+/// join that reads two tables' rows whose column names collide.
+pub(crate) fn qualified_as(columns: &str, alias: &str, prefix: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{alias}.{c} AS {prefix}{c}", c = c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Collects values and hands out their placeholders.
 pub(crate) struct Params {
     values: Vec<Bind>,

@@ -790,6 +790,77 @@ async fn acme_account_with_registration(store: &Store) -> (castellan_model::Acme
     (account, registration)
 }
 
+// An ACME order is read with one of its authorizations in one query: the order with the
+// authorization of that index; with none when the order has no such index; nothing for an
+// order that does not exist.
+both!(
+    an_acme_order_is_read_with_its_authorization,
+    |store: Store| async move {
+        use castellan_store::{AcmeAuthorization, AcmeOrder};
+        let (_, registration) = acme_account_with_registration(&store).await;
+        let names = ["a.physics.camford.ac.uk", "b.physics.camford.ac.uk"];
+        let mut order = AcmeOrder {
+            id: 0,
+            registration_id: registration,
+            status: "pending".into(),
+            identifiers: names.iter().map(|n| (*n).to_owned()).collect(),
+            profile: "OV".into(),
+            expires_at: 1_800_086_400,
+            request_id: None,
+            certificate_id: None,
+            error: String::new(),
+            created_at: 1_800_000_000,
+            replaces: None,
+            replaces_id: String::new(),
+        };
+        let mut tx = store.begin().await.unwrap();
+        order.id = tx.insert_acme_order(&order).await.unwrap();
+        let authorizations: Vec<AcmeAuthorization> = (0i64..)
+            .zip(names)
+            .map(|(index, name)| AcmeAuthorization {
+                order_id: order.id,
+                index,
+                identifier: name.into(),
+                registered_domain: "camford.ac.uk".into(),
+                status: if index == 0 { "valid" } else { "pending" }.into(),
+                token: format!("token-{index}"),
+                challenge: String::new(),
+                attempted_at: None,
+                validated_at: (index == 0).then_some(1_800_000_001),
+                error: String::new(),
+                created_at: 1_800_000_000,
+            })
+            .collect();
+        tx.insert_acme_authorizations(&authorizations)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        for (index, expected) in (0i64..).zip(&authorizations) {
+            let (read, authorization) = store
+                .acme_order_with_authorization(order.id, index)
+                .await
+                .unwrap()
+                .expect("the order exists");
+            assert_eq!(read, order);
+            assert_eq!(authorization.as_ref(), Some(expected));
+        }
+        let (read, none) = store
+            .acme_order_with_authorization(order.id, 2)
+            .await
+            .unwrap()
+            .expect("the order exists");
+        assert_eq!((read, none), (order.clone(), None));
+        assert_eq!(
+            store
+                .acme_order_with_authorization(order.id + 1, 0)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+);
+
 // Every committed change to an ACME registration or account is seen by the next read, on
 // both engines (SQLite keeps copies in memory, `acme_cache.rs`, and must never answer from
 // one made before the change): key rollover, deactivation, renaming, domains added and
