@@ -33,6 +33,9 @@ const SQLITE_IDLE: usize = 8;
 const SQLITE_STATEMENT_CACHE: usize = 256;
 /// How long a writer waits for another process's write transaction (SQLite's busy timeout).
 const SQLITE_BUSY: Duration = Duration::from_secs(10);
+/// The WAL's size, in frames, at which the COMMIT that reaches it checkpoints
+/// ([`checkpoint_when_due`]; SQLite's own default is 1,000).
+const WAL_CHECKPOINT_FRAMES: std::ffi::c_int = 4000;
 
 /// One value bound to a statement, or read from a row.
 #[derive(Clone, Debug, PartialEq)]
@@ -623,13 +626,35 @@ impl SqliteOpen {
              PRAGMA foreign_keys = ON;
              {};
              {};
-             PRAGMA wal_autocheckpoint = 4000;
              PRAGMA temp_store = MEMORY;",
             crate::SQLITE_CACHE_SIZE,
             crate::SQLITE_MMAP_SIZE,
         ))?;
+        // After the pragmas: `wal_autocheckpoint` would replace this hook with SQLite's own.
+        conn.wal_hook(Some(checkpoint_when_due));
         Ok(conn)
     }
+}
+
+/// SQLite's automatic checkpoint, where SQLite runs it: inside the COMMIT that brought the
+/// WAL to [`WAL_CHECKPOINT_FRAMES`] frames, before the writer lock is released, so that the
+/// next write transaction starts the WAL afresh. A checkpoint syncs the WAL, copies its pages
+/// into the database and syncs the database (≈ 8 ms under load, mostly the two syncs); on a
+/// multi-threaded runtime the serving thread first hands its other tasks to another worker
+/// ([`blocking`]), so that they keep running while this one waits for the disk
+/// (`docs/benchmarks.md`, remedy 7). A failed checkpoint does not fail the COMMIT, which has
+/// happened: the next COMMIT past the mark tries again, as SQLite's own hook does.
+fn checkpoint_when_due(
+    wal: &rusqlite::hooks::Wal,
+    frames: std::ffi::c_int,
+) -> rusqlite::Result<()> {
+    if frames < WAL_CHECKPOINT_FRAMES {
+        return Ok(());
+    }
+    if let Err(e) = blocking(|| wal.checkpoint_v2(rusqlite::hooks::CheckpointMode::PASSIVE)) {
+        tracing::warn!(error = %e, frames, "a WAL checkpoint failed; the next COMMIT tries again");
+    }
+    Ok(())
 }
 
 /// SQLite connections, used on the thread that asks (see the module's doc).

@@ -57,6 +57,14 @@ impl TestDb {
         }
     }
 
+    /// The SQLite database file, if this is one.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        match self {
+            TestDb::Sqlite(dir) => Some(dir.path().join("castellan.db")),
+            TestDb::Postgres { .. } => None,
+        }
+    }
+
     /// The PostgreSQL URL, if this is one.
     pub fn postgres_url(&self) -> Option<&str> {
         match self {

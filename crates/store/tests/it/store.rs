@@ -596,6 +596,48 @@ async fn sqlite_commits_return_only_once_synced() {
     }
 }
 
+/// SQLite: the COMMIT that brings the WAL past 4,000 frames checkpoints it into the database
+/// file (the store's WAL hook, in place of SQLite's automatic checkpoint): a copy of the
+/// database file alone, without its WAL, then holds that transaction's rows. On a
+/// multi-threaded runtime the checkpoint hands the thread's other tasks over first
+/// (`block_in_place`); on a current-thread runtime it runs in place.
+async fn a_large_commit_reaches_the_database_file() {
+    let (store, db) = castellan_testkit::db::sqlite().await;
+    let path = db.sqlite_path().expect("an SQLite test database");
+    // One page each: 4,100 pages, so more than 4,000 frames in one COMMIT.
+    let value = "x".repeat(4000);
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..4100 {
+        tx.set_setting(&format!("bulk-{i:04}"), &value)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let copy = tempfile::tempdir().unwrap();
+    let copied = copy.path().join("copy.db");
+    std::fs::copy(&path, &copied).unwrap();
+    let conn = rusqlite::Connection::open(&copied).unwrap();
+    let rows: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM settings WHERE name LIKE 'bulk-%'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 4100, "the database file lacks the checkpointed rows");
+}
+
+#[tokio::test]
+async fn sqlite_a_large_commit_is_checkpointed_on_a_current_thread_runtime() {
+    a_large_commit_reaches_the_database_file().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn sqlite_a_large_commit_is_checkpointed_on_a_multi_threaded_runtime() {
+    a_large_commit_reaches_the_database_file().await;
+}
+
 /// A writer that finds the SQLite write lock taken by another process (here a second store
 /// on the same file) waits for it without blocking its thread: on this one-thread runtime the
 /// test goes on reading meanwhile, and the waiting transaction starts and commits once the
