@@ -99,18 +99,16 @@ impl Authority {
         order_id: i64,
         index: i64,
     ) -> Result<(AcmeOrder, AcmeAuthorization)> {
-        let (order, authorization) = match self
+        let (order, authorization) = self
             .store
             .acme_order_with_authorization(order_id, index)
             .await?
-        {
-            Some((order, authorization)) => (Some(order), authorization),
-            None => (None, None),
-        };
+            .unzip();
         let order = self
             .acme_order_as_of_now(registration, order_id, order)
             .await?;
         let authorization = authorization
+            .flatten()
             .or_else(|| legacy_authorization(&order, index))
             .ok_or_else(|| {
                 problem(

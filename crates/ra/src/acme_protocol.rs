@@ -744,15 +744,36 @@ impl Authority {
         registration: &AcmeRegistration,
         id: i64,
     ) -> Result<String> {
-        // A valid order of this account and its certificate in one read; any other case
-        // (another account's order, one still processing or refused) the long way.
-        let (issuer, der) = match self.store.acme_order_with_certificate(id).await? {
-            Some((order, Some(certificate)))
-                if order.registration_id == registration.id && order.status == "valid" =>
-            {
-                certificate
-            }
-            _ => self.acme_order_certificate(registration, id).await?,
+        // The order and its certificate in one read; a processing order brought up to date
+        // has a certificate the read could not join yet, which is read on its own.
+        let (order, certificate) = self.store.acme_order_with_certificate(id).await?.unzip();
+        let order = self.acme_order_as_of_now(registration, id, order).await?;
+        let certificate_id = order.certificate_id.ok_or_else(|| {
+            problem(
+                "malformed",
+                format!(
+                    "order {id} is {}, it has no certificate yet; poll the order until it \
+                     is valid, then download the certificate",
+                    order.status
+                ),
+            )
+        })?;
+        let (issuer, der) = match certificate.flatten() {
+            Some(certificate) => certificate,
+            None => self
+                .store
+                .certificate_der(certificate_id)
+                .await?
+                .ok_or_else(|| {
+                    problem(
+                        "serverInternal",
+                        format!(
+                            "certificate {} of order {id} is no longer stored; ask the \
+                             administrators of the ACME account to look into it",
+                            certificate_id.0
+                        ),
+                    )
+                })?,
         };
         let chain = self.chain_of(issuer)?;
         let mut pem = castellan_pki::encode::pem_encode("CERTIFICATE", &der);
@@ -764,30 +785,6 @@ impl Authority {
 }
 
 impl Authority {
-    /// The issuer and DER of order `id`'s certificate, through [`Authority::acme_order`]
-    /// (which brings a processing order up to date), refused while it has none.
-    async fn acme_order_certificate(
-        &self,
-        registration: &AcmeRegistration,
-        id: i64,
-    ) -> Result<(castellan_model::CaId, Vec<u8>)> {
-        let order = self.acme_order(registration, id).await?;
-        let certificate = order.certificate_id.ok_or_else(|| {
-            problem(
-                "malformed",
-                format!(
-                    "order {id} is {}, it has no certificate yet; poll the order until it \
-                     is valid, then download the certificate",
-                    order.status
-                ),
-            )
-        })?;
-        self.store
-            .certificate_der(certificate)
-            .await?
-            .ok_or_else(|| problem("malformed", "the certificate is gone"))
-    }
-
     /// Whether certificate `id` came from an order of `registration`'s ACME account (any of
     /// its registrations): who may revoke it over ACME, and replace it.
     async fn acme_account_ordered(

@@ -23,19 +23,22 @@ pub(crate) enum Bind {
 /// `columns` (a comma-separated list) each prefixed with `alias.`, for a join whose tables
 /// share column names.
 pub(crate) fn qualified(columns: &str, alias: &str) -> String {
-    columns
-        .split(',')
-        .map(|c| format!("{alias}.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    qualified_as(columns, alias, "")
 }
 
-/// `columns` each prefixed with `alias.` and named `<prefix><column>` in the result: for a
-/// join that reads two tables' rows whose column names collide.
+/// `columns` each prefixed with `alias.` and, with a `prefix`, named `<prefix><column>` in
+/// the result: for a join that reads two tables' rows whose column names collide.
 pub(crate) fn qualified_as(columns: &str, alias: &str, prefix: &str) -> String {
     columns
         .split(',')
-        .map(|c| format!("{alias}.{c} AS {prefix}{c}", c = c.trim()))
+        .map(str::trim)
+        .map(|c| {
+            if prefix.is_empty() {
+                format!("{alias}.{c}")
+            } else {
+                format!("{alias}.{c} AS {prefix}{c}")
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

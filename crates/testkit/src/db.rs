@@ -26,6 +26,11 @@ pub enum TestDb {
     },
 }
 
+/// The database file of an SQLite test database.
+fn sqlite_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    dir.path().join("castellan.db")
+}
+
 impl TestDb {
     /// A new empty SQLite database (no schema yet).
     pub fn new_sqlite() -> TestDb {
@@ -60,7 +65,7 @@ impl TestDb {
     /// The SQLite database file, if this is one.
     pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
         match self {
-            TestDb::Sqlite(dir) => Some(dir.path().join("castellan.db")),
+            TestDb::Sqlite(dir) => Some(sqlite_file(dir)),
             TestDb::Postgres { .. } => None,
         }
     }
@@ -77,7 +82,7 @@ impl TestDb {
     /// play an intruder with database access). Returns the rows affected or the error text.
     pub async fn execute(&self, sql: &str) -> Result<u64, String> {
         match self {
-            TestDb::Sqlite(dir) => execute_sqlite(&dir.path().join("castellan.db"), sql).await,
+            TestDb::Sqlite(dir) => execute_sqlite(&sqlite_file(dir), sql).await,
             TestDb::Postgres { url, .. } => {
                 let mut conn = sqlx::PgConnection::connect(url)
                     .await
@@ -105,11 +110,9 @@ impl TestDb {
     /// Opens (creating) the store, without running migrations.
     pub async fn open(&self) -> Store {
         match self {
-            TestDb::Sqlite(dir) => {
-                Store::open_sqlite(&dir.path().join("castellan.db"), true, SqliteSync::Full)
-                    .await
-                    .unwrap()
-            }
+            TestDb::Sqlite(dir) => Store::open_sqlite(&sqlite_file(dir), true, SqliteSync::Full)
+                .await
+                .unwrap(),
             TestDb::Postgres { url, .. } => Store::open(url).await.unwrap(),
         }
     }
