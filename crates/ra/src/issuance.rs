@@ -397,9 +397,10 @@ impl Authority {
         now: i64,
     ) -> Result<Option<(RequestId, CertificateId)>> {
         let mut tx = self.store.begin().await?;
-        let (request_id, acme_order) = match order {
-            OrderRows::Stored(id) => (id, None),
-            OrderRows::AtOnce { write, acme_order } => (write(&mut tx).await?, acme_order),
+        // An order approved at once is stored in this transaction: it has had no certificate.
+        let (request_id, acme_order, first) = match order {
+            OrderRows::Stored(id) => (id, None, false),
+            OrderRows::AtOnce { write, acme_order } => (write(&mut tx).await?, acme_order, true),
         };
         certificate.request_id = Some(request_id);
         match tx.insert_certificate(&certificate).await {
@@ -407,7 +408,11 @@ impl Authority {
                 if let Some((escrow_key, sealed)) = &escrowed {
                     tx.escrow_key_of(id, *escrow_key, sealed, now).await?;
                 }
-                tx.attach_certificate(request_id, id, now).await?;
+                if first {
+                    tx.attach_first_certificate(request_id, id, now).await?;
+                } else {
+                    tx.attach_certificate(request_id, id, now).await?;
+                }
                 if let Some(order) = acme_order {
                     tx.acme_order_issued(order, request_id, id).await?;
                 }

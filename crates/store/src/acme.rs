@@ -478,7 +478,7 @@ impl Store {
 impl Tx {
     /// Stores a new ACME order; returns its id.
     pub async fn insert_acme_order(&mut self, order: &AcmeOrder) -> Result<i64> {
-        let row = crate::db::query(
+        crate::db::query(
             "INSERT INTO acme_orders (registration_id, status, identifiers, profile, expires_at, \
              created_at, replaces_certificate_id, replaces) VALUES ($1, $2, $3, $4, $5, $6, $7, \
              $8) RETURNING id",
@@ -491,9 +491,9 @@ impl Tx {
         .bind(order.created_at)
         .bind(order.replaces.map(|c| c.0))
         .bind(&order.replaces_id)
-        .fetch_one(self.conn())
-        .await?;
-        row.try_get("id")
+        .fetch_inserted_id(self.conn())
+        .await?
+        .ok_or_else(|| crate::db::not_inserted("ACME order"))
     }
 
     /// Records what finalizing an order led to.

@@ -241,7 +241,7 @@ impl Tx {
     /// transaction usable (the insert is skipped, not failed), so the caller can sign again
     /// with a new serial without losing the rest of its transaction.
     pub async fn insert_certificate(&mut self, cert: &NewCertificate) -> Result<CertificateId> {
-        let row = crate::db::query(
+        let id = crate::db::query(
             "INSERT INTO certificates (request_id, issuer_ca_id, profile_id, serial, status, \
              subject, common_name, key_type, spki_sha256, not_before, not_after, \
              sha256_fingerprint, sha1_fingerprint, der, encrypted_private_key, issued_at, crl_shard) \
@@ -265,13 +265,12 @@ impl Tx {
         .bind(cert.encrypted_private_key.clone())
         .bind(cert.issued_at)
         .bind(cert.crl_shard)
-        .fetch_optional(self.conn())
+        .fetch_inserted_id(self.conn())
         .await?
         .ok_or_else(|| StoreError::Duplicate {
             what: "certificate serial",
             value: cert.serial.clone(),
         })?;
-        let id: i64 = row.try_get("id")?;
         let names: Vec<(&str, String)> = cert
             .dns_names
             .iter()

@@ -222,6 +222,15 @@ impl Done {
     }
 }
 
+/// An insert without `ON CONFLICT` that stored no row: the statement would have failed
+/// instead, so the store has a bug.
+pub(crate) fn not_inserted(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("the {what} was not stored, and no error said why"))
+}
+
+/// The clause that ends an insert run with [`Query::fetch_inserted_id`].
+const RETURNING_ID: &str = " RETURNING id";
+
 /// A statement and its parameters.
 pub(crate) struct Query {
     sql: Cow<'static, str>,
@@ -366,6 +375,33 @@ impl Query {
             .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
     }
 
+    /// Runs an `INSERT` of one row that ends in `RETURNING id` and gives the new row's id, or
+    /// `None` when no row was inserted (`ON CONFLICT … DO NOTHING`). On SQLite the statement
+    /// runs without its `RETURNING` clause and the id is the connection's last inserted
+    /// rowid: SQLite collects `RETURNING` rows in a temporary b-tree on every execution.
+    pub(crate) async fn fetch_inserted_id<'a>(
+        self,
+        target: impl Into<Target<'a>>,
+    ) -> Result<Option<i64>> {
+        let row = match target.into().place()? {
+            Place::Sqlite(conn) => {
+                let conn = conn.connection()?;
+                let Some(sql) = self.sql.strip_suffix(RETURNING_ID) else {
+                    return Err(StoreError::Corrupt(format!(
+                        "an insert whose id is wanted must end in '{RETURNING_ID}' (a bug in \
+                         the store): {}",
+                        self.sql
+                    )));
+                };
+                let done = self.execute_sqlite_as(conn, sql)?;
+                return Ok((done.rows_affected > 0).then(|| conn.last_insert_rowid()));
+            }
+            Place::AnyPool(pool) => self.into_sqlx().fetch_optional(pool).await?,
+            Place::AnyConn(conn) => self.into_sqlx().fetch_optional(conn).await?,
+        };
+        row.map(|row| row_from_any(row)?.try_get("id")).transpose()
+    }
+
     /// Calls `each` with every row, one at a time, never holding more than one (for results
     /// too large to collect: the entries of a CRL). On SQLite this reads on the calling
     /// thread, where blocking is allowed ([`blocking`]).
@@ -411,7 +447,17 @@ impl Query {
         &self,
         conn: &'c rusqlite::Connection,
     ) -> Result<rusqlite::CachedStatement<'c>> {
-        let mut statement = conn.prepare_cached(&self.sql)?;
+        self.prepared_as(conn, &self.sql)
+    }
+
+    /// [`Query::prepared`] with `sql` in place of the query's own text (the same statement
+    /// without a clause).
+    fn prepared_as<'c>(
+        &self,
+        conn: &'c rusqlite::Connection,
+        sql: &str,
+    ) -> Result<rusqlite::CachedStatement<'c>> {
+        let mut statement = conn.prepare_cached(sql)?;
         let mut next = 0;
         for index in 1..=statement.parameter_count() {
             let n = match statement.parameter_name(index) {
@@ -433,7 +479,12 @@ impl Query {
     }
 
     fn execute_sqlite(self, conn: &rusqlite::Connection) -> Result<Done> {
-        let mut statement = self.prepared(conn)?;
+        self.execute_sqlite_as(conn, &self.sql)
+    }
+
+    /// [`Query::execute_sqlite`] with `sql` in place of the query's own text.
+    fn execute_sqlite_as(&self, conn: &rusqlite::Connection, sql: &str) -> Result<Done> {
+        let mut statement = self.prepared_as(conn, sql)?;
         let mut rows = statement.raw_query();
         while rows.next()?.is_some() {}
         Ok(Done {
@@ -734,7 +785,7 @@ impl PooledSqlite {
         self.connection()?.busy_timeout(Duration::ZERO)?;
         let mut pause = Duration::from_millis(1);
         let begun = loop {
-            let attempt = self.connection()?.execute_batch("BEGIN IMMEDIATE");
+            let attempt = run_cached(self.connection()?, "BEGIN IMMEDIATE");
             match attempt {
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if e.code == rusqlite::ErrorCode::DatabaseBusy && Instant::now() < deadline =>
@@ -771,6 +822,13 @@ impl Drop for PooledSqlite {
     }
 }
 
+/// Runs one statement without parameters or rows (`BEGIN`, `SAVEPOINT`, `COMMIT`) through the
+/// connection's statement cache: each write transaction runs several of these, and
+/// `execute_batch` would parse each one again every time.
+pub(crate) fn run_cached(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// Runs an SQLite statement in place, or, when it is a [`Query::scan`], where blocking is
 /// allowed.
 fn on_sqlite<T>(scan: bool, work: impl FnOnce() -> T) -> T {
@@ -786,5 +844,50 @@ pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
             tokio::task::block_in_place(work)
         }
         _ => work(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{SqliteSync, Store};
+
+    #[tokio::test]
+    async fn an_inserted_id_is_the_new_rows_and_none_when_nothing_was_inserted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("castellan.db"), true, SqliteSync::Full)
+            .await
+            .unwrap();
+        let pool = &store.pool;
+        query("CREATE TABLE t (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE)")
+            .execute(pool)
+            .await
+            .unwrap();
+        let insert = |key: &str| {
+            query("INSERT INTO t (key) VALUES ($1) ON CONFLICT (key) DO NOTHING RETURNING id")
+                .bind(key.to_owned())
+        };
+        let a = insert("a").fetch_inserted_id(pool).await.unwrap();
+        let b = insert("b").fetch_inserted_id(pool).await.unwrap();
+        let again = insert("a").fetch_inserted_id(pool).await.unwrap();
+        let stored = query("SELECT id FROM t WHERE key = 'b'")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+            .try_get::<i64, _>("id")
+            .unwrap();
+        assert_eq!((a, b, again), (Some(1), Some(stored), None));
+        assert_eq!(stored, 2);
+
+        // Without the clause the store refuses, and says which rule its statement broke.
+        let err = query("INSERT INTO t (key) VALUES ('c') RETURNING key")
+            .fetch_inserted_id(pool)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "stored data is not valid: an insert whose id is wanted must end in ' RETURNING \
+             id' (a bug in the store): INSERT INTO t (key) VALUES ('c') RETURNING key"
+        );
     }
 }

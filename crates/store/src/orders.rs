@@ -18,7 +18,7 @@ impl Tx {
         details: &OrderDetails,
     ) -> Result<RequestId> {
         // One statement: the request with its order details.
-        let row = crate::db::query(
+        let id = crate::db::query(
             "INSERT INTO certificate_requests (renew_id, profile_id, status, requested_via, \
              requester, term_days, common_name, requested_names, csr_der, key_generated, \
              created_at, updated_at, org_id, requester_admin_id, external_requester, comments, \
@@ -43,9 +43,10 @@ impl Tx {
         .bind(&details.comments)
         .bind(&details.custom_fields)
         .bind(details.person_id.map(|p| p.0))
-        .fetch_one(self.conn())
-        .await?;
-        Ok(RequestId(row.try_get("id")?))
+        .fetch_inserted_id(self.conn())
+        .await?
+        .ok_or_else(|| crate::db::not_inserted("certificate request"))?;
+        Ok(RequestId(id))
     }
 
     /// Moves a request from `from` to `to`, recording the decider; `false` when it was not
@@ -120,6 +121,17 @@ impl Tx {
         .bind(CertificateStatus::Issued.as_str())
         .execute(self.conn())
         .await?;
+        self.attach_first_certificate(id, certificate, now).await
+    }
+
+    /// [`Tx::attach_certificate`] for a request stored in this same transaction, which has
+    /// had no certificate that this one could replace.
+    pub async fn attach_first_certificate(
+        &mut self,
+        id: RequestId,
+        certificate: CertificateId,
+        now: i64,
+    ) -> Result<()> {
         crate::db::query(
             "UPDATE certificate_requests SET status = $1, certificate_id = $2, updated_at = $3 \
              WHERE id = $4",

@@ -27,7 +27,7 @@
 //! leader while holding the writer lock: `Member::commit` lets go of the writer lock first,
 //! and `Store::settle` is called outside transactions.
 
-use crate::db::{PooledSqlite, SqlitePool};
+use crate::db::{PooledSqlite, SqlitePool, run_cached};
 use crate::group_sync::GroupSync;
 use crate::kept::Kept;
 use crate::{Result, StoreError};
@@ -39,9 +39,9 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 /// The savepoint each transaction of a batch runs in.
 const SAVEPOINT: &str = "SAVEPOINT member";
 /// A transaction's commit inside its batch.
-const RELEASE: &str = "RELEASE member";
+const RELEASE: &[&str] = &["RELEASE member"];
 /// A transaction's rollback inside its batch.
-const UNDO: &str = "ROLLBACK TO member; RELEASE member";
+const UNDO: &[&str] = &["ROLLBACK TO member", "RELEASE member"];
 
 /// The writer lock and the batch it guards.
 pub(crate) struct Writer {
@@ -83,16 +83,19 @@ struct Open {
 }
 
 impl Open {
-    /// Runs `sql` (the savepoint's release or undo) in the batch, unless an error already
-    /// ended the SQLite transaction: then the batch is lost, and the reason says so.
-    fn run(&self, sql: &str) -> std::result::Result<(), String> {
+    /// Runs `statements` (the savepoint's release or undo) in the batch, unless an error
+    /// already ended the SQLite transaction: then the batch is lost, and the reason says so.
+    fn run(&self, statements: &[&str]) -> std::result::Result<(), String> {
         match self.conn.connection() {
             Ok(c) if c.is_autocommit() => Err(format!(
                 "an error rolled back the SQLite transaction this one shared with {} other \
                  transaction(s)",
                 self.members
             )),
-            Ok(c) => c.execute_batch(sql).map_err(|e| e.to_string()),
+            Ok(c) => statements
+                .iter()
+                .try_for_each(|sql| run_cached(c, sql))
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         }
     }
@@ -151,7 +154,7 @@ impl Writer {
             writer: self.clone(),
             in_savepoint: false,
         };
-        member.conn()?.connection()?.execute_batch(SAVEPOINT)?;
+        run_cached(member.conn()?.connection()?, SAVEPOINT)?;
         member.in_savepoint = true;
         Ok(member)
     }
@@ -170,7 +173,7 @@ impl Writer {
         let committed = open
             .conn
             .connection()
-            .and_then(|c| c.execute_batch("COMMIT").map_err(StoreError::from));
+            .and_then(|c| run_cached(c, "COMMIT").map_err(StoreError::from));
         self.kept.batch_ended();
         let outcome = match committed {
             Ok(()) => Ok(self.sync.as_ref().map_or(0, |s| s.committed())),
