@@ -7,7 +7,7 @@
 //! compared with the URL the request came to, and its signature checked with the `jwk` it
 //! carries (newAccount) or the key of the account its `kid` names.
 
-use crate::jws::{Alg, ExternalBinding, Jwk, Jws, JwsError, Signer};
+use crate::jws::{Alg, ExternalBinding, Jwk, Jws, JwsError, Signer, VerifyingKey};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -19,9 +19,30 @@ use castellan_ra::{Authority, RaError};
 use castellan_store::AcmeRegistration;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-type AppState = Arc<Authority>;
+type AppState = Arc<AcmeState>;
+
+/// What the ACME routes share: the authority, and the account keys parsed so far.
+pub struct AcmeState {
+    authority: Arc<Authority>,
+    /// Account keys parsed for verification, by their stored canonical JWK JSON: a key
+    /// rollover stores another JSON, so an entry can never stand for a key it is not.
+    keys: Mutex<HashMap<String, Arc<VerifyingKey>>>,
+}
+
+/// Account keys kept parsed at the most; past it the map starts again empty (each account
+/// costs one parse per key then).
+const KEYS_KEPT: usize = 10_000;
+
+impl std::ops::Deref for AcmeState {
+    type Target = Authority;
+
+    fn deref(&self) -> &Authority {
+        &self.authority
+    }
+}
 
 /// The ACME routes, under `/acme/<server>/`.
 pub fn router(authority: Arc<Authority>) -> Router {
@@ -43,7 +64,10 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .route("/acme/{server}/key-change", post(key_change))
         .route("/acme/{server}/renewal-info/{id}", get(renewal_info))
         .layer(DefaultBodyLimit::max(crate::jws::MAX_BODY_BYTES))
-        .with_state(authority)
+        .with_state(Arc::new(AcmeState {
+            authority,
+            keys: Mutex::new(HashMap::new()),
+        }))
 }
 
 /// An RFC 7807 problem document with ACME's error type.
@@ -228,11 +252,30 @@ async fn new_nonce_get(State(state): State<AppState>, Path(server): Path<String>
     (StatusCode::NO_CONTENT, acme_headers(&state, &server).await).into_response()
 }
 
-/// A registered account's key, as stored (canonical JWK JSON).
-fn account_key(registration: &AcmeRegistration) -> Result<Jwk, Problem> {
-    let key: Value = serde_json::from_str(&registration.jwk)
-        .map_err(|_| Problem::new("serverInternal", "the account's key is unreadable"))?;
-    Ok(Jwk::from_json(&key)?)
+/// A registered account's key, as stored (canonical JWK JSON), parsed for verification:
+/// once per key, then from `state.keys`.
+fn account_key(
+    state: &AcmeState,
+    registration: &AcmeRegistration,
+) -> Result<Arc<VerifyingKey>, Problem> {
+    let kept = state
+        .keys
+        .lock()
+        .ok()
+        .and_then(|keys| keys.get(&registration.jwk).cloned());
+    if let Some(key) = kept {
+        return Ok(key);
+    }
+    let unreadable = || Problem::new("serverInternal", "the account's key is unreadable");
+    let key: Value = serde_json::from_str(&registration.jwk).map_err(|_| unreadable())?;
+    let key = Arc::new(VerifyingKey::new(Jwk::from_json(&key)?).map_err(|_| unreadable())?);
+    if let Ok(mut keys) = state.keys.lock() {
+        if keys.len() >= KEYS_KEPT {
+            keys.clear();
+        }
+        keys.insert(registration.jwk.clone(), key.clone());
+    }
+    Ok(key)
 }
 
 /// Who signed a verified request.
@@ -285,7 +328,7 @@ async fn verified(
                     )
                 })?;
             let registration = state.acme_registration(server, id).await?;
-            jws.verify(&account_key(&registration)?)?;
+            jws.verify_with(&*account_key(state, &registration)?)?;
             if registration.status != "valid" {
                 return Err(Problem::new(
                     "unauthorized",
@@ -714,7 +757,7 @@ async fn challenge(
                 .acme_answer_challenge(&registration, &server, id, index, &kind)
                 .await?;
             if started {
-                Authority::acme_check_in_background(&state, id, index);
+                Authority::acme_check_in_background(&state.authority, id, index);
             }
             a
         };
@@ -754,9 +797,9 @@ async fn finalize(
             from_account(&state, &server, &format!("finalize/{id}"), &body).await?;
         let payload: FinalizePayload = jws.json()?;
         let csr = crate::jws::b64("the CSR", &payload.csr)?;
-        let key = account_key(&registration)?;
+        let key = account_key(&state, &registration)?;
         let order = state
-            .acme_finalize(&registration, id, &csr, &|spki| key.is_spki(spki))
+            .acme_finalize(&registration, id, &csr, &|spki| key.jwk().is_spki(spki))
             .await?;
         Ok(order_response(&state, &server, StatusCode::OK, &order).await)
     }
@@ -901,7 +944,7 @@ async fn key_change(
                 "the inner payload names another account",
             ));
         }
-        if Jwk::from_json(&payload.old_key)? != account_key(&registration)? {
+        if Jwk::from_json(&payload.old_key)? != *account_key(&state, &registration)?.jwk() {
             return Err(Problem::new(
                 "malformed",
                 "oldKey is not the account's current key",

@@ -3,7 +3,7 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair,
     KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
 };
-use castellan_acme::jws::{ExternalBinding, Jwk, Jws, JwsError, Signer, b64e};
+use castellan_acme::jws::{ExternalBinding, Jwk, Jws, JwsError, Signer, VerifyingKey, b64e};
 use serde_json::{Value, json};
 
 /// A client key of one of the accepted kinds, able to sign JWS as an ACME client does.
@@ -160,6 +160,52 @@ fn a_kid_request_and_post_as_get() {
     let other = Jwk::from_json(&ClientKey::p256().jwk()).unwrap();
     assert_eq!(
         jws.verify(&other).unwrap_err(),
+        JwsError::BadSignature("the JWS signature does not verify".into())
+    );
+}
+
+#[test]
+fn an_account_key_parsed_once_verifies_as_its_jwk_does() {
+    for key in [
+        ClientKey::p256(),
+        ClientKey::p384(),
+        ClientKey::rsa(),
+        ClientKey::ed25519(),
+    ] {
+        let body = key.jws(
+            json!({"kid": "https://acme.camford.ac.uk/acme/acct/7", "nonce": "n", "url": URL}),
+            "",
+        );
+        let jws = Jws::parse(&body).unwrap();
+        let jwk = Jwk::from_json(&key.jwk()).unwrap();
+        let parsed = VerifyingKey::new(jwk.clone()).unwrap();
+        assert_eq!(parsed.jwk(), &jwk);
+        jws.verify_with(&parsed).unwrap();
+        // The same request checked with another account's key fails, as with its JWK.
+        let other = VerifyingKey::new(Jwk::from_json(&ClientKey::p256().jwk()).unwrap()).unwrap();
+        let refused = jws.verify_with(&other).unwrap_err();
+        let expected = if key.alg() == "ES256" {
+            JwsError::BadSignature("the JWS signature does not verify".into())
+        } else {
+            JwsError::BadSignatureAlgorithm(
+                "the JWS algorithm does not match the key's type and curve".into(),
+            )
+        };
+        assert_eq!(refused, expected, "{}", key.alg());
+    }
+
+    // A point that is not on P-256 is refused when parsed, and verifies nothing as a JWK.
+    let key = ClientKey::p256();
+    let mut off_curve = key.jwk();
+    off_curve["y"] = Value::String(b64e(&[7u8; 32]));
+    let jwk = Jwk::from_json(&off_curve).unwrap();
+    assert_eq!(
+        VerifyingKey::new(jwk.clone()).unwrap_err(),
+        JwsError::BadPublicKey("the JWK is not a valid public key".into())
+    );
+    let body = key.jws(json!({"jwk": off_curve, "nonce": "n", "url": URL}), "");
+    assert_eq!(
+        Jws::parse(&body).unwrap().verify(&jwk).unwrap_err(),
         JwsError::BadSignature("the JWS signature does not verify".into())
     );
 }
