@@ -108,18 +108,23 @@ impl ClientKey {
 
 const URL: &str = "https://acme.camford.ac.uk/acme/new-account";
 
+/// A key of each type an account may have.
+fn every_key_type() -> [ClientKey; 4] {
+    [
+        ClientKey::p256(),
+        ClientKey::p384(),
+        ClientKey::rsa(),
+        ClientKey::ed25519(),
+    ]
+}
+
 fn err(body: &[u8]) -> JwsError {
     Jws::parse(body).unwrap_err()
 }
 
 #[test]
 fn every_accepted_key_type_signs_and_verifies() {
-    for key in [
-        ClientKey::p256(),
-        ClientKey::p384(),
-        ClientKey::rsa(),
-        ClientKey::ed25519(),
-    ] {
+    for key in every_key_type() {
         let body = key.jws(
             json!({"jwk": key.jwk(), "nonce": "n1", "url": URL}),
             r#"{"termsOfServiceAgreed":true}"#,
@@ -166,12 +171,7 @@ fn a_kid_request_and_post_as_get() {
 
 #[test]
 fn an_account_key_parsed_once_verifies_as_its_jwk_does() {
-    for key in [
-        ClientKey::p256(),
-        ClientKey::p384(),
-        ClientKey::rsa(),
-        ClientKey::ed25519(),
-    ] {
+    for key in every_key_type() {
         let body = key.jws(
             json!({"kid": "https://acme.camford.ac.uk/acme/acct/7", "nonce": "n", "url": URL}),
             "",
