@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 type AppState = Arc<AcmeState>;
 
 /// What the ACME routes share: the authority, and the account keys parsed so far.
-pub struct AcmeState {
+struct AcmeState {
     authority: Arc<Authority>,
     /// Account keys parsed for verification, by their stored canonical JWK JSON: a key
     /// rollover stores another JSON, so an entry can never stand for a key it is not.
