@@ -6,6 +6,7 @@
 //! never silently falls back to a default.
 
 use anyhow::{Context, Result, bail};
+use castellan_model::KeyType;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -209,6 +210,26 @@ pub struct TlsConfig {
     pub extra_names: Vec<String>,
 }
 
+fn default_ecc_root_curve() -> String {
+    castellan_ra::setup::CaSetup::default()
+        .ecc_root_curve
+        .size()
+}
+
+fn default_ecc_issuing_curve() -> String {
+    castellan_ra::setup::CaSetup::default()
+        .ecc_issuing_curve
+        .size()
+}
+
+/// An ECDSA curve setting (`P-256`, `P-384`; `p256` and the like are read too).
+fn ecc_curve(field: &str, value: &str) -> Result<KeyType> {
+    match KeyType::from_short_name(value) {
+        Some(curve @ (KeyType::EcP256 | KeyType::EcP384)) => Ok(curve),
+        _ => bail!("invalid configuration: ca.{field} '{value}' must be P-256 or P-384"),
+    }
+}
+
 /// Names, key sizes and validity of the CA hierarchy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -229,6 +250,13 @@ pub struct CaConfig {
     pub rsa_root_bits: u32,
     /// RSA issuing CA key size in bits.
     pub rsa_issuing_bits: u32,
+    /// ECDSA root curve (`P-256` or `P-384`); configurations written before it existed
+    /// read as the default.
+    #[serde(default = "default_ecc_root_curve")]
+    pub ecc_root_curve: String,
+    /// ECDSA issuing CA curve (`P-256` or `P-384`).
+    #[serde(default = "default_ecc_issuing_curve")]
+    pub ecc_issuing_curve: String,
     /// Root validity in days.
     pub root_validity_days: u32,
     /// Issuing CA validity in days.
@@ -261,6 +289,8 @@ impl Default for Config {
                 ecc_issuing_name: ca.ecc_issuing_name,
                 rsa_root_bits: ca.rsa_root_bits,
                 rsa_issuing_bits: ca.rsa_issuing_bits,
+                ecc_root_curve: ca.ecc_root_curve.size(),
+                ecc_issuing_curve: ca.ecc_issuing_curve.size(),
                 root_validity_days: ca.root_validity_days,
                 issuing_validity_days: ca.issuing_validity_days,
             },
@@ -372,6 +402,8 @@ fn check(config: &Config) -> Result<()> {
     if let Err(reason) = config.notifications.scan_minute() {
         bail!("invalid configuration: {reason}");
     }
+    ecc_curve("ecc_root_curve", &config.ca.ecc_root_curve)?;
+    ecc_curve("ecc_issuing_curve", &config.ca.ecc_issuing_curve)?;
     if !["full", "normal"].contains(&config.sqlite_synchronous.as_str()) {
         bail!(
             "invalid configuration: sqlite_synchronous '{}' must be 'full' or 'normal'",
@@ -383,9 +415,9 @@ fn check(config: &Config) -> Result<()> {
 
 impl Config {
     /// The CA setup for `init`.
-    pub fn ca_setup(&self) -> castellan_ra::setup::CaSetup {
+    pub fn ca_setup(&self) -> Result<castellan_ra::setup::CaSetup> {
         let ca = &self.ca;
-        castellan_ra::setup::CaSetup {
+        Ok(castellan_ra::setup::CaSetup {
             organization: ca.organization.clone(),
             country: (!ca.country.is_empty()).then(|| ca.country.clone()),
             rsa_root_name: ca.rsa_root_name.clone(),
@@ -394,9 +426,11 @@ impl Config {
             ecc_issuing_name: ca.ecc_issuing_name.clone(),
             rsa_root_bits: ca.rsa_root_bits,
             rsa_issuing_bits: ca.rsa_issuing_bits,
+            ecc_root_curve: ecc_curve("ecc_root_curve", &ca.ecc_root_curve)?,
+            ecc_issuing_curve: ecc_curve("ecc_issuing_curve", &ca.ecc_issuing_curve)?,
             root_validity_days: ca.root_validity_days,
             issuing_validity_days: ca.issuing_validity_days,
-        }
+        })
     }
 
     /// A path setting resolved against the data directory.
@@ -534,6 +568,9 @@ ecc_root_name = {ecc_root_name}
 ecc_issuing_name = {ecc_issuing_name}
 rsa_root_bits = {rsa_root_bits}
 rsa_issuing_bits = {rsa_issuing_bits}
+# ECDSA curves (P-256 or P-384): a P-384 root over a P-256 issuing CA by default.
+ecc_root_curve = {ecc_root_curve}
+ecc_issuing_curve = {ecc_issuing_curve}
 root_validity_days = {root_validity_days}
 issuing_validity_days = {issuing_validity_days}
 
@@ -641,6 +678,8 @@ orders_per_domain_per_week = {orders_per_domain_per_week}
             ecc_issuing_name = s(&ca.ecc_issuing_name),
             rsa_root_bits = ca.rsa_root_bits,
             rsa_issuing_bits = ca.rsa_issuing_bits,
+            ecc_root_curve = s(&ca.ecc_root_curve),
+            ecc_issuing_curve = s(&ca.ecc_issuing_curve),
             root_validity_days = ca.root_validity_days,
             issuing_validity_days = ca.issuing_validity_days,
             dns_servers = list(&self.validation.dns_servers),
@@ -731,6 +770,39 @@ mod tests {
                 ))
             );
         }
+    }
+
+    #[test]
+    fn the_ecc_curves_are_p256_or_p384() {
+        let mut config = Config::default();
+        let setup = config.ca_setup().unwrap();
+        assert_eq!(
+            (setup.ecc_root_curve, setup.ecc_issuing_curve),
+            (KeyType::EcP384, KeyType::EcP256)
+        );
+        config.ca.ecc_issuing_curve = "p384".into();
+        assert_eq!(
+            config.ca_setup().unwrap().ecc_issuing_curve,
+            KeyType::EcP384
+        );
+        for bad in ["P-521", "rsa2048", ""] {
+            config.ca.ecc_issuing_curve = bad.into();
+            assert_eq!(
+                check(&config).unwrap_err().to_string(),
+                format!(
+                    "invalid configuration: ca.ecc_issuing_curve '{bad}' must be P-256 or P-384"
+                )
+            );
+        }
+        // A configuration written before the curves were settings reads as the defaults.
+        let text = Config::default().to_documented_toml().unwrap();
+        let old: String = text
+            .lines()
+            .filter(|l| !l.starts_with("ecc_root_curve") && !l.starts_with("ecc_issuing_curve"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_ne!(old, text);
+        assert_eq!(toml::from_str::<Config>(&old).unwrap(), Config::default());
     }
 
     #[test]

@@ -37,6 +37,12 @@ pub struct CaSetup {
     pub rsa_root_bits: u32,
     /// RSA issuing CA key size (3072).
     pub rsa_issuing_bits: u32,
+    /// ECDSA root curve (P-384).
+    pub ecc_root_curve: KeyType,
+    /// ECDSA issuing CA curve (P-256: the same 128-bit strength as the 3072-bit RSA issuing
+    /// CA, and each certificate's signature several times cheaper than on P-384; see
+    /// `docs/adr/0003-one-issuing-ca-per-algorithm.md`).
+    pub ecc_issuing_curve: KeyType,
     /// Root validity in days (20 years).
     pub root_validity_days: u32,
     /// Issuing CA validity in days (8 years).
@@ -54,6 +60,8 @@ impl Default for CaSetup {
             ecc_issuing_name: "Castellan ECC Issuing CA 1".into(),
             rsa_root_bits: 4096,
             rsa_issuing_bits: 3072,
+            ecc_root_curve: KeyType::EcP384,
+            ecc_issuing_curve: KeyType::EcP256,
             root_validity_days: 7305,
             issuing_validity_days: 2922,
         }
@@ -175,6 +183,17 @@ fn check_params(params: &InitParams) -> Result<()> {
             ));
         }
     }
+    for (field, curve) in [
+        ("ca.ecc_root_curve", ca.ecc_root_curve),
+        ("ca.ecc_issuing_curve", ca.ecc_issuing_curve),
+    ] {
+        if curve.is_rsa() {
+            return Err(invalid(
+                field,
+                format!("{curve} is not an ECDSA curve; use P-256 or P-384"),
+            ));
+        }
+    }
     if ca.issuing_validity_days <= 825 || ca.issuing_validity_days >= ca.root_validity_days {
         return Err(invalid(
             "ca.issuing_validity_days",
@@ -265,8 +284,8 @@ async fn make_hierarchy(
             &ca.rsa_issuing_name,
         ),
         Hierarchy::Ecc => (
-            KeyType::EcP384,
-            KeyType::EcP384,
+            ca.ecc_root_curve,
+            ca.ecc_issuing_curve,
             &ca.ecc_root_name,
             &ca.ecc_issuing_name,
         ),

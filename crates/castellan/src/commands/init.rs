@@ -44,7 +44,7 @@ pub async fn initialise(
     let params = InitParams {
         customer_uri: config.customer_uri.clone(),
         pki_base_url: config.pki_base_url.clone(),
-        ca: config.ca_setup(),
+        ca: config.ca_setup()?,
         admin,
     };
     let report = castellan_ra::setup::initialise(&store, &kek, &params, &SystemClock, &rng).await;

@@ -175,6 +175,54 @@ async fn an_uninitialised_store_is_refused() {
 }
 
 #[tokio::test]
+async fn an_ecc_hierarchy_takes_its_curves_from_the_setup_and_refuses_rsa() {
+    let db = TestDb::new_sqlite();
+    let store = db.open().await;
+    let (kek, _) = Kek::generate(&SystemRng).unwrap();
+    let mut bad = params();
+    bad.ca.ecc_issuing_curve = castellan_model::KeyType::Rsa(2048);
+    let err = castellan_ra::setup::initialise(
+        &store,
+        &kek,
+        &bad,
+        &castellan_ra::clock::SystemClock,
+        &SystemRng,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        RaError::InvalidInput {
+            field: "ca.ecc_issuing_curve",
+            reason: "RSA - 2048 is not an ECDSA curve; use P-256 or P-384".into(),
+        }
+        .to_string()
+    );
+    // The defaults (and the refused setup left nothing behind: four CAs, not eight): a P-384 root over a P-256 issuing CA.
+    castellan_ra::setup::initialise(
+        &store,
+        &kek,
+        &params(),
+        &castellan_ra::clock::SystemClock,
+        &SystemRng,
+    )
+    .await
+    .unwrap();
+    let cas = store.certificate_authorities().await.unwrap();
+    assert_eq!(cas.len(), 4);
+    let key_of = |slug: &str| {
+        cas.iter()
+            .find(|c| c.ca.slug == slug)
+            .map(|c| c.ca.key_type.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        (key_of("ecc-root-1"), key_of("ecc-issuing-1")),
+        ("p384".to_owned(), "p256".to_owned())
+    );
+}
+
+#[tokio::test]
 async fn a_serial_collision_is_signed_again_never_reused() {
     let taken = [0x42u8; 16];
     let rng = Arc::new(ScriptedSerials(Mutex::new(VecDeque::from([taken, taken]))));
