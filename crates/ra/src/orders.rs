@@ -176,6 +176,19 @@ async fn approve_in(
     {
         return Ok(false);
     }
+    record_approval(tx, actor, now, id, org, auto).await?;
+    Ok(true)
+}
+
+/// The audit record of order `id`'s approval (`auto`: by the auto-approval rule).
+async fn record_approval(
+    tx: &mut castellan_store::Tx,
+    actor: &Actor,
+    now: i64,
+    id: RequestId,
+    org: OrgId,
+    auto: bool,
+) -> Result<()> {
     audit::record(
         tx,
         actor,
@@ -195,7 +208,7 @@ async fn approve_in(
         None,
     )
     .await?;
-    Ok(true)
+    Ok(())
 }
 
 /// Asks a second administrator with `sslApprove` reaching `org` to approve order `id` (EV).
@@ -701,13 +714,20 @@ impl Authority {
                     description.clone(),
                 );
                 Box::pin(async move {
-                    let id = store_requested(tx, &actor, &request, &details, &description).await?;
-                    if !approve_in(tx, &actor, request.created_at, id, org, true).await? {
-                        return Err(RaError::Internal(format!(
-                            "SSL certificate {id} was not Requested in the transaction that \
-                             stored it"
-                        )));
-                    }
+                    // Stored Approved (one statement, not an insert and a transition), with
+                    // both audit records, as if requested and then approved.
+                    let now = request.created_at;
+                    let approved = NewRequest {
+                        status: CertificateStatus::Approved,
+                        ..request
+                    };
+                    let decided = OrderDetails {
+                        decided_by: actor.admin_id,
+                        decided_at: Some(now),
+                        ..details
+                    };
+                    let id = store_requested(tx, &actor, &approved, &decided, &description).await?;
+                    record_approval(tx, &actor, now, id, org, true).await?;
                     Ok(id)
                 })
             }

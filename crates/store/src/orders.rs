@@ -17,14 +17,15 @@ impl Tx {
         request: &NewRequest,
         details: &OrderDetails,
     ) -> Result<RequestId> {
-        // One statement: the request with its order details.
+        // One statement: the request with its order details (and its decision, for one
+        // stored already Approved).
         let id = crate::db::query(
             "INSERT INTO certificate_requests (renew_id, profile_id, status, requested_via, \
              requester, term_days, common_name, requested_names, csr_der, key_generated, \
              created_at, updated_at, org_id, requester_admin_id, external_requester, comments, \
-             custom_fields, person_id) \
+             custom_fields, person_id, decided_by, decided_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, \
-             $17) RETURNING id",
+             $17, $18, $19) RETURNING id",
         )
         .bind(&request.renew_id)
         .bind(request.profile_id.0)
@@ -43,6 +44,8 @@ impl Tx {
         .bind(&details.comments)
         .bind(&details.custom_fields)
         .bind(details.person_id.map(|p| p.0))
+        .bind(details.decided_by.map(|a| a.0))
+        .bind(details.decided_at)
         .fetch_inserted_id(self.conn())
         .await?
         .ok_or_else(|| crate::db::not_inserted("certificate request"))?;

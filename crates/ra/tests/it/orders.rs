@@ -171,6 +171,24 @@ on_both!(
             .unwrap();
         assert_eq!(auto.status, CertificateStatus::Issued);
         assert!(auto.certificate_id.is_some());
+        // Decided by its requester when it was made, with both audit records.
+        let stored = a.order(&approver, auto.id).await.unwrap();
+        assert_eq!(stored.details.decided_by, w.mrao.admin_id);
+        assert!(w.mrao.admin_id.is_some());
+        assert_eq!(
+            stored.details.decided_at,
+            Some(stored.request.request.created_at)
+        );
+        let trail: Vec<String> = a
+            .store()
+            .audit_page(0, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.entry.object_type == "ssl" && e.entry.object_id == auto.id.to_string())
+            .map(|e| e.entry.action)
+            .collect();
+        assert_eq!(trail, ["ssl.request", "ssl.auto-approve"]);
 
         // The list, its filters and its scope.
         use castellan_store::OrderFilter;
