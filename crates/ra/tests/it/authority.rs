@@ -198,7 +198,8 @@ async fn an_ecc_hierarchy_takes_its_curves_from_the_setup_and_refuses_rsa() {
         }
         .to_string()
     );
-    // The defaults (and the refused setup left nothing behind: four CAs, not eight): a P-384 root over a P-256 issuing CA.
+    // The defaults: a P-384 root over a P-256 issuing CA (and the refused setup left
+    // nothing behind: four CAs, not eight).
     castellan_ra::setup::initialise(
         &store,
         &kek,
