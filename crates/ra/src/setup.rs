@@ -39,9 +39,8 @@ pub struct CaSetup {
     pub rsa_issuing_bits: u32,
     /// ECDSA root curve (P-384).
     pub ecc_root_curve: KeyType,
-    /// ECDSA issuing CA curve (P-256: the same 128-bit strength as the 3072-bit RSA issuing
-    /// CA, and each certificate's signature several times cheaper than on P-384; see
-    /// `docs/adr/0003-one-issuing-ca-per-algorithm.md`).
+    /// ECDSA issuing CA curve (P-384; P-256 makes each certificate's signature several
+    /// times cheaper, see `docs/adr/0003-one-issuing-ca-per-algorithm.md`).
     pub ecc_issuing_curve: KeyType,
     /// Root validity in days (20 years).
     pub root_validity_days: u32,
@@ -61,7 +60,7 @@ impl Default for CaSetup {
             rsa_root_bits: 4096,
             rsa_issuing_bits: 3072,
             ecc_root_curve: KeyType::EcP384,
-            ecc_issuing_curve: KeyType::EcP256,
+            ecc_issuing_curve: KeyType::EcP384,
             root_validity_days: 7305,
             issuing_validity_days: 2922,
         }

@@ -10,7 +10,7 @@ fn init_creates_the_data_directory_and_refuses_a_second_time() {
     assert!(out.contains("Initialised"), "{out}");
     assert!(out.contains("rsa-root-1 (rsa root, rsa2048)"), "{out}");
     assert!(out.contains("ecc-root-1 (ecc root, p384)"), "{out}");
-    assert!(out.contains("ecc-issuing-1 (ecc issuing, p256)"), "{out}");
+    assert!(out.contains("ecc-issuing-1 (ecc issuing, p384)"), "{out}");
     let data = ws.path("data");
     for file in [
         "castellan.toml",

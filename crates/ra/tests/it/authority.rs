@@ -198,12 +198,14 @@ async fn an_ecc_hierarchy_takes_its_curves_from_the_setup_and_refuses_rsa() {
         }
         .to_string()
     );
-    // The defaults: a P-384 root over a P-256 issuing CA (and the refused setup left
-    // nothing behind: four CAs, not eight).
+    // A P-256 issuing CA under the P-384 root, as set (and the refused setup left nothing
+    // behind: four CAs, not eight).
+    let mut p256 = params();
+    p256.ca.ecc_issuing_curve = castellan_model::KeyType::EcP256;
     castellan_ra::setup::initialise(
         &store,
         &kek,
-        &params(),
+        &p256,
         &castellan_ra::clock::SystemClock,
         &SystemRng,
     )
