@@ -179,17 +179,22 @@ async fn an_ecc_hierarchy_takes_its_curves_from_the_setup_and_refuses_rsa() {
     let db = TestDb::new_sqlite();
     let store = db.open().await;
     let (kek, _) = Kek::generate(&SystemRng).unwrap();
+    let init = |params: castellan_ra::setup::InitParams| {
+        let (store, kek) = (&store, &kek);
+        async move {
+            castellan_ra::setup::initialise(
+                store,
+                kek,
+                &params,
+                &castellan_ra::clock::SystemClock,
+                &SystemRng,
+            )
+            .await
+        }
+    };
     let mut bad = params();
     bad.ca.ecc_issuing_curve = castellan_model::KeyType::Rsa(2048);
-    let err = castellan_ra::setup::initialise(
-        &store,
-        &kek,
-        &bad,
-        &castellan_ra::clock::SystemClock,
-        &SystemRng,
-    )
-    .await
-    .unwrap_err();
+    let err = init(bad).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         RaError::InvalidInput {
@@ -202,15 +207,7 @@ async fn an_ecc_hierarchy_takes_its_curves_from_the_setup_and_refuses_rsa() {
     // behind: four CAs, not eight).
     let mut p256 = params();
     p256.ca.ecc_issuing_curve = castellan_model::KeyType::EcP256;
-    castellan_ra::setup::initialise(
-        &store,
-        &kek,
-        &p256,
-        &castellan_ra::clock::SystemClock,
-        &SystemRng,
-    )
-    .await
-    .unwrap();
+    init(p256).await.unwrap();
     let cas = store.certificate_authorities().await.unwrap();
     assert_eq!(cas.len(), 4);
     let key_of = |slug: &str| {
